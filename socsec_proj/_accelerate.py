@@ -1,0 +1,49 @@
+"""The one place numba is imported.
+
+Kernels elsewhere use :func:`jit` and :data:`prange` from here, so that the compiler settings
+(``cache=True``) and the switch to plain Python live in one module. Setting the environment
+variable ``SOCSEC_PROJ_DISABLE_JIT=1`` runs every kernel as plain Python (for debugging), and
+:func:`single_threaded` is what a dask worker uses so that numba's threads never nest inside
+dask's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numba
+
+DISABLE_JIT = os.environ.get("SOCSEC_PROJ_DISABLE_JIT", "") not in ("", "0")
+
+prange = numba.prange
+
+
+def jit(function=None, *, parallel=False):
+    """Compile ``function`` with numba in nopython mode, cached on disk.
+
+    Parameters
+    ----------
+    function : callable
+        The kernel.
+    parallel : bool, default False
+        Let ``prange`` loops run on numba's threads.
+    """
+
+    def wrap(fn):
+        if DISABLE_JIT:
+            return fn
+        return numba.njit(cache=True, parallel=parallel, nogil=True)(fn)
+
+    return wrap if function is None else wrap(function)
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run numba kernels on one thread inside the block (used inside dask workers)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

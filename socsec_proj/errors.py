@@ -1,0 +1,39 @@
+"""Exceptions raised on bad input, before any computing starts."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: names where it is (file, line), which key, and what was expected.
+
+    Subclasses ``ValueError`` so that ``except ValueError`` catches it too.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    source : str or path-like, optional
+        The file or table the bad value came from.
+    key : str, optional
+        The parameter path, column or field that holds it.
+    expected : str, optional
+        What would have been accepted (a range, a list of names, a format).
+    line : int, optional
+        1-based line in ``source``.
+    """
+
+    def __init__(self, message, *, source=None, key=None, expected=None, line=None):
+        self.source = None if source is None else str(source)
+        self.key = key
+        self.expected = expected
+        self.line = line
+        self.reason = message
+        super().__init__(self._format())
+
+    def _format(self):
+        where = ""
+        if self.source:
+            where = self.source + (f":{self.line}" if self.line else "") + ": "
+        key = f"{self.key}: " if self.key else ""
+        expected = f" (expected {self.expected})" if self.expected else ""
+        return f"{where}{key}{self.reason}{expected}"
