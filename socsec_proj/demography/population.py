@@ -1,0 +1,338 @@
+"""The population stage: a cohort-component projection by province, sex and single age.
+
+The stage reads the embedded tables (base population, mortality, fertility pattern,
+migration) and the scenario's demographic parameters, turns them into the kernel's step
+inputs (:func:`prepare_inputs`), checks them (:func:`validate_inputs`), projects
+(:func:`project`) and writes ``population``, ``births``, ``deaths`` and ``net_migration``
+into the Dataset (:func:`project_population`).
+
+Timing. The population is that of 1 July. The step from 1 July of year Y to 1 July of Y+1
+straddles two calendar years, so its rates are the mean of the calendar-year rates of Y and
+Y+1 (death rates, fertility, sex ratio at birth, international migrants). Its flows are
+labelled Y+1 in the Dataset (see :mod:`socsec_proj.variables`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..inputs import data
+from ..inputs.provinces import CODES
+from ..variables import SEXES, data_array
+from . import _kernels
+from .lifetable import life_expectancy, survival_ratios
+
+
+@dataclass
+class PopulationInputs:
+    """Everything one deterministic projection needs, as arrays in the kernel's layout.
+
+    ``T`` = number of one-year steps, ``P`` provinces, ``S`` = 2 sexes, ``A`` = 101 ages.
+
+    Attributes
+    ----------
+    years : numpy.ndarray, shape (T+1,)
+        Years of the population (1 July), base year first.
+    provinces : tuple of str
+        ISO 3166-2:CN codes, in the order of the province axis.
+    pop0 : numpy.ndarray, shape (P, S, A)
+        Base population [persons].
+    survival : numpy.ndarray, shape (T, P, S, A)
+        One-year survival ratios by age at the start of the step [/1].
+    birth_survival : numpy.ndarray, shape (T, P, S)
+        Share of the step's births alive at its end [/1].
+    fertility : numpy.ndarray, shape (T, P, A)
+        Age-specific fertility rates [births/woman/year].
+    male_birth_share : numpy.ndarray, shape (T, P)
+        Boys per birth [/1].
+    out_rate : numpy.ndarray, shape (T, P, S, A)
+        Inter-provincial out-migration rates [/year].
+    in_share : numpy.ndarray, shape (T, P)
+        Shares of the pool of inter-provincial migrants received [/1].
+    international : numpy.ndarray, shape (T, S, A)
+        National net international migrants [persons/year].
+    mx : numpy.ndarray, shape (T+1, P, S, A)
+        Calendar-year central death rates, for the life-expectancy output [/year].
+    tfr : numpy.ndarray, shape (T+1, P)
+        Calendar-year total fertility rates [children/woman].
+    """
+
+    years: np.ndarray
+    provinces: tuple
+    pop0: np.ndarray
+    survival: np.ndarray
+    birth_survival: np.ndarray
+    fertility: np.ndarray
+    male_birth_share: np.ndarray
+    out_rate: np.ndarray
+    in_share: np.ndarray
+    international: np.ndarray
+    mx: np.ndarray
+    tfr: np.ndarray
+
+
+def _table_years(table_years, years, name):
+    """Row indices of ``years`` in a table's years; InputError naming the table if any is missing."""
+    missing = sorted(set(years) - set(table_years.tolist()))
+    if missing:
+        raise InputError(
+            f"no data for year {missing[0]}",
+            source=data.table_path(name),
+            key="year",
+            expected=f"years {table_years[0]}..{table_years[-1]}",
+        )
+    return np.searchsorted(table_years, years)
+
+
+def _step_mean(calendar):
+    """Rates of each mid-year-to-mid-year step: the mean of the two calendar years it straddles."""
+    return 0.5 * (calendar[:-1] + calendar[1:])
+
+
+def prepare_inputs(parameters, years) -> PopulationInputs:
+    """Kernel inputs from the embedded tables and a scenario's parameters.
+
+    Parameters
+    ----------
+    parameters : socsec_proj.inputs.parameters.ParameterSet
+        The scenario's parameters (``demography.*``).
+    years : array_like of int
+        Population years, base year first, consecutive.
+
+    Returns
+    -------
+    PopulationInputs
+    """
+    years = np.asarray(years, dtype=int)
+    provinces = CODES
+    mx_table, mx_years = data.mortality_rates()
+    pattern, pattern_years = data.fertility_age_pattern()
+    international, intl_years = data.international_migration()
+    out_rate, in_share = data.internal_migration()
+
+    mortality_scale = parameters.get("demography.mortality_scale").by_province(years, provinces)  # (P, Y)
+    mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
+    mx = mx[:, None, :, :] * mortality_scale.T[:, :, None, None]  # (Y, P, S, A)
+    mx_step = _step_mean(mx)
+    survival = np.empty_like(mx_step)
+    birth_survival = np.empty(mx_step.shape[:3])
+    for s, sex in enumerate(SEXES):
+        survival[:, :, s], birth_survival[:, :, s] = survival_ratios(mx_step[:, :, s], sex)
+
+    tfr = parameters.get("demography.total_fertility_rate").annual(years)  # (Y,)
+    shape = pattern[_table_years(pattern_years, years, "demography/fertility_age_pattern")]  # (Y, A)
+    fertility_calendar = tfr[:, None] * shape
+    fertility = np.broadcast_to(_step_mean(fertility_calendar)[:, None, :],
+                                (len(years) - 1, len(provinces), shape.shape[1])).copy()
+
+    srb = parameters.get("demography.sex_ratio_at_birth").annual(years)
+    male_share = _step_mean(srb / (1.0 + srb))
+    male_birth_share = np.repeat(male_share[:, None], len(provinces), axis=1)
+
+    intl_scale = _step_mean(parameters.get("demography.international_migration_scale").annual(years))
+    intl = international[_table_years(intl_years, years, "demography/international_migration")]
+    intl_step = _step_mean(intl) * intl_scale[:, None, None]
+
+    internal_scale = _step_mean(parameters.get("demography.internal_migration_scale").annual(years))
+    out_step = out_rate[None] * internal_scale[:, None, None, None]
+    in_step = np.repeat(np.asarray(in_share)[None], len(years) - 1, axis=0)
+
+    return PopulationInputs(
+        years=years,
+        provinces=tuple(provinces),
+        pop0=np.array(data.base_population(), dtype=float),
+        survival=survival,
+        birth_survival=birth_survival,
+        fertility=fertility,
+        male_birth_share=male_birth_share,
+        out_rate=out_step,
+        in_share=in_step,
+        international=intl_step,
+        mx=mx,
+        tfr=np.repeat(tfr[:, None], len(provinces), axis=1),
+    )
+
+
+#: Accepted range of each input array: (low, high); None = unbounded.
+_RANGES = {
+    "pop0": (0.0, None),
+    "survival": (0.0, 1.0),
+    "birth_survival": (0.0, 1.0),
+    "fertility": (0.0, 1.0),
+    "male_birth_share": (0.0, 1.0),
+    "out_rate": (0.0, 1.0),
+    "in_share": (0.0, 1.0),
+    "international": (None, None),
+    "mx": (0.0, None),
+    "tfr": (0.0, None),
+}
+_AXES = {
+    "pop0": "province, sex, age",
+    "survival": "step, province, sex, age",
+    "birth_survival": "step, province, sex",
+    "fertility": "step, province, age",
+    "male_birth_share": "step, province",
+    "out_rate": "step, province, sex, age",
+    "in_share": "step, province",
+    "international": "step, sex, age",
+    "mx": "year, province, sex, age",
+    "tfr": "year, province",
+}
+
+
+def validate_inputs(inputs: PopulationInputs) -> None:
+    """Check shapes, NaN and ranges of every input before the kernel runs.
+
+    Raises
+    ------
+    InputError
+        Naming the input, the first offending index and the accepted range or shape.
+    """
+    n_years = len(inputs.years)
+    if n_years < 2 or np.any(np.diff(inputs.years) != 1):
+        raise InputError("years must be consecutive, at least two", key="years",
+                         expected="base year, base year + 1, ...")
+    n_prov, n_sex, n_age = np.shape(inputs.pop0)
+    if n_prov != len(inputs.provinces) or n_sex != 2:
+        raise InputError(f"shape {np.shape(inputs.pop0)}", key="pop0",
+                         expected=f"({len(inputs.provinces)} provinces, 2 sexes, ages)")
+    steps = n_years - 1
+    expected_shapes = {
+        "pop0": (n_prov, 2, n_age),
+        "survival": (steps, n_prov, 2, n_age),
+        "birth_survival": (steps, n_prov, 2),
+        "fertility": (steps, n_prov, n_age),
+        "male_birth_share": (steps, n_prov),
+        "out_rate": (steps, n_prov, 2, n_age),
+        "in_share": (steps, n_prov),
+        "international": (steps, 2, n_age),
+        "mx": (n_years, n_prov, 2, n_age),
+        "tfr": (n_years, n_prov),
+    }
+    for field in fields(PopulationInputs):
+        if field.name not in expected_shapes:
+            continue
+        values = np.asarray(getattr(inputs, field.name), dtype=float)
+        if values.shape != expected_shapes[field.name]:
+            raise InputError(f"shape {values.shape}", key=field.name,
+                             expected=f"shape {expected_shapes[field.name]} ({_AXES[field.name]})")
+        finite = np.isfinite(values)
+        if not finite.all():
+            where = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise InputError(f"NaN or infinite value at [{_AXES[field.name]}] = {where}", key=field.name,
+                             expected="finite numbers")
+        low, high = _RANGES[field.name]
+        for bound, bad in ((low, values < low if low is not None else None),
+                           (high, values > high if high is not None else None)):
+            if bad is not None and bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise InputError(f"value {float(values[where])!r} at [{_AXES[field.name]}] = {where}",
+                                 key=field.name, expected=f"values in [{low}, {high}]")
+    sums = np.asarray(inputs.in_share).sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=1e-9) and not np.allclose(inputs.out_rate, 0.0):
+        raise InputError(f"shares add to {sums.min():.9f}..{sums.max():.9f}", key="in_share",
+                         expected="shares adding to 1 over provinces in every step")
+
+
+def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
+            migration_factor=None, keep_cube=True, engine="numba", validate=True) -> dict:
+    """Run the cohort-component projection.
+
+    Parameters
+    ----------
+    inputs : PopulationInputs
+    mortality_factor, fertility_factor, migration_factor : numpy.ndarray, shape (n_sets, T), optional
+        Per-set multipliers of the probability of dying, fertility and migration [/1];
+        default one set of ones.
+    keep_cube : bool, default True
+        Also return the population and migration by single age.
+    engine : {"numba", "numpy"}
+        The compiled kernel or its plain-numpy reference.
+    validate : bool, default True
+        Check the inputs first (see :func:`validate_inputs`).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``population [n, T+1, P, S]``, ``births``, ``deaths``, ``net_migration`` ``[n, T, P, S]``
+        and, with ``keep_cube``, ``population_cube [n, T+1, P, S, A]`` and
+        ``migration_cube [n, T, P, S, A]`` [persons, persons/year].
+    """
+    if validate:
+        validate_inputs(inputs)
+    steps = len(inputs.years) - 1
+    factors = []
+    for name, factor in (("mortality_factor", mortality_factor), ("fertility_factor", fertility_factor),
+                         ("migration_factor", migration_factor)):
+        factor = np.ones((1, steps)) if factor is None else np.ascontiguousarray(factor, dtype=float)
+        if factor.ndim != 2 or factor.shape[1] != steps:
+            raise InputError(f"shape {factor.shape}", key=name, expected=f"(n_sets, {steps})")
+        if not np.all(np.isfinite(factor)) or np.any(factor < 0):
+            raise InputError("negative or non-finite factor", key=name, expected="finite values >= 0")
+        factors.append(factor)
+    n_sets = max(f.shape[0] for f in factors)
+    factors = [np.ascontiguousarray(np.broadcast_to(f, (n_sets, steps))) for f in factors]
+    pop0 = np.ascontiguousarray(np.broadcast_to(inputs.pop0, (n_sets,) + np.shape(inputs.pop0)), dtype=float)
+    n_prov, n_sex, n_age = pop0.shape[1:]
+    out = {
+        "population": np.zeros((n_sets, steps + 1, n_prov, n_sex)),
+        "births": np.zeros((n_sets, steps, n_prov, n_sex)),
+        "deaths": np.zeros((n_sets, steps, n_prov, n_sex)),
+        "net_migration": np.zeros((n_sets, steps, n_prov, n_sex)),
+        "population_cube": np.zeros((n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
+        "migration_cube": np.zeros((n_sets if keep_cube else 0, steps, n_prov, n_sex, n_age)),
+    }
+    kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
+    contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
+                  ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
+                   "international")]
+    kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
+           out["net_migration"], out["population_cube"], out["migration_cube"])
+    if not keep_cube:
+        del out["population_cube"], out["migration_cube"]
+    return out
+
+
+def _with_base_year_nan(flows):
+    """Flows [T, ...] -> [T+1, ...] with NaN for the base year (no flow ends at the base date)."""
+    nan = np.full((1,) + flows.shape[1:], np.nan)
+    return np.concatenate([nan, flows], axis=0)
+
+
+def project_population(ds: xr.Dataset, scenario) -> xr.Dataset:
+    """Population stage: Dataset in (coordinates ``province``, ``year``), Dataset out.
+
+    Adds ``population``, ``population_total``, ``births``, ``deaths``, ``net_migration``,
+    ``net_migration_total``, ``life_expectancy`` and ``total_fertility_rate``. The projection
+    always covers all 31 provinces (they exchange migrants); a scenario's province subset is
+    applied to the result.
+    """
+    years = ds["year"].values
+    inputs = prepare_inputs(scenario.parameters, years)
+    result = project(inputs, keep_cube=True)
+    coords = {"province": list(inputs.provinces), "sex": list(SEXES), "age": np.arange(inputs.pop0.shape[-1]),
+              "year": years}
+    # kernel layout [set, year, province, sex, (age)] -> declared (province, sex, (age), year)
+    cube = np.moveaxis(result["population_cube"][0], 0, -1)
+    migration = np.moveaxis(_with_base_year_nan(result["migration_cube"][0]), 0, -1)
+    flows = {name: np.moveaxis(_with_base_year_nan(result[name][0]), 0, -1)
+             for name in ("births", "deaths", "net_migration")}
+    e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
+    new = xr.Dataset(
+        {
+            "population": data_array("population", cube, coords),
+            "population_total": data_array("population_total", np.moveaxis(result["population"][0], 0, -1), coords),
+            "births": data_array("births", flows["births"], coords),
+            "deaths": data_array("deaths", flows["deaths"], coords),
+            "net_migration": data_array("net_migration", migration, coords),
+            "net_migration_total": data_array("net_migration_total", flows["net_migration"], coords),
+            "life_expectancy": data_array("life_expectancy", np.moveaxis(e0, 0, -1), coords),
+            "total_fertility_rate": data_array("total_fertility_rate", inputs.tfr.T, coords),
+        }
+    )
+    new = new.sel(province=ds["province"].values)
+    return ds.merge(new, compat="override", join="left")
