@@ -1,0 +1,15 @@
+"""socsec_proj: actuarial projection of China's provincial social-insurance funds.
+
+>>> import socsec_proj as ssp
+>>> ds = ssp.run("baseline")            # doctest: +SKIP
+>>> ds["population"].sel(province="CN-GD", year=2050).sum()   # doctest: +SKIP
+"""
+
+from .errors import InputError
+from .inputs.scenario import Scenario, list_scenarios, load_scenario
+from .labour import retirement
+from .projection import STAGES, run
+
+__version__ = "0.1.0"
+
+__all__ = ["InputError", "Scenario", "STAGES", "list_scenarios", "load_scenario", "retirement", "run"]

@@ -1,0 +1,71 @@
+"""Running the stages of one scenario in order: Dataset in, Dataset out.
+
+A stage is a function ``stage(ds, scenario) -> ds`` that reads the variables earlier stages
+wrote and adds its own. :data:`STAGES` is the default order; ``run(..., stages=[...])`` lets
+an actuary replace or add one from Python without touching the package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .demography.population import project_population
+from .errors import InputError
+from .inputs import data
+from .inputs.provinces import CODES, NAME_EN, NAME_ZH
+from .inputs.scenario import Scenario, load_scenario
+
+#: The stages of a deterministic projection, in order.
+STAGES = (project_population,)
+
+BASE_YEAR = 2020
+
+
+def empty_dataset(scenario: Scenario) -> xr.Dataset:
+    """The Dataset a projection starts from: its coordinates and the scenario's name."""
+    _, table_years = data.mortality_rates()
+    last = int(table_years[-1])
+    horizon = scenario.horizon or last
+    if not BASE_YEAR < horizon <= last:
+        raise InputError(f"horizon {horizon} is outside the embedded data", source=scenario.source,
+                         key="horizon", expected=f"a year in {BASE_YEAR + 1}..{last}")
+    provinces = list(scenario.provinces or CODES)
+    ds = xr.Dataset(
+        coords={
+            "province": provinces,
+            "name_zh": ("province", [NAME_ZH[p] for p in provinces]),
+            "name_en": ("province", [NAME_EN[p] for p in provinces]),
+            "year": np.arange(BASE_YEAR, horizon + 1),
+        }
+    )
+    ds["province"].attrs["long_name"] = "ISO 3166-2:CN code"
+    ds["year"].attrs["long_name"] = "year (stocks at 1 July; flows in the twelve months to 1 July)"
+    ds.attrs.update(scenario=scenario.name, description=scenario.description.strip(),
+                    title="socsec_proj projection")
+    return ds
+
+
+def run(scenario="baseline", *, stages=None) -> xr.Dataset:
+    """Project one scenario through every stage.
+
+    Parameters
+    ----------
+    scenario : str, path or Scenario, default "baseline"
+        A shipped scenario's name (``scenarios/NAME.yaml``), a path to a scenario YAML file,
+        or an already loaded :class:`~socsec_proj.inputs.scenario.Scenario`.
+    stages : sequence of callables, optional
+        ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
+        and ``long_name`` (see :mod:`socsec_proj.variables`).
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    ds = empty_dataset(scenario)
+    for stage in STAGES if stages is None else stages:
+        ds = stage(ds, scenario)
+    return ds

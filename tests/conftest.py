@@ -1,0 +1,20 @@
+"""Shared fixtures: one baseline projection per test session (it takes ~0.1 s warm, 1 s cold)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def baseline():
+    import socsec_proj as ssp
+
+    return ssp.run("baseline")

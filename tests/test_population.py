@@ -1,0 +1,130 @@
+"""The population stage on the embedded data, from the user's side: ``ssp.run("baseline")``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import socsec_proj as ssp
+from socsec_proj.demography.lifetable import life_expectancy
+from socsec_proj.inputs import data
+from socsec_proj.inputs.provinces import CODES
+
+from .conftest import SHARED
+
+
+def test_dataset_shape_and_coordinates(baseline):
+    assert baseline["population"].dims == ("province", "sex", "age", "year")
+    assert list(baseline["province"].values) == list(CODES)
+    assert len(CODES) == 31 and {"CN-GD", "CN-HE", "CN-GZ"} <= set(CODES)
+    assert list(baseline["sex"].values) == ["male", "female"]
+    assert baseline["age"].values[0] == 0 and baseline["age"].values[-1] == 100
+    assert baseline["year"].values[0] == 2020 and baseline["year"].values[-1] == 2100
+    assert baseline["name_en"].sel(province="CN-GD").item() == "Guangdong"
+    assert baseline["name_zh"].sel(province="CN-GZ").item() == "贵州"
+
+
+def test_every_variable_has_units_and_long_name(baseline):
+    for name, variable in baseline.data_vars.items():
+        assert variable.attrs.get("units"), name
+        assert variable.attrs.get("long_name"), name
+
+
+def test_accounting_identity_every_province_and_year(baseline):
+    pop = baseline["population"].sum(("sex", "age"))
+    flows = (baseline["births"] - baseline["deaths"] + baseline["net_migration_total"]).sum("sex")
+    expected = pop.shift(year=1) + flows
+    ratio = (pop / expected).isel(year=slice(1, None))
+    np.testing.assert_allclose(ratio.values, 1.0, rtol=1e-9)
+    assert np.isnan(baseline["births"].isel(year=0)).all()  # no flow ends at the base date
+
+
+def test_base_year_holds_census_totals_and_age_shares(baseline):
+    census = pd.read_csv(data.params_dir() / "demography/base_population_2020.csv", comment="#")
+    assert census["population"].sum() == pytest.approx(1_409_778_724, rel=1e-9)
+    pop = baseline["population"].sel(year=2020).sum("sex")
+    # figures of the 7th census communique, as carried in the shared census files
+    assert float(pop.sel(province="CN-GD").sum()) == pytest.approx(126_012_510, rel=1e-9)
+    assert float(pop.sel(province="CN-HE").sum()) == pytest.approx(74_610_235, rel=1e-9)
+    share = pop / pop.sum("age") * 100
+    gd = share.sel(province="CN-GD")
+    assert float(gd.sel(age=slice(0, 14)).sum()) == pytest.approx(18.848, abs=0.1)
+    assert float(gd.sel(age=slice(60, None)).sum()) == pytest.approx(12.353, abs=0.1)
+    assert float(gd.sel(age=slice(65, None)).sum()) == pytest.approx(8.582, abs=0.1)
+    ln = share.sel(province="CN-LN")
+    assert float(ln.sel(age=slice(60, None)).sum()) == pytest.approx(25.719, abs=0.1)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not beside this checkout")
+def test_base_year_shares_for_all_provinces_match_census(baseline):
+    from socsec_proj.inputs.provinces import code_from_chinese
+
+    shares = pd.read_csv(SHARED / "census/DERIVED_province_age_shares_2010_2020_from_leiii_city.csv")
+    shares = shares[shares["province_code"] < 800000]
+    pop = baseline["population"].sel(year=2020).sum("sex")
+    pct = pop / pop.sum("age") * 100
+    for _, row in shares.iterrows():
+        code = code_from_chinese(row["province"])
+        p = pct.sel(province=code)
+        for column, ages in (("age_0_14_2020_pct", slice(0, 14)), ("age_15_59_2020_pct", slice(15, 59)),
+                             ("age_60_2020_pct", slice(60, None)), ("age_65_2020_pct", slice(65, None))):
+            assert float(p.sel(age=ages).sum()) == pytest.approx(row[column], abs=0.1), (code, column)
+
+
+@pytest.mark.parametrize(
+    "year, sex, wpp_e0",
+    # UN WPP 2024 annual e0 (wpp2024_china_e0_annual_1950_2100.csv)
+    [(2020, "male", 75.2450), (2020, "female", 80.9992), (2050, "male", 81.5435),
+     (2050, "female", 85.2573), (2100, "male", 88.3728), (2100, "female", 91.3665)],
+)
+def test_life_expectancy_matches_wpp(year, sex, wpp_e0):
+    mx, years = data.mortality_rates()
+    s = ["male", "female"].index(sex)
+    e0 = life_expectancy(mx[list(years).index(year), s], sex)
+    assert e0 == pytest.approx(wpp_e0, abs=0.3)
+
+
+def test_national_totals_track_wpp_2024(baseline):
+    """From the census base (1.06% below WPP's 2020 estimate), the projection follows WPP's path.
+
+    WPP 2024 (shared/data wpp2024_china_pop1_by_sex_2020_2023_tjaffee99.csv): 1,426.10 M on
+    1 July 2020 and 1,422.58 M on 1 July 2023, a change of -0.247 %.
+    """
+    total = baseline["population_total"].sum(("province", "sex"))
+    change = float(total.sel(year=2023) / total.sel(year=2020)) - 1
+    assert change == pytest.approx(1422.58 / 1426.10 - 1, abs=0.003)
+    # births of the twelve months to mid-2021 near WPP 2024's calendar-year births (11.9 M in 2020 and 2021
+    # in wpp2024_china_misc_annual_1950_2023.csv), scaled by the census/WPP population ratio
+    births_2021 = float(baseline["births"].sel(year=2021).sum())
+    assert 9e6 < births_2021 < 13e6
+
+
+def test_life_expectancy_in_the_dataset(baseline):
+    e0 = baseline["life_expectancy"].sel(province="CN-GZ", sex="female", year=2050)
+    assert float(e0) == pytest.approx(85.2573, abs=0.3)
+
+
+def test_province_subset_and_horizon(tmp_path):
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text("name: short\ndescription: two provinces to 2030\nhorizon: 2030\n"
+                        "provinces: [CN-GD, CN-GZ]\nchanges: {}\n")
+    ds = ssp.run(scenario)
+    assert list(ds["province"].values) == ["CN-GD", "CN-GZ"]
+    assert int(ds["year"][-1]) == 2030
+    full = ssp.run("baseline")
+    np.testing.assert_allclose(ds["population"].sel(year=2030), full["population"].sel(
+        province=["CN-GD", "CN-GZ"], year=2030), rtol=1e-12)
+
+
+def test_scenario_changes_move_the_projection(tmp_path):
+    scenario = tmp_path / "high_fertility.yaml"
+    scenario.write_text("name: high_fertility\ndescription: TFR 2.1 from 2025\nhorizon: 2050\n"
+                        "changes:\n  demography.total_fertility_rate:\n    2025-01-01: 2.1\n")
+    high = ssp.run(scenario)
+    base = ssp.run("baseline")
+    births_high = float(high["births"].sel(year=2040).sum())
+    births_base = float(base["births"].sel(year=2040).sum())
+    assert births_high > 1.5 * births_base
+    # before the change nothing moves
+    np.testing.assert_allclose(high["population"].sel(year=2024), base["population"].sel(year=2024), rtol=1e-12)
