@@ -19,7 +19,7 @@ DISABLE_JIT = os.environ.get("SOCSEC_PROJ_DISABLE_JIT", "") not in ("", "0")
 prange = numba.prange
 
 
-def jit(function=None, *, parallel=False):
+def jit(function=None, *, parallel=False, fastmath=False):
     """Compile ``function`` with numba in nopython mode, cached on disk.
 
     Parameters
@@ -33,7 +33,7 @@ def jit(function=None, *, parallel=False):
     def wrap(fn):
         if DISABLE_JIT:
             return fn
-        return numba.njit(cache=True, parallel=parallel, nogil=True)(fn)
+        return numba.njit(cache=True, parallel=parallel, nogil=True, fastmath=fastmath)(fn)
 
     return wrap if function is None else wrap(function)
 

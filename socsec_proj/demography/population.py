@@ -197,9 +197,9 @@ def validate_inputs(inputs: PopulationInputs) -> None:
         raise InputError("years must be consecutive, at least two", key="years",
                          expected="base year, base year + 1, ...")
     n_prov, n_sex, n_age = np.shape(inputs.pop0)
-    if n_prov != len(inputs.provinces) or n_sex != 2:
+    if n_prov != len(inputs.provinces) or n_sex != 2 or n_age < 2:
         raise InputError(f"shape {np.shape(inputs.pop0)}", key="pop0",
-                         expected=f"({len(inputs.provinces)} provinces, 2 sexes, ages)")
+                         expected=f"({len(inputs.provinces)} provinces, 2 sexes, at least 2 ages)")
     steps = n_years - 1
     expected_shapes = {
         "pop0": (n_prov, 2, n_age),
