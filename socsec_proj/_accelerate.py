@@ -38,6 +38,17 @@ def jit(function=None, *, parallel=False, fastmath=False):
     return wrap if function is None else wrap(function)
 
 
+@jit(fastmath=True)
+def row_sum(x):
+    """Sum of a 1-d array for use inside kernels, with vector adds (reassociation is allowed
+    here only): a plain loop's chain of dependent adds is what bounds several kernels' speed.
+    Differs from numpy's pairwise sum only in the last bits."""
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += x[i]
+    return total
+
+
 @contextlib.contextmanager
 def single_threaded():
     """Run numba kernels on one thread inside the block (used inside dask workers)."""

@@ -1,7 +1,9 @@
 """Running the stages of one scenario in order: Dataset in, Dataset out.
 
 A stage is a function ``stage(ds, scenario) -> ds`` that reads the variables earlier stages
-wrote and adds its own. :data:`STAGES` is the default order; ``run(..., stages=[...])`` lets
+wrote and adds its own. A stage may carry a ``check(scenario)`` attribute: every stage's check
+runs before the first stage computes, so that relations between parameters that loading
+cannot see (a retirement age below the original one) stop the run before anything is done. :data:`STAGES` is the default order; ``run(..., stages=[...])`` lets
 an actuary replace or add one from Python without touching the package.
 """
 
@@ -11,22 +13,23 @@ import numpy as np
 import xarray as xr
 
 from .demography.population import project_population
+from .labour.coverage import CALIBRATION_YEAR, project_coverage
 from .errors import InputError
 from .inputs import data
 from .inputs.provinces import CODES, NAME_EN, NAME_ZH
 from .inputs.scenario import Scenario, load_scenario
 
 #: The stages of a deterministic projection, in order.
-STAGES = (project_population,)
+STAGES = (project_population, project_coverage)
 
 BASE_YEAR = 2020
 
 
-def empty_dataset(scenario: Scenario) -> xr.Dataset:
+def empty_dataset(scenario: Scenario, horizon=None) -> xr.Dataset:
     """The Dataset a projection starts from: its coordinates and the scenario's name."""
     _, table_years = data.mortality_rates()
     last = int(table_years[-1])
-    horizon = scenario.horizon or last
+    horizon = horizon or scenario.horizon or last
     if not BASE_YEAR < horizon <= last:
         raise InputError(f"horizon {horizon} is outside the embedded data", source=scenario.source,
                          key="horizon", expected=f"a year in {BASE_YEAR + 1}..{last}")
@@ -65,7 +68,15 @@ def run(scenario="baseline", *, stages=None) -> xr.Dataset:
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    stages = STAGES if stages is None else tuple(stages)
+    for stage in stages:
+        check = getattr(stage, "check", None)
+        if check is not None:
+            check(scenario)
     ds = empty_dataset(scenario)
-    for stage in STAGES if stages is None else stages:
+    horizon = int(ds["year"][-1])
+    if horizon < CALIBRATION_YEAR:  # the stages calibrate to 2024: project that far, then cut
+        ds = empty_dataset(scenario, horizon=CALIBRATION_YEAR)
+    for stage in stages:
         ds = stage(ds, scenario)
-    return ds
+    return ds.sel(year=slice(None, horizon)) if horizon < CALIBRATION_YEAR else ds

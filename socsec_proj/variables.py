@@ -1,6 +1,6 @@
 """Every variable of the projection Dataset, declared once: dimensions, unit and long name.
 
-Stages build their outputs with :func:`data_array`, so a variable's unit and meaning are
+Stages build their outputs with :func:`dataset`, so a variable's unit and meaning are
 written in exactly one place. Dimension names are fixed across the project: ``scenario``,
 ``draw``, ``province``, ``sex``, ``age``, ``year``.
 
@@ -49,28 +49,47 @@ _DECLARED = [
              "period life expectancy at birth of the calendar year"),
     Variable("total_fertility_rate", ("province", "year"), "children/woman",
              "period total fertility rate of the calendar year"),
+    # labour and coverage
+    Variable("employee_pension_contributors", ("province", "sex", "age", "year"), "persons",
+             "insured workers of the urban-employee pension (参保职工), not yet retired, at 1 July"),
+    Variable("employee_pension_retirees", ("province", "sex", "age", "year"), "persons",
+             "pensioners of the urban-employee pension (离退休人员) at 1 July"),
+    Variable("resident_pension_contributors", ("province", "sex", "age", "year"), "persons",
+             "insured of the urban-rural resident pension below the pension age at 1 July"),
+    Variable("resident_pension_beneficiaries", ("province", "sex", "age", "year"), "persons",
+             "beneficiaries of the urban-rural resident pension (实际领取待遇人数) at 1 July"),
+    Variable("system_dependency_ratio", ("province", "year"), "1",
+             "urban-employee pensioners per insured worker"),
+    Variable("employee_pension_coverage", ("province",), "1",
+             "calibrated insured workers per resident of working age below the cohort age (2024)"),
+    Variable("employee_pension_retired_take_up", ("province",), "1",
+             "calibrated share of the base year's retired cohorts drawing an urban-employee pension"),
+    Variable("resident_pension_contribution_share", ("province",), "1",
+             "calibrated resident-pension contributors per resident aged 16-59 outside the employee scheme (2024)"),
+    Variable("resident_pension_take_up", ("province",), "1",
+             "calibrated resident-pension beneficiaries per resident aged 60+ without an employee pension (2024)"),
 ]
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in _DECLARED}
 
 
-def data_array(name: str, values, coords: dict) -> xr.DataArray:
-    """A DataArray for the declared variable ``name``, with its dims, ``units`` and ``long_name``.
+def dataset(values: dict, coords: dict) -> xr.Dataset:
+    """A Dataset of declared variables, built in one step (one alignment, not one per variable).
 
     Parameters
     ----------
-    name : str
-        A key of :data:`VARIABLES`.
-    values : numpy.ndarray
-        Data in the declared dimension order.
+    values : dict of str to numpy.ndarray
+        Data of each declared variable, in its declared dimension order.
     coords : dict
-        Coordinates; those of the variable's dims are used.
+        Coordinates of the dimensions used.
     """
-    variable = VARIABLES[name]
-    values = np.asarray(values)
-    if values.ndim != len(variable.dims):
-        raise ValueError(f"{name}: got {values.ndim} dimensions, declared {variable.dims}")
-    array = xr.DataArray(values, dims=variable.dims, name=name)
-    array = array.assign_coords({d: coords[d] for d in variable.dims if d in coords})
-    array.attrs.update(units=variable.units, long_name=variable.long_name)
-    return array
+    variables = {}
+    used = set()
+    for name, array in values.items():
+        variable = VARIABLES[name]
+        array = np.asarray(array)
+        if array.ndim != len(variable.dims):
+            raise ValueError(f"{name}: got {array.ndim} dimensions, declared {variable.dims}")
+        variables[name] = (variable.dims, array, {"units": variable.units, "long_name": variable.long_name})
+        used.update(variable.dims)
+    return xr.Dataset(variables, coords={d: coords[d] for d in used if d in coords})

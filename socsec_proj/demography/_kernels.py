@@ -39,23 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accelerate import jit, prange
+from .._accelerate import jit, prange, row_sum
 
 
 #: Sets advanced together, step by step, so that each step's rates (survival, out-rates:
 #: ~100 kB) are read from memory once per block instead of once per set.
 SETS_PER_BLOCK = 8
-
-
-@jit(fastmath=True)
-def _row_sum(x):
-    """Sum over one row of ages. Reassociation (fastmath) lets the compiler use vector adds:
-    sums are what bound the step's speed otherwise; the result differs from numpy's pairwise
-    sum only in the last bits."""
-    total = 0.0
-    for a in range(x.shape[0]):
-        total += x[a]
-    return total
 
 
 @jit
@@ -67,7 +56,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
 
     Sums over age bound the speed of this step (measured: they were half its time as plain
     loops), so the loops over age carry no sums and can be vectorised, the sums go through
-    :func:`_row_sum`, and row totals are carried rather than summed again: the population at
+    :func:`~socsec_proj._accelerate.row_sum`, and row totals are carried rather than summed again: the population at
     the start of the step is last step's total, and the new total is the survivors plus the
     newborn plus net migrants. The population is aged in place and migrants are recomputed
     from the out-rates rather than stored between the two passes (a set's state is ~50 kB).
@@ -90,7 +79,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 # survivors; k_mort >= 0 and ratio <= 1, so only the floor needs guarding
                 work[a] = now[a] * max(1.0 - k_mort * (1.0 - ratio[a]), 0.0)
                 exposure[a] = now[a] - work[a]  # deaths, by age at the start
-            dead = _row_sum(exposure)
+            dead = row_sum(exposure)
             deaths[i, t, p, s] = dead
             staying[p, s] = population[i, t, p, s] - dead
             if s == 1:
@@ -99,7 +88,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 for a in range(1, n_age):
                     exposure[a] = fertility[t, p, a] * (now[a] + work[a - 1])
                 exposure[last] += fertility[t, p, last] * work[last]
-                born = 0.5 * k_fert * _row_sum(exposure)
+                born = 0.5 * k_fert * row_sum(exposure)
             for a in range(last - 1):  # ageing in place, from the survivors
                 now[a + 1] = work[a]
             now[last] = work[last - 1] + work[last]
@@ -133,7 +122,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 # migration never takes a cell below zero
                 work[a] = max(pool[s, a] * share_in - rate[a] * k_mig * now[a] + arriving[s, a] * now[a], -now[a])
                 now[a] += work[a]
-            moved = _row_sum(work)
+            moved = row_sum(work)
             net_migration[i, t, p, s] = moved
             population[i, t + 1, p, s] = staying[p, s] + moved
             if keep_cube:
@@ -178,7 +167,7 @@ def project_population_kernel(
         for i in range(first, stop):
             for p in range(n_prov):
                 for s in range(n_sex):
-                    population[i, 0, p, s] = _row_sum(pop0[i, p, s])
+                    population[i, 0, p, s] = row_sum(pop0[i, p, s])
                     if keep_cube:
                         population_cube[i, 0, p, s] = pop0[i, p, s]
         for t in range(n_steps):

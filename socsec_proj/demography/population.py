@@ -22,7 +22,7 @@ import xarray as xr
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import SEXES, data_array
+from ..variables import SEXES, dataset
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -59,6 +59,8 @@ class PopulationInputs:
         Calendar-year central death rates, for the life-expectancy output [/year].
     tfr : numpy.ndarray, shape (T+1, P)
         Calendar-year total fertility rates [children/woman].
+    life_expectancy : numpy.ndarray, shape (T+1, P, S), optional
+        Calendar-year life expectancy at birth [years]; computed from ``mx`` when absent.
     """
 
     years: np.ndarray
@@ -73,6 +75,7 @@ class PopulationInputs:
     international: np.ndarray
     mx: np.ndarray
     tfr: np.ndarray
+    life_expectancy: np.ndarray | None = None
 
 
 def _table_years(table_years, years, name):
@@ -115,13 +118,20 @@ def prepare_inputs(parameters, years) -> PopulationInputs:
     out_rate, in_share = data.internal_migration()
 
     mortality_scale = parameters.get("demography.mortality_scale").by_province(years, provinces)  # (P, Y)
-    mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
-    mx = mx[:, None, :, :] * mortality_scale.T[:, :, None, None]  # (Y, P, S, A)
-    mx_step = _step_mean(mx)
+    national_mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
+    # life tables once per distinct provincial mortality level (by default one: the national)
+    levels, which = np.unique(mortality_scale, axis=0, return_inverse=True)
+    which = np.ravel(which)
+    mx_levels = national_mx[:, None, :, :] * levels.T[:, :, None, None]  # (Y, L, S, A)
+    mx_step = _step_mean(mx_levels)
     survival = np.empty_like(mx_step)
     birth_survival = np.empty(mx_step.shape[:3])
+    e0 = np.empty(mx_levels.shape[:3])
     for s, sex in enumerate(SEXES):
         survival[:, :, s], birth_survival[:, :, s] = survival_ratios(mx_step[:, :, s], sex)
+        e0[:, :, s] = life_expectancy(mx_levels[:, :, s], sex)
+    mx = mx_levels[:, which]
+    survival, birth_survival, e0 = survival[:, which], birth_survival[:, which], e0[:, which]
 
     tfr = parameters.get("demography.total_fertility_rate").annual(years)  # (Y,)
     shape = pattern[_table_years(pattern_years, years, "demography/fertility_age_pattern")]  # (Y, A)
@@ -154,6 +164,7 @@ def prepare_inputs(parameters, years) -> PopulationInputs:
         international=intl_step,
         mx=mx,
         tfr=np.repeat(tfr[:, None], len(provinces), axis=1),
+        life_expectancy=e0,
     )
 
 
@@ -321,18 +332,22 @@ def project_population(ds: xr.Dataset, scenario) -> xr.Dataset:
     migration = np.moveaxis(_with_base_year_nan(result["migration_cube"][0]), 0, -1)
     flows = {name: np.moveaxis(_with_base_year_nan(result[name][0]), 0, -1)
              for name in ("births", "deaths", "net_migration")}
-    e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
-    new = xr.Dataset(
+    e0 = inputs.life_expectancy
+    if e0 is None:
+        e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
+    new = dataset(
         {
-            "population": data_array("population", cube, coords),
-            "population_total": data_array("population_total", np.moveaxis(result["population"][0], 0, -1), coords),
-            "births": data_array("births", flows["births"], coords),
-            "deaths": data_array("deaths", flows["deaths"], coords),
-            "net_migration": data_array("net_migration", migration, coords),
-            "net_migration_total": data_array("net_migration_total", flows["net_migration"], coords),
-            "life_expectancy": data_array("life_expectancy", np.moveaxis(e0, 0, -1), coords),
-            "total_fertility_rate": data_array("total_fertility_rate", inputs.tfr.T, coords),
-        }
+            "population": cube,
+            "population_total": np.moveaxis(result["population"][0], 0, -1),
+            "births": flows["births"],
+            "deaths": flows["deaths"],
+            "net_migration": migration,
+            "net_migration_total": flows["net_migration"],
+            "life_expectancy": np.moveaxis(e0, 0, -1),
+            "total_fertility_rate": inputs.tfr.T,
+        },
+        coords,
     )
-    new = new.sel(province=ds["province"].values)
+    if list(ds["province"].values) != list(inputs.provinces):
+        new = new.sel(province=ds["province"].values)
     return ds.merge(new, compat="override", join="left")

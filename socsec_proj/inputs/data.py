@@ -63,14 +63,19 @@ def _cube(frame: pd.DataFrame, keys: dict[str, tuple], value: str, path: Path) -
         if unknown:
             raise InputError(f"unexpected {key} {unknown[0]!r}", source=path, key=key,
                              expected=f"values among {labels[0]!r}..{labels[-1]!r}")
-    index = pd.MultiIndex.from_product(list(keys.values()), names=list(keys))
-    indexed = frame.set_index(list(keys))
+    if len(keys) == 1:
+        index = pd.Index(list(keys.values())[0], name=list(keys)[0])
+        indexed = frame.set_index(list(keys)[0])
+    else:
+        index = pd.MultiIndex.from_product(list(keys.values()), names=list(keys))
+        indexed = frame.set_index(list(keys))
     if indexed.index.duplicated().any():
         dup = indexed.index[indexed.index.duplicated()][0]
         raise InputError(f"row {dup} appears twice", source=path, key=",".join(keys))
     missing = index.difference(indexed.index)
     if len(missing):
-        first = {key: (label.item() if hasattr(label, "item") else label) for key, label in zip(keys, missing[0])}
+        labels = missing[0] if len(keys) > 1 else (missing[0],)
+        first = {key: (label.item() if hasattr(label, "item") else label) for key, label in zip(keys, labels)}
         raise InputError(f"no row for {first}", source=path, key=",".join(keys),
                          expected=f"one row for every {' x '.join(keys)}")
     values = indexed[value].reindex(index).to_numpy(float)
@@ -176,3 +181,31 @@ def internal_migration() -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"in_share adds to {in_share.sum():.9f}", source=path, key="in_share",
                          expected="shares adding to 1 over provinces")
     return _frozen(out_rate), _frozen(in_share)
+
+
+def _province_table(name: str, columns: list[str]) -> pd.DataFrame:
+    """A table with one row per province (ISO code) and non-negative numeric columns."""
+    frame = _read(name, {"province": str, **{c: float for c in columns}})
+    path = table_path(name)
+    _cube(frame, {"province": CODES}, columns[0], path)  # every province exactly once, no stranger
+    for column in columns:
+        _check_range(frame[column].to_numpy(), path, column, low=0.0)
+    return frame.set_index("province").loc[list(CODES), columns]
+
+
+@_cached_per_folder
+def yearbook_employee_pension() -> pd.DataFrame:
+    """Urban-employee pension by province, 2024 yearbook: insured workers, retirees [persons],
+    fund revenue, expenditure and accumulated balance [CNY]."""
+    return _province_table("social_insurance/yearbook_2024_employee_pension",
+                           ["insured_workers", "retirees", "fund_revenue", "fund_expenditure",
+                            "accumulated_balance"])
+
+
+@_cached_per_folder
+def yearbook_resident_pension() -> pd.DataFrame:
+    """Urban-rural resident pension by province, 2024 yearbook: insured, beneficiaries [persons],
+    fund revenue, expenditure and accumulated balance [CNY]."""
+    return _province_table("social_insurance/yearbook_2024_resident_pension",
+                           ["insured", "beneficiaries", "fund_revenue", "fund_expenditure",
+                            "accumulated_balance"])

@@ -602,7 +602,10 @@ class Parameter:
         years = _as_years(years)
         if not provinces:
             return np.empty((0,) + years.shape)
-        return np.stack([self.annual(years, province) for province in provinces])
+        national = self.annual(years)  # computed once: most provinces have no values of their own
+        own = self.provinces
+        return np.stack([self.annual(years, province) if province in own else national
+                         for province in provinces])
 
 
 def _check_value(value, kind, metadata: Metadata):

@@ -1,0 +1,196 @@
+"""The coverage step: insured workers and retirees of the urban-employee pension by cohort.
+
+A numba kernel and its plain-numpy reference, held equal by ``tests/test_labour.py``.
+
+Coverage is kept as shares of the resident population of a province, category and single age
+(categories: 0 men, 1 women under the cadre/staff rule, 2 women under the worker rule):
+
+- ``insured`` — insured workers (参保职工) not yet retired,
+- ``retired`` — pensioners (离退休人员).
+
+Below ``carry_age`` the insured share is the year's coverage level times the entry profile
+times the share of the cohort not yet retired (people join, move and leave at those ages).
+From ``carry_age`` on, shares follow their cohort: each year the insured who reach their
+retirement age (the cohort's retired fraction rises from r to r') move to ``retired``, a
+fraction (r' - r) / (1 - r) of those still insured; nobody joins or leaves otherwise. The
+open age group merges two cohorts, weighted by their populations.
+
+Inputs (``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 2 sexes):
+
+- ``population[Y, P, S, A]`` residents [persons] (the population kernel's layout)
+- ``retired_fraction[C, Y, A]`` share of the cohort aged a on 1 July of year y that has
+  reached its retirement age [/1]
+- ``category_weight[P, C]`` share of the sex in each category (men 1; women: cadre, worker) [/1]
+- ``coverage[P, Y]`` insured workers per resident below ``carry_age`` (times the entry profile) [/1]
+- ``entry_profile[S, A]`` age profile of coverage (0 below the minimum working age) [/1]
+- ``retired_level[P]`` share of the base year's retired cohorts drawing a pension [/1]
+- ``resident_contribution[P, Y]``, ``resident_take_up[P]`` resident-pension contributors and
+  beneficiaries per resident outside the employee scheme [/1], at the ages of
+  ``contributing_mask[A]`` and ``pension_mask[A]`` (1 where they apply, else 0)
+
+Outputs, by sex (the two categories of women added), in the layout ``[P, S, Y, A]``
+[persons]: ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries``;
+totals ``[P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
+employee scheme weighted by the two resident shares, ``outside_contributing`` and
+``outside_old`` (what calibrating the resident shares needs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._accelerate import jit, row_sum
+
+#: sex of each category
+CATEGORY_SEX = np.array([0, 1, 1])
+
+
+@jit
+def coverage_kernel(population, retired_fraction, category_weight, coverage, entry_profile, retired_level,
+                    carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
+                    retired, resident_contributors, resident_beneficiaries, insured_total, retired_total,
+                    outside_contributing, outside_old):
+    n_years, n_prov, n_sex, n_age = population.shape
+    n_cat = retired_fraction.shape[0]
+    last = n_age - 1
+    first_carried = max(carry_age, 1)
+    share_insured = np.empty((n_cat, n_age))
+    share_retired = np.empty((n_cat, n_age))
+    previous_insured = np.empty((n_cat, n_age))
+    previous_retired = np.empty((n_cat, n_age))
+    row_insured = np.empty(n_age)
+    row_retired = np.empty(n_age)
+    sums = np.zeros(4)
+    for p in range(n_prov):
+        for t in range(n_years):
+            for c in range(n_cat):
+                s = 0 if c == 0 else 1
+                w = category_weight[p, c]
+                if t == 0:
+                    for a in range(n_age):
+                        r = retired_fraction[c, 0, a]
+                        share_insured[c, a] = w * coverage[p, 0] * entry_profile[s, a] * (1.0 - r)
+                        share_retired[c, a] = w * retired_level[p] * r
+                    continue
+                for a in range(n_age):
+                    previous_insured[c, a] = share_insured[c, a]
+                    previous_retired[c, a] = share_retired[c, a]
+                # cohorts from carry_age on: last year's shares, one year older, some retiring
+                for a in range(first_carried, n_age):
+                    r_before = retired_fraction[c, t - 1, a - 1]
+                    r_after = retired_fraction[c, t, a]
+                    moving = 0.0
+                    if r_before < 1.0 and r_after > r_before:
+                        # at most all of them (rounding must not leave a negative remainder)
+                        moving = min(previous_insured[c, a - 1] * (r_after - r_before) / (1.0 - r_before),
+                                     previous_insured[c, a - 1])
+                    share_insured[c, a] = previous_insured[c, a - 1] - moving
+                    share_retired[c, a] = previous_retired[c, a - 1] + moving
+                # the open group: the cohort that turned ω and the open group itself, by population
+                below = population[t - 1, p, s, last - 1]
+                top = population[t - 1, p, s, last]
+                if below + top > 0.0:
+                    r_before = retired_fraction[c, t - 1, last]
+                    r_after = retired_fraction[c, t, last]
+                    moving = 0.0
+                    if r_before < 1.0 and r_after > r_before:
+                        moving = min(previous_insured[c, last] * (r_after - r_before) / (1.0 - r_before),
+                                     previous_insured[c, last])
+                    share_insured[c, last] = (share_insured[c, last] * below
+                                              + (previous_insured[c, last] - moving) * top) / (below + top)
+                    share_retired[c, last] = (share_retired[c, last] * below
+                                              + (previous_retired[c, last] + moving) * top) / (below + top)
+                # younger ages: this year's coverage of those not yet retired
+                for a in range(min(carry_age, n_age)):
+                    r = retired_fraction[c, t, a]
+                    share_insured[c, a] = w * coverage[p, t] * entry_profile[s, a] * (1.0 - r)
+                    share_retired[c, a] = 0.0
+            for s in range(n_sex):
+                # loops without sums (vectorisable), then the four totals
+                for a in range(n_age):
+                    if s == 0:
+                        row_insured[a] = share_insured[0, a]
+                        row_retired[a] = share_retired[0, a]
+                    else:
+                        row_insured[a] = share_insured[1, a] + share_insured[2, a]
+                        row_retired[a] = share_retired[1, a] + share_retired[2, a]
+                contribution = resident_contribution[p, t]
+                take_up = resident_take_up[p]
+                people = population[t, p, s]
+                ins_out = insured[p, s, t]
+                ret_out = retired[p, s, t]
+                con_out = resident_contributors[p, s, t]
+                ben_out = resident_beneficiaries[p, s, t]
+                for a in range(n_age):
+                    ins_out[a] = row_insured[a] * people[a]
+                    ret_out[a] = row_retired[a] * people[a]
+                    outside = max(people[a] - ins_out[a] - ret_out[a], 0.0)
+                    con_out[a] = outside * contribution * contributing_mask[a]
+                    ben_out[a] = outside * take_up * pension_mask[a]
+                sums[0] += row_sum(ins_out)
+                sums[1] += row_sum(ret_out)
+                sums[2] += row_sum(con_out)
+                sums[3] += row_sum(ben_out)
+            insured_total[p, t] = sums[0]
+            retired_total[p, t] = sums[1]
+            outside_contributing[p, t] = sums[2]
+            outside_old[p, t] = sums[3]
+            sums[:] = 0.0
+
+
+def coverage_numpy(population, retired_fraction, category_weight, coverage, entry_profile, retired_level,
+                   carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
+                   retired, resident_contributors, resident_beneficiaries, insured_total, retired_total,
+                   outside_contributing, outside_old):
+    """Plain-numpy reference of :func:`coverage_kernel` (same arguments, same outputs).
+
+    Vectorised over province, category and age; loops over years.
+    """
+    n_years, n_prov, n_sex, n_age = population.shape
+    last = n_age - 1
+    weight = category_weight[:, :, None]                      # (P, C, 1)
+    profile = entry_profile[CATEGORY_SEX][None]               # (1, C, A)
+    pop = population[:, :, CATEGORY_SEX]                      # (Y, P, C, A)
+    young = np.arange(n_age) < carry_age
+    r0 = retired_fraction[:, 0][None]                         # (1, C, A)
+    share_insured = weight * coverage[:, 0, None, None] * profile * (1.0 - r0)
+    share_retired = weight * retired_level[:, None, None] * r0
+    for t in range(n_years):
+        if t > 0:
+            r_before = retired_fraction[:, t - 1][None]       # (1, C, A), by age last year
+            r_after = retired_fraction[:, t][None]
+            rb, ra = r_before[..., :-1], r_after[..., 1:]     # cohort a-1 last year is cohort a now
+            with np.errstate(divide="ignore", invalid="ignore"):
+                moving = np.where((rb < 1.0) & (ra > rb), share_insured[..., :-1] * (ra - rb) / (1.0 - rb), 0.0)
+            moving = np.minimum(moving, share_insured[..., :-1])
+            new_insured = share_insured.copy()
+            new_retired = share_retired.copy()
+            new_insured[..., 1:] = share_insured[..., :-1] - moving
+            new_retired[..., 1:] = share_retired[..., :-1] + moving
+            rp, rt = r_before[..., last], r_after[..., last]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                moving_top = np.where((rp < 1.0) & (rt > rp), share_insured[..., last] * (rt - rp) / (1.0 - rp), 0.0)
+            moving_top = np.minimum(moving_top, share_insured[..., last])
+            below, top = pop[t - 1, ..., last - 1], pop[t - 1, ..., last]
+            both = below + top
+            safe = np.where(both > 0, both, 1.0)
+            merged_insured = (new_insured[..., last] * below + (share_insured[..., last] - moving_top) * top) / safe
+            merged_retired = (new_retired[..., last] * below + (share_retired[..., last] + moving_top) * top) / safe
+            new_insured[..., last] = np.where(both > 0, merged_insured, new_insured[..., last])
+            new_retired[..., last] = np.where(both > 0, merged_retired, new_retired[..., last])
+            fresh = weight * coverage[:, t, None, None] * profile * (1.0 - retired_fraction[:, t][None])
+            new_insured[..., young] = fresh[..., young]
+            new_retired[..., young] = 0.0
+            share_insured, share_retired = new_insured, new_retired
+        ins = np.stack([share_insured[:, 0], share_insured[:, 1] + share_insured[:, 2]], axis=1)  # (P, S, A)
+        ret = np.stack([share_retired[:, 0], share_retired[:, 1] + share_retired[:, 2]], axis=1)
+        people = population[t]
+        insured[:, :, t] = ins * people
+        retired[:, :, t] = ret * people
+        insured_total[:, t] = insured[:, :, t].sum(axis=(1, 2))
+        retired_total[:, t] = retired[:, :, t].sum(axis=(1, 2))
+        outside = np.maximum(people - ins * people - ret * people, 0.0)
+        resident_contributors[:, :, t] = outside * (resident_contribution[:, t, None, None] * contributing_mask)
+        resident_beneficiaries[:, :, t] = outside * (resident_take_up[:, None, None] * pension_mask)
+        outside_contributing[:, t] = resident_contributors[:, :, t].sum(axis=(1, 2))
+        outside_old[:, t] = resident_beneficiaries[:, :, t].sum(axis=(1, 2))
