@@ -6,10 +6,13 @@
 """
 
 from .errors import InputError
+from .funds.measures import (balancing_contribution_rate, cost_rate, depletion_year, general_average_premium,
+                             national)
 from .inputs.scenario import Scenario, list_scenarios, load_scenario
 from .labour import retirement
 from .projection import STAGES, run
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "Scenario", "STAGES", "list_scenarios", "load_scenario", "retirement", "run"]
+__all__ = ["InputError", "Scenario", "STAGES", "balancing_contribution_rate", "cost_rate", "depletion_year",
+           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run"]

@@ -13,6 +13,8 @@ import numpy as np
 import xarray as xr
 
 from .demography.population import project_population
+from .funds.employee_pension import project_employee_pension
+from .funds.resident_pension import project_resident_pension
 from .labour.coverage import CALIBRATION_YEAR, project_coverage
 from .errors import InputError
 from .inputs import data
@@ -20,7 +22,7 @@ from .inputs.provinces import CODES, NAME_EN, NAME_ZH
 from .inputs.scenario import Scenario, load_scenario
 
 #: The stages of a deterministic projection, in order.
-STAGES = (project_population, project_coverage)
+STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension)
 
 BASE_YEAR = 2020
 

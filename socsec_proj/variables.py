@@ -66,6 +66,49 @@ _DECLARED = [
              "calibrated share of the base year's retired cohorts drawing an urban-employee pension"),
     Variable("resident_pension_contribution_share", ("province",), "1",
              "calibrated resident-pension contributors per resident aged 16-59 outside the employee scheme (2024)"),
+    # funds: flows of the calendar year, balances at its end (NaN before 2024, the first fund year)
+    Variable("employee_pension_revenue", ("province", "year"), "CNY/year",
+             "urban-employee pension fund revenue as the yearbook counts it: contributions + subsidy"
+             " + investment income + net pooling transfer"),
+    Variable("employee_pension_contributions", ("province", "year"), "CNY/year",
+             "urban-employee pension contributions (employer and employee)"),
+    Variable("employee_pension_subsidy", ("province", "year"), "CNY/year",
+             "fiscal subsidy to the urban-employee pension fund"),
+    Variable("employee_pension_investment_income", ("province", "year"), "CNY/year",
+             "return on the urban-employee pension fund's opening balance"),
+    Variable("employee_pension_pooling_transfer", ("province", "year"), "CNY/year",
+             "net transfer received from national pooling (allocation less remittance)"),
+    Variable("employee_pension_expenditure", ("province", "year"), "CNY/year",
+             "urban-employee pension fund expenditure"),
+    Variable("employee_pension_balance", ("province", "year"), "CNY",
+             "urban-employee pension fund accumulated balance at the end of the year"),
+    Variable("employee_pension_months_of_reserve", ("province", "year"), "months",
+             "months of payment the balance covers: balance / (expenditure / 12)"),
+    Variable("employee_pension_average_benefit", ("province", "year"), "CNY/month",
+             "average urban-employee pension per pensioner"),
+    Variable("employee_pension_covered_payroll", ("province", "year"), "CNY/year",
+             "insured workers x 12 x provincial average wage"),
+    Variable("employee_pension_contribution_factor", ("province",), "1",
+             "calibrated effective contribution factor: contributions / (insured workers x 12 x average wage"
+             " x contribution rate), 2024"),
+    Variable("employee_pension_subsidy_share", ("province",), "1",
+             "calibrated fiscal subsidy as a share of expenditure, 2024"),
+    Variable("resident_pension_revenue", ("province", "year"), "CNY/year",
+             "urban-rural resident pension fund revenue: contributions + subsidy + investment income"),
+    Variable("resident_pension_contributions", ("province", "year"), "CNY/year",
+             "resident pension contributions, with the government's matching contributions (缴费补贴)"),
+    Variable("resident_pension_subsidy", ("province", "year"), "CNY/year",
+             "government funding of the basic pension (基础养老金) of the resident pension"),
+    Variable("resident_pension_investment_income", ("province", "year"), "CNY/year",
+             "return on the resident pension fund's opening balance"),
+    Variable("resident_pension_expenditure", ("province", "year"), "CNY/year",
+             "resident pension fund expenditure"),
+    Variable("resident_pension_balance", ("province", "year"), "CNY",
+             "resident pension fund accumulated balance at the end of the year"),
+    Variable("resident_pension_months_of_reserve", ("province", "year"), "months",
+             "months of payment the balance covers: balance / (expenditure / 12)"),
+    Variable("resident_pension_average_benefit", ("province", "year"), "CNY/month",
+             "average resident pension per beneficiary"),
     Variable("resident_pension_take_up", ("province",), "1",
              "calibrated resident-pension beneficiaries per resident aged 60+ without an employee pension (2024)"),
 ]
@@ -93,3 +136,13 @@ def dataset(values: dict, coords: dict) -> xr.Dataset:
         variables[name] = (variable.dims, array, {"units": variable.units, "long_name": variable.long_name})
         used.update(variable.dims)
     return xr.Dataset(variables, coords={d: coords[d] for d in used if d in coords})
+
+
+def merge_into(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
+    """``ds`` with the variables of ``new`` added, replacing any of the same name.
+
+    A stage rerun on its own output (a sensitivity, a solver) must replace what it wrote the
+    first time; ``xarray.merge`` would keep the first values.
+    """
+    stale = [name for name in new.data_vars if name in ds.data_vars]
+    return ds.drop_vars(stale).merge(new, compat="override", join="left")

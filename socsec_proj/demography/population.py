@@ -22,7 +22,7 @@ import xarray as xr
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import SEXES, dataset
+from ..variables import SEXES, dataset, merge_into
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -350,4 +350,4 @@ def project_population(ds: xr.Dataset, scenario) -> xr.Dataset:
     )
     if list(ds["province"].values) != list(inputs.provinces):
         new = new.sel(province=ds["province"].values)
-    return ds.merge(new, compat="override", join="left")
+    return merge_into(ds, new)

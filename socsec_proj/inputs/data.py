@@ -209,3 +209,39 @@ def yearbook_resident_pension() -> pd.DataFrame:
     return _province_table("social_insurance/yearbook_2024_resident_pension",
                            ["insured", "beneficiaries", "fund_revenue", "fund_expenditure",
                             "accumulated_balance"])
+
+
+@_cached_per_folder
+def average_wage() -> pd.DataFrame:
+    """Provincial average wage used for pensions [CNY/month], provinces (rows) by years (columns).
+
+    Years a province's series does not cover are NaN (see params/SOURCES.md#average-wage).
+    """
+    name = "social_insurance/average_wage"
+    frame = _read(name, {"province": str, "year": int, "average_wage": float})
+    path = table_path(name)
+    _check_range(frame["average_wage"].to_numpy(), path, "average_wage", low=0.0)
+    unknown = sorted(set(frame["province"]) - set(CODES))
+    if unknown:
+        raise InputError(f"unexpected province {unknown[0]!r}", source=path, key="province",
+                         expected="ISO 3166-2:CN codes")
+    wide = frame.pivot(index="province", columns="year", values="average_wage")
+    missing = [code for code in CODES if code not in wide.index]
+    if missing:
+        raise InputError(f"no row for province {missing[0]!r}", source=path, key="province",
+                         expected="a series for every province")
+    return wide.loc[list(CODES)]
+
+
+@_cached_per_folder
+def annuity_divisor() -> tuple[np.ndarray, np.ndarray]:
+    """Individual-account months divisor by retirement age: (ages [years], divisors [months])."""
+    name = "social_insurance/ia_annuity_divisor"
+    frame = _read(name, {"retirement_age": int, "months_divisor": float}).sort_values("retirement_age")
+    path = table_path(name)
+    _check_range(frame["months_divisor"].to_numpy(), path, "months_divisor", low=1.0)
+    ages = frame["retirement_age"].to_numpy()
+    if np.any(np.diff(ages) != 1):
+        raise InputError("ages are not consecutive", source=path, key="retirement_age",
+                         expected="one row for every whole age")
+    return _frozen(ages.astype(float)), _frozen(frame["months_divisor"].to_numpy())

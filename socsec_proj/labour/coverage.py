@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
-from ..variables import SEXES, dataset
+from ..variables import SEXES, dataset, merge_into
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
 
@@ -285,7 +285,7 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
         "resident_pension_contribution_share": contribution_share,
         "resident_pension_take_up": resident_take_up,
     }, coords)
-    return ds.merge(new, compat="override", join="left")
+    return merge_into(ds, new)
 
 
 def check_parameters(scenario) -> None:

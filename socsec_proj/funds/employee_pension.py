@@ -1,0 +1,292 @@
+"""The urban-employee basic pension fund (城镇职工基本养老保险基金), per province and year.
+
+The fund years run from the calibration year 2024 (the last yearbook) to the horizon; flows
+are those of the calendar year, balances at its end. For every province:
+
+Revenue (as the yearbook counts it) = contributions + fiscal subsidy + investment income +
+the net transfer of national pooling, where
+
+- contributions = insured workers x effective contribution factor x 12 x average wage x
+  contribution base ratio x (employer rate + employee rate). The base ratio is the average
+  contributor's base over the average wage (1 by definition of the average), bounded by the
+  floor (60 %) and the cap (300 %); the effective factor (the share of the insured who pay,
+  times collection) is calibrated;
+- investment income = rate of return x the balance at the end of the previous year;
+- the pooling transfer is computed by :mod:`socsec_proj.funds.pooling`;
+- the subsidy is calibrated in 2024 and then follows ``employee_pension.subsidy_rule``.
+
+Expenditure = 12 x the pensioners of each sex and age x their average pension, which
+:func:`~socsec_proj.funds._kernels.pension_stock` carries by cohort: pensions in payment are
+indexed (``employee_pension.indexation_rule``), new pensioners bring the pension of their
+cohort from the national formula (:func:`benefit_formula`).
+
+Calibration to 2024 (the yearbook, 表24-26), per province:
+
+- the average pension of 2024 is expenditure / (retirees x 12), and the new pensions of every
+  later cohort are the formula's, scaled so that 2024's new pensioners get 2024's average;
+- the balance at the end of 2023 is the 2024 balance less 2024's revenue net of expenditure,
+  and 2024's investment income is the return on it;
+- revenue less investment income and the pooling transfer is split between contributions
+  and subsidy. No provincial split is published in the shipped data, so one rule is used:
+  every province contributes with its implied effective factor (that revenue over the
+  contribution capacity) but at most the median implied factor of the provinces whose fund
+  was in surplus in 2024; the subsidy is the rest. Provinces below the median receive no
+  subsidy; the rest receive what their revenue shows beyond typical contributions.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..inputs import data
+from ..variables import SEXES, dataset, merge_into
+from . import _kernels, pooling
+
+#: The fund stage starts in the year of the last yearbook.
+FUND_BASE_YEAR = 2024
+
+#: The individual accounts started in 1997 (国发〔1997〕26号); service before it counts as
+#: deemed contribution years (视同缴费年限) for the transitional pension.
+ACCOUNTS_START_YEAR = 1997
+
+
+def benefit_formula(average_wage, own_index, years, account_balance, divisor, deemed_years=0.0,
+                    accrual=0.01, transitional_coefficient=0.012):
+    """The monthly pension of a new retiree by the national formula (国发〔2005〕38号).
+
+    Parameters
+    ----------
+    average_wage : array_like
+        Provincial average wage of the year before retirement [CNY/month].
+    own_index : array_like
+        The retiree's average contribution index (own base / average wage) [/1].
+    years : array_like
+        Contribution years, deemed years included [years].
+    account_balance : array_like
+        Individual-account balance at retirement [CNY].
+    divisor : array_like
+        Months divisor for the retirement age [months].
+    deemed_years : array_like
+        Service before the individual accounts [years].
+    accrual : float
+        Basic pension per contribution year [/1] (1 %).
+    transitional_coefficient : float
+        Transitional pension per deemed year [/1] (provincial, commonly 1.0 %-1.4 %).
+
+    Returns
+    -------
+    basic, account, transitional : numpy.ndarray
+        [CNY/month]: (average wage + own indexed wage) / 2 x years x accrual; balance /
+        divisor; average wage x own index x deemed years x coefficient.
+    """
+    average_wage = np.asarray(average_wage, dtype=float)
+    basic = (average_wage + average_wage * own_index) / 2.0 * years * accrual
+    account = np.asarray(account_balance, dtype=float) / divisor
+    transitional = average_wage * own_index * deemed_years * transitional_coefficient
+    return basic, account, transitional
+
+
+def annuity_divisor_at(age_years):
+    """Months divisor for a retirement age [years], linear between whole ages of the table."""
+    ages, divisors = data.annuity_divisor()
+    return np.interp(age_years, ages, divisors)
+
+
+def _parameter_years(parameters, path, years):
+    return np.asarray(parameters.get(path).annual(years), dtype=float)
+
+
+def wage_path(parameters, years, provinces):
+    """Average wage [CNY/month] by province and year, from 2023 (the year before the fund's first)."""
+    wages = data.average_wage().loc[list(provinces)]
+    growth = _parameter_years(parameters, "economy.wage_growth", years)
+    path = np.empty((len(provinces), len(years) + 1))
+    path[:, 0] = wages[FUND_BASE_YEAR - 1].to_numpy()
+    path[:, 1] = wages[FUND_BASE_YEAR].to_numpy()
+    for t in range(1, len(years)):
+        path[:, t + 1] = path[:, t] * (1.0 + growth[t])
+    if not np.all(np.isfinite(path[:, :2])):
+        p = int(np.argwhere(~np.isfinite(path[:, :2]))[0][0])
+        raise InputError(f"no average wage for {provinces[p]} in {FUND_BASE_YEAR - 1} or {FUND_BASE_YEAR}",
+                         source=data.table_path("social_insurance/average_wage"), key="average_wage",
+                         expected="the two years before projection")
+    return path  # column 0: 2023, column k: years[k-1]
+
+
+def indexation(parameters, years, wage_growth):
+    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year."""
+    rules = parameters.get("employee_pension.indexation_rule").annual(years)
+    fixed = _parameter_years(parameters, "employee_pension.pension_increase", years)
+    wage_share = _parameter_years(parameters, "employee_pension.indexation_wage_share", years)
+    real_share = _parameter_years(parameters, "employee_pension.indexation_real_wage_share", years)
+    cpi = _parameter_years(parameters, "economy.cpi_inflation", years)
+    by_rule = {"fixed": fixed, "wage_share": wage_share * wage_growth,
+               "cpi_plus": cpi + real_share * (wage_growth - cpi)}
+    return np.array([by_rule[str(rule)][t] for t, rule in enumerate(rules)])
+
+
+def continuing_and_new(retirees, population):
+    """Pensioners already retired a year earlier, by province, sex, year and age [persons].
+
+    ``retirees[P, S, Y, A]`` (the labour layout) and ``population[Y, P, S, A]``. A cohort's
+    pensioners of last year, one year older, are its continuing pensioners this year, in the
+    proportion of the cohort still resident; the open age merges its two cohorts. Never more
+    than this year's pensioners (the rest are new).
+    """
+    pop = np.moveaxis(population, 0, 2)                                   # (P, S, Y, A)
+    continuing = np.zeros_like(retirees)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(pop[:, :, :-1, :-1] > 0, retirees[:, :, :-1, :-1] / pop[:, :, :-1, :-1], 0.0)
+        continuing[:, :, 1:, 1:] = share * pop[:, :, 1:, 1:]
+        both = pop[:, :, :-1, -2] + pop[:, :, :-1, -1]
+        top_share = np.where(both > 0, (retirees[:, :, :-1, -2] + retirees[:, :, :-1, -1]) / both, 0.0)
+    continuing[:, :, 1:, -1] = top_share * pop[:, :, 1:, -1]
+    return np.minimum(continuing, retirees)
+
+
+def new_pension_formula(parameters, years, wages, n_age, entry_age):
+    """The formula pension of a new retiree aged a in year t, before calibration [CNY/month].
+
+    Careers are full from the minimum working age (the calibration scales the level, so only
+    the formula's changes across cohorts and years matter): contribution years = age - entry
+    age, deemed years = those before 1997, the account = 8 % of the average wage for each
+    year since 1997. Before 2024 the account is taken to have been credited at the wage's
+    growth (0.96 x wage of 2024 x years), after at ``employee_pension.account_crediting_rate``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, Y, A)
+    """
+    n_prov = wages.shape[0]
+    ages = np.arange(n_age) + 0.5                      # retiring during the year of age
+    accrual = _parameter_years(parameters, "employee_pension.basic_pension_accrual", years)
+    coefficient = _parameter_years(parameters, "employee_pension.transitional_pension_coefficient", years)
+    employee_rate = _parameter_years(parameters, "employee_pension.employee_rate", years)
+    crediting = _parameter_years(parameters, "employee_pension.account_crediting_rate", years)
+    # the account of a member who paid in every year since 2024 (index 0): A(k) = G(k) [A(0) + Q(k)],
+    # G(k) the crediting since 2024, Q(k) the contributions discounted by it (credited at year end)
+    g_full = np.concatenate([[1.0], np.cumprod(1.0 + crediting)])                      # (Y+1,)
+    paid_in = 12.0 * employee_rate[None, :] * wages[:, 1:]                             # (P, Y)
+    q_full = np.concatenate([np.zeros((n_prov, 1)), np.cumsum(paid_in / g_full[None, 1:], axis=1)], axis=1)
+    birth = np.asarray(years)[:, None] - np.arange(n_age)[None, :]                     # (Y, A)
+    entry = birth + entry_age
+    # years in the account by 2024, valued at the 2024 wage (credited at the wage's growth before)
+    before = np.clip(FUND_BASE_YEAR - np.maximum(ACCOUNTS_START_YEAR, entry), 0, None)
+    k = np.arange(len(years))[:, None]
+    start = np.minimum(np.clip(entry - FUND_BASE_YEAR, 0, None), k).astype(int)       # first year paid in
+    stock = 12.0 * employee_rate[0] * wages[:, 1][:, None, None] * before[None]
+    account = g_full[None, :-1, None] * (stock + q_full[:, :-1, None] - q_full[:, start])
+    years_paid = np.clip(ages - entry_age, 0, None)[None, :]                 # (1, A)
+    deemed = np.clip(ACCOUNTS_START_YEAR - entry, 0, None)
+    deemed = np.minimum(deemed, years_paid)
+    basic, from_account, transitional = benefit_formula(
+        wages[:, :-1][:, :, None], 1.0, years_paid[None], account, annuity_divisor_at(ages)[None, None, :],
+        deemed[None], accrual[None, :, None], coefficient[None, :, None])
+    return basic + from_account + transitional
+
+
+def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
+    """Urban-employee pension fund stage: Dataset in (population, labour), Dataset out.
+
+    Adds, per province and fund year (2024 on; earlier years NaN): ``employee_pension_revenue``,
+    ``_contributions``, ``_subsidy``, ``_investment_income``, ``_pooling_transfer``,
+    ``_expenditure``, ``_balance``, ``_months_of_reserve``, ``_average_benefit``,
+    ``_covered_payroll``; per province the calibrated ``_contribution_factor`` and
+    ``_subsidy_share``.
+    """
+    parameters = scenario.parameters
+    all_years = ds["year"].values
+    provinces = list(ds["province"].values)
+    if FUND_BASE_YEAR not in all_years:
+        raise InputError(f"the fund stage starts in {FUND_BASE_YEAR}", key="horizon",
+                         expected=f"a projection that includes {FUND_BASE_YEAR}")
+    first = int(np.searchsorted(all_years, FUND_BASE_YEAR))
+    years = all_years[first:]
+    retirees_all = np.swapaxes(ds["employee_pension_retirees"].values, 2, 3)       # (P, S, Y, A)
+    workers = ds["employee_pension_contributors"].sum(("sex", "age")).values[:, first:]  # (P, Y)
+    population = ds["population"].transpose("year", "province", "sex", "age").values
+    continuing = continuing_and_new(retirees_all, population)[:, :, first:]
+    retirees = retirees_all[:, :, first:]
+    retirees_total = retirees.sum(axis=(1, 3))                                       # (P, Y)
+    n_age = retirees.shape[-1]
+
+    wages = wage_path(parameters, years, provinces)                                 # (P, Y+1)
+    growth = np.concatenate([[np.nan], wages[:, 2:].sum(axis=0) / wages[:, 1:-1].sum(axis=0) - 1.0])
+    growth[0] = wages[:, 1].sum() / wages[:, 0].sum() - 1.0
+    index = indexation(parameters, years, growth)
+    entry_age = float(parameters.get("labour.minimum_working_age").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
+    formula = new_pension_formula(parameters, years, wages, n_age, entry_age)      # (P, Y, A)
+
+    yearbook = data.yearbook_employee_pension().loc[provinces]
+    base_benefit = yearbook["fund_expenditure"].to_numpy() / (retirees_total[:, 0] * 12.0)
+    joining = retirees[:, :, 0] - continuing[:, :, 0]                                # new in 2024, (P, S, A)
+    weights = joining.sum(axis=1)
+    mean_formula = (weights * formula[:, 0]).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
+    level = base_benefit / mean_formula
+    new_benefit = np.broadcast_to((level[:, None, None] * formula)[:, None], retirees.shape)
+
+    average = np.empty_like(retirees)
+    expenditure = np.empty(retirees_total.shape)
+    _kernels.pension_stock(np.ascontiguousarray(retirees), np.ascontiguousarray(continuing),
+                           np.ascontiguousarray(new_benefit), np.repeat(index[None], len(provinces), 0),
+                           base_benefit, average, expenditure)
+
+    # contributions per unit of the effective factor
+    employer = _parameter_years(parameters, "employee_pension.employer_rate", years)
+    employee = _parameter_years(parameters, "employee_pension.employee_rate", years)
+    floor = _parameter_years(parameters, "employee_pension.contribution_base_floor", years)
+    cap = _parameter_years(parameters, "employee_pension.contribution_base_cap", years)
+    base_ratio = np.clip(1.0, floor, cap)
+    payroll = workers * 12.0 * wages[:, 1:]                                           # covered payroll (P, Y)
+    capacity = payroll * base_ratio * (employer + employee)
+    transfer = pooling.transfers(parameters, years, workers, retirees_total, wages[:, 1:])
+    rate = _parameter_years(parameters, "employee_pension.investment_return", years)
+
+    revenue_2024 = yearbook["fund_revenue"].to_numpy()
+    balance_2024 = yearbook["accumulated_balance"].to_numpy()
+    opening = balance_2024 - (revenue_2024 - yearbook["fund_expenditure"].to_numpy())
+    own_revenue = revenue_2024 - rate[0] * opening - transfer[:, 0]
+    surplus = revenue_2024 >= yearbook["fund_expenditure"].to_numpy()
+    implied = own_revenue / capacity[:, 0]
+    typical = float(np.median(implied[surplus])) if surplus.any() else float(np.median(implied))
+    factor = np.minimum(implied, typical)
+    subsidy_2024 = own_revenue - factor * capacity[:, 0]
+    subsidy_share = subsidy_2024 / expenditure[:, 0]
+    contributions = factor[:, None] * capacity
+
+    frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
+    subsidy = np.empty_like(expenditure)
+    income = np.empty_like(expenditure)
+    balance = np.empty_like(expenditure)
+    _kernels.fund_accounts(opening, contributions, expenditure, subsidy_share, transfer, rate, frozen,
+                           subsidy, income, balance)
+    revenue = contributions + subsidy + income + transfer
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months = np.where(expenditure > 0, balance / (expenditure / 12.0), np.nan)
+        average_benefit = np.where(retirees_total > 0, expenditure / (12.0 * retirees_total), np.nan)
+
+    def padded(values):  # fund years -> all years, NaN before the fund's first
+        out = np.full((len(provinces), len(all_years)), np.nan)
+        out[:, first:] = values
+        return out
+
+    coords = {"province": provinces, "year": all_years}
+    new = dataset({
+        "employee_pension_revenue": padded(revenue),
+        "employee_pension_contributions": padded(contributions),
+        "employee_pension_subsidy": padded(subsidy),
+        "employee_pension_investment_income": padded(income),
+        "employee_pension_pooling_transfer": padded(transfer),
+        "employee_pension_expenditure": padded(expenditure),
+        "employee_pension_balance": padded(balance),
+        "employee_pension_months_of_reserve": padded(months),
+        "employee_pension_average_benefit": padded(average_benefit),
+        "employee_pension_covered_payroll": padded(payroll),
+        "employee_pension_contribution_factor": factor,
+        "employee_pension_subsidy_share": subsidy_share,
+    }, coords)
+    return merge_into(ds, new)

@@ -1,0 +1,139 @@
+"""Summary measures of the funds: national totals, depletion year, cost rate, GAP, balancing rate.
+
+These read a projection Dataset and never run one, except :func:`balancing_contribution_rate`,
+which reruns the employee-pension stage (only) on a projection's population and labour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+
+SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
+
+#: Fund variables that are not additive over provinces (recomputed by :func:`national`).
+_RATIOS = ("months_of_reserve", "average_benefit", "contribution_factor", "subsidy_share")
+
+
+def _check_scheme(ds, scheme):
+    if scheme not in SCHEMES:
+        raise InputError(f"unknown scheme {scheme!r}", key="scheme", expected=f"one of {', '.join(SCHEMES)}")
+    if f"{scheme}_balance" not in ds:
+        raise InputError(f"the Dataset has no {scheme}_balance", key="scheme",
+                         expected="a projection that ran the scheme's fund stage")
+
+
+def national(ds: xr.Dataset, scheme: str) -> xr.Dataset:
+    """The scheme's fund for China: flows and balances summed over provinces, ratios recomputed.
+
+    The national aggregate is a separate Dataset (dims ``year``) rather than a ``"CN"``
+    province, so that summing over ``province`` never double counts.
+    """
+    _check_scheme(ds, scheme)
+    names = [n for n in ds.data_vars if n.startswith(scheme + "_") and ds[n].dims == ("province", "year")
+             and not n.endswith(_RATIOS)]
+    out = ds[names].sum("province", min_count=1)
+    out[f"{scheme}_months_of_reserve"] = out[f"{scheme}_balance"] / (out[f"{scheme}_expenditure"] / 12.0)
+    out[f"{scheme}_months_of_reserve"].attrs.update(ds[f"{scheme}_months_of_reserve"].attrs)
+    for name in names:
+        out[name].attrs.update(ds[name].attrs)
+    return out
+
+
+def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_total: bool = False) -> xr.DataArray:
+    """First year the scheme's balance falls below zero, per province (NaN: never within the horizon).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A projection.
+    scheme : str
+        ``"employee_pension"``, ``"resident_pension"``, ``"unemployment"`` or ``"injury"``.
+    national_total : bool
+        Return the year for China's total balance instead (a 0-d DataArray).
+    """
+    _check_scheme(ds, scheme)
+    balance = ds[f"{scheme}_balance"]
+    if national_total:
+        balance = balance.sum("province", min_count=1)
+    below = balance < 0
+    years = xr.where(below, ds["year"], np.nan)
+    result = years.min("year")
+    result.name = f"{scheme}_depletion_year"
+    result.attrs.update(units="year", long_name=f"first year the {scheme.replace('_', ' ')} balance is below zero")
+    return result
+
+
+def cost_rate(ds: xr.Dataset) -> xr.DataArray:
+    """PAYG cost rate of the employee pension: expenditure / covered payroll [/1]."""
+    _check_scheme(ds, "employee_pension")
+    rate = ds["employee_pension_expenditure"] / ds["employee_pension_covered_payroll"]
+    rate.name = "employee_pension_cost_rate"
+    rate.attrs.update(units="1", long_name="PAYG cost rate: expenditure / covered payroll")
+    return rate
+
+
+def general_average_premium(ds: xr.Dataset, last_year: int, discount_rate: float = 0.03) -> xr.DataArray:
+    """General average premium of the employee pension from the first fund year to ``last_year``.
+
+    The level contribution rate on covered payroll that, with the opening balance, pays the
+    expenditure over the period: (PV expenditure - balance at the start) / PV payroll [/1].
+    """
+    _check_scheme(ds, "employee_pension")
+    expenditure = ds["employee_pension_expenditure"].dropna("year", how="all").sel(year=slice(None, last_year))
+    payroll = ds["employee_pension_covered_payroll"].sel(year=expenditure["year"])
+    first = int(expenditure["year"][0])
+    opening = ds["employee_pension_balance"].sel(year=first) - ds["employee_pension_revenue"].sel(year=first) \
+        + ds["employee_pension_expenditure"].sel(year=first)
+    discount = (1.0 + discount_rate) ** -(expenditure["year"] - first)
+    gap = ((expenditure * discount).sum("year") - opening) / (payroll * discount).sum("year")
+    gap.name = "employee_pension_general_average_premium"
+    gap.attrs.update(units="1", long_name=f"general average premium {first}-{last_year}")
+    return gap
+
+
+def balancing_contribution_rate(ds: xr.Dataset, scenario, through_year: int, from_year: int = 2026,
+                                national_total: bool = True):
+    """The employer contribution rate, from ``from_year`` on, that keeps the employee-pension
+    balance at or above zero through ``through_year``.
+
+    The balance is linear in the contribution rate (contributions are, and the return on the
+    balance carries them forward linearly), so two reruns of the fund stage give the exact
+    answer: B(r) = B(r0) + (r - r0) dB/dr, and the rate is the smallest r with B(r) >= 0 in
+    every year up to ``through_year``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A projection of ``scenario`` (population and labour are reused).
+    scenario : Scenario
+    through_year, from_year : int
+    national_total : bool
+        Solve for China's total balance (a float) rather than each province's (a DataArray).
+
+    Returns
+    -------
+    float or xarray.DataArray
+        Employer rate [/1] (NaN for a province whose balance does not depend on the rate).
+    """
+    from .employee_pension import project_employee_pension
+
+    def balance_at(rate):
+        changes = {"employee_pension.employer_rate": {f"{from_year}-01-01": float(rate)}}
+        changed = scenario.model_copy(update={"parameters": scenario.parameters.with_changes(changes)})
+        out = project_employee_pension(ds, changed)["employee_pension_balance"].sel(year=slice(None, through_year))
+        return out.sum("province") if national_total else out
+
+    low, high = 0.10, 0.20
+    b_low, b_high = balance_at(low), balance_at(high)
+    slope = (b_high - b_low) / (high - low)
+    window = b_low["year"] >= from_year
+    needed = xr.where(slope > 0, low - b_low / slope, np.nan).where(window)
+    rate = needed.max("year")
+    if national_total:
+        return float(rate)
+    rate.name = "employee_pension_balancing_employer_rate"
+    rate.attrs.update(units="1", long_name=f"employer rate from {from_year} keeping the balance >= 0 to {through_year}")
+    return rate

@@ -1,0 +1,100 @@
+"""The urban-rural resident basic pension fund (城乡居民基本养老保险基金), per province and year.
+
+The pension is a basic pension (基础养老金), paid by government: the national minimum plus
+provincial top-ups (``resident_pension.basic_pension``, never below
+``resident_pension.minimum_basic_pension``), and an individual-account annuity from the
+members' contributions and the government's matching (国发〔2014〕8号). Per province and
+calendar year from 2024:
+
+- expenditure = beneficiaries x 12 x basic pension x the province's calibrated ratio of all
+  it pays per beneficiary to the basic pension (the account annuities and local additions);
+- subsidy = the government's funding: the basic pension and its other funding, in the 2024
+  proportion to expenditure;
+- contributions (with matching) = contributors x the province's 2024 contribution per
+  contributor, growing with CPI inflation (contribution tiers are set in CNY);
+- investment income = ``employee_pension.investment_return`` x the opening balance;
+- balance(t) = balance(t-1) + contributions + subsidy + investment income - expenditure.
+
+Calibration to 2024 (yearbook, 表24-27): expenditure gives the ratio; the balance at the end of
+2023 is the 2024 balance less 2024's net revenue; contributions are revenue less subsidy and
+investment income (never below zero; the subsidy then takes the rest).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..inputs import data
+from ..variables import dataset, merge_into
+from . import _kernels
+from .employee_pension import FUND_BASE_YEAR
+
+
+def basic_pension(parameters, years, provinces):
+    """Monthly basic pension by province and year [CNY/month]: provincial, at least the national minimum."""
+    provincial = parameters.get("resident_pension.basic_pension").by_province(years, provinces)
+    minimum = np.asarray(parameters.get("resident_pension.minimum_basic_pension").annual(years), dtype=float)
+    return np.maximum(provincial, minimum[None, :])
+
+
+def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
+    """Resident pension fund stage: Dataset in (labour), Dataset out.
+
+    Adds, per province and fund year (2024 on; NaN before): ``resident_pension_revenue``,
+    ``_contributions``, ``_subsidy``, ``_investment_income``, ``_expenditure``, ``_balance``,
+    ``_months_of_reserve``, ``_average_benefit``.
+    """
+    parameters = scenario.parameters
+    all_years = ds["year"].values
+    provinces = list(ds["province"].values)
+    first = int(np.searchsorted(all_years, FUND_BASE_YEAR))
+    years = all_years[first:]
+    beneficiaries = ds["resident_pension_beneficiaries"].sum(("sex", "age")).values[:, first:]
+    contributors = ds["resident_pension_contributors"].sum(("sex", "age")).values[:, first:]
+    basic = basic_pension(parameters, years, provinces)
+    government = beneficiaries * 12.0 * basic
+    yearbook = data.yearbook_resident_pension().loc[provinces]
+    ratio = yearbook["fund_expenditure"].to_numpy() / government[:, 0]
+    expenditure = ratio[:, None] * government
+
+    rate = np.asarray(parameters.get("employee_pension.investment_return").annual(years), dtype=float)
+    revenue_2024 = yearbook["fund_revenue"].to_numpy()
+    opening = yearbook["accumulated_balance"].to_numpy() - (revenue_2024 - yearbook["fund_expenditure"].to_numpy())
+    own = revenue_2024 - rate[0] * opening
+    paid_2024 = np.maximum(own - government[:, 0], 0.0)
+    per_contributor = np.divide(paid_2024, contributors[:, 0], out=np.zeros(len(provinces)),
+                                where=contributors[:, 0] > 0)
+    cpi = np.asarray(parameters.get("economy.cpi_inflation").annual(years), dtype=float)
+    prices = np.concatenate([[1.0], np.cumprod(1.0 + cpi[1:])])
+    contributions = contributors * per_contributor[:, None] * prices[None, :]
+    # the subsidy is what 2024's revenue shows beyond contributions and income: the basic pension
+    # and the government's other funding, kept in proportion to the basic pension (so to expenditure)
+    subsidy_share = (own - contributions[:, 0]) / expenditure[:, 0]
+    subsidy = np.empty_like(expenditure)
+    income = np.empty_like(expenditure)
+    balance = np.empty_like(expenditure)
+    _kernels.fund_accounts(opening, contributions, expenditure, subsidy_share, np.zeros_like(expenditure), rate,
+                           np.zeros(len(years), dtype=bool), subsidy, income, balance)
+    revenue = contributions + subsidy + income
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months = np.where(expenditure > 0, balance / (expenditure / 12.0), np.nan)
+        average = np.where(beneficiaries > 0, expenditure / (12.0 * beneficiaries), np.nan)
+
+    def padded(values):
+        out = np.full((len(provinces), len(all_years)), np.nan)
+        out[:, first:] = values
+        return out
+
+    new = dataset({
+        "resident_pension_revenue": padded(revenue),
+        "resident_pension_contributions": padded(contributions),
+        "resident_pension_subsidy": padded(subsidy),
+        "resident_pension_investment_income": padded(income),
+        "resident_pension_expenditure": padded(expenditure),
+        "resident_pension_balance": padded(balance),
+        "resident_pension_months_of_reserve": padded(months),
+        "resident_pension_average_benefit": padded(average),
+    }, {"province": provinces, "year": all_years})
+    return merge_into(ds, new)
+

@@ -1,0 +1,221 @@
+"""Pension funds: the benefit formula, the accounts, calibration to 2024, and what policy does to them."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import socsec_proj as ssp
+from socsec_proj.errors import InputError
+from socsec_proj.funds import _kernels
+from socsec_proj.funds.employee_pension import annuity_divisor_at, benefit_formula
+from socsec_proj.inputs import data, paths
+
+FLOWS = ("revenue", "expenditure", "balance")
+
+
+def _scenario(tmp_path, name, changes, horizon=2060):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(f"name: {name}\ndescription: test\nhorizon: {horizon}\nchanges:\n{changes}")
+    return ssp.run(path)
+
+
+def test_benefit_formula_by_hand():
+    # average wage 8000, own index 1.2, 30 years: (8000 + 9600) / 2 x 30 x 1 % = 2640
+    basic, account, transitional = benefit_formula(8000.0, 1.2, 30.0, 150_000.0, annuity_divisor_at(60))
+    assert float(basic) == pytest.approx(2640.0)
+    # an account of 150,000 at 60: 150,000 / 139 = 1079.14
+    assert float(account) == pytest.approx(1079.14, abs=0.005)
+    assert float(transitional) == 0.0
+    _, at_55, _ = benefit_formula(8000.0, 1.0, 30.0, 150_000.0, annuity_divisor_at(55))
+    assert float(at_55) == pytest.approx(150_000 / 170)
+    assert annuity_divisor_at(50) == 195 and annuity_divisor_at(63) == 117
+    assert annuity_divisor_at(60.5) == pytest.approx((139 + 132) / 2)
+
+
+@pytest.mark.parametrize("scheme", ["employee_pension", "resident_pension"])
+def test_balance_identity(baseline, scheme):
+    balance = baseline[f"{scheme}_balance"]
+    change = balance - balance.shift(year=1)
+    flows = baseline[f"{scheme}_revenue"] - baseline[f"{scheme}_expenditure"]
+    later = change.sel(year=slice(2025, None))
+    np.testing.assert_allclose(later, flows.sel(year=slice(2025, None)), rtol=1e-9,
+                               atol=1e-9 * float(abs(balance).max()))
+    parts = sum(baseline[f"{scheme}_{part}"] for part in ("contributions", "subsidy", "investment_income"))
+    if scheme == "employee_pension":
+        parts = parts + baseline["employee_pension_pooling_transfer"]
+    np.testing.assert_allclose(parts.sel(year=slice(2024, None)), baseline[f"{scheme}_revenue"].sel(
+        year=slice(2024, None)), rtol=1e-12)
+    paying = baseline[f"{scheme}_expenditure"] > 0  # (a province can run out of resident beneficiaries)
+    months = baseline[f"{scheme}_balance"] / (baseline[f"{scheme}_expenditure"] / 12)
+    np.testing.assert_allclose(baseline[f"{scheme}_months_of_reserve"].where(paying), months.where(paying), rtol=1e-12)
+
+
+def test_pooling_transfers_sum_to_zero(baseline):
+    transfers = baseline["employee_pension_pooling_transfer"].sel(year=slice(2024, None))
+    for year in transfers["year"].values:
+        assert abs(math.fsum(transfers.sel(year=year).values)) < 1e-6, year
+    assert float(abs(transfers).max()) > 1e9  # real money moves
+    # a young province with migrant inflows pays in, the north-east draws out
+    assert float(baseline["employee_pension_pooling_transfer"].sel(province="CN-GD", year=2024)) < 0
+    assert float(baseline["employee_pension_pooling_transfer"].sel(province="CN-HL", year=2024)) > 0
+
+
+@pytest.mark.parametrize("scheme, table", [("employee_pension", "employee"), ("resident_pension", "resident")])
+def test_2024_calibration_all_provinces(baseline, scheme, table):
+    yearbook = {"employee": data.yearbook_employee_pension, "resident": data.yearbook_resident_pension}[table]()
+    at = baseline.sel(year=2024)
+    for quantity, column in zip(FLOWS, ("fund_revenue", "fund_expenditure", "accumulated_balance")):
+        model = at[f"{scheme}_{quantity}"].to_series().loc[yearbook.index]
+        np.testing.assert_allclose(model, yearbook[column], rtol=0.01, err_msg=f"{scheme}_{quantity}")
+    # Guangdong by hand (yearbook 2024, 表24-26): revenue 7881.7, expenditure 4313.2, balance 20258.8 (100 M CNY)
+    if scheme == "employee_pension":
+        assert float(at["employee_pension_revenue"].sel(province="CN-GD")) == pytest.approx(7881.7e8, rel=1e-6)
+        assert float(at["employee_pension_balance"].sel(province="CN-GD")) == pytest.approx(20258.8e8, rel=1e-6)
+
+
+def test_revenue_split_is_non_negative(baseline):
+    at = baseline.sel(year=2024)
+    assert float(at["employee_pension_subsidy"].min()) >= -1e-3
+    assert float(at["employee_pension_contributions"].min()) > 0
+    assert float(baseline["employee_pension_contribution_factor"].max()) <= 1.0
+
+
+def test_higher_contribution_rate_never_lowers_a_balance(tmp_path, baseline):
+    higher = _scenario(tmp_path, "higher_rate", "  employee_pension.employer_rate:\n    2027-01-01: 0.18\n")
+    diff = (higher["employee_pension_balance"] - baseline["employee_pension_balance"].sel(year=higher["year"]))
+    assert float(diff.sel(year=slice(2024, None)).min()) >= -1e-6 * float(abs(baseline["employee_pension_balance"]).max())
+    assert float(diff.sel(year=2030).sum()) > 0
+
+
+def test_delay_improves_the_national_balance_in_2035(baseline):
+    no_delay = ssp.run("no_retirement_delay")
+    law = float(baseline["employee_pension_balance"].sel(year=2035).sum())
+    old = float(no_delay["employee_pension_balance"].sel(year=2035).sum())
+    assert law > old
+    # later retirement raises new pensions: a cohort retiring later has more years and a smaller divisor
+    assert float(baseline["employee_pension_average_benefit"].sel(year=2040).mean()) > \
+        float(no_delay["employee_pension_average_benefit"].sel(year=2040).mean())
+
+
+def test_zero_indexation_never_pays_more_than_two_percent(tmp_path):
+    zero = _scenario(tmp_path, "zero_index", "  employee_pension.pension_increase:\n    2026-01-01: 0.0\n")
+    two = _scenario(tmp_path, "two_index", "  employee_pension.pension_increase:\n    2026-01-01: 0.02\n")
+    diff = (two["employee_pension_expenditure"] - zero["employee_pension_expenditure"]).sel(year=slice(2024, None))
+    assert float(diff.min()) >= -1e-6
+    assert float(diff.sel(year=2040).sum()) > 0
+
+
+def test_subsidy_freeze_lowers_the_balance(tmp_path, baseline):
+    frozen = _scenario(tmp_path, "frozen", "  employee_pension.subsidy_rule:\n    2027-01-01: frozen\n")
+    subsidy = frozen["employee_pension_subsidy"]
+    np.testing.assert_allclose(subsidy.sel(year=2040), subsidy.sel(year=2026), rtol=1e-12)
+    assert float(frozen["employee_pension_balance"].sel(year=2040).sum()) < \
+        float(baseline["employee_pension_balance"].sel(year=2040).sum())
+
+
+def test_depletion_year_and_measures(baseline):
+    years = ssp.depletion_year(baseline, "employee_pension")
+    assert years.dims == ("province",)
+    for province, year in years.to_series().dropna().items():
+        balance = baseline["employee_pension_balance"].sel(province=province)
+        assert float(balance.sel(year=int(year))) < 0
+        assert float(balance.sel(year=slice(2024, int(year) - 1)).min()) >= 0
+    national = ssp.national(baseline, "employee_pension")
+    assert float(national["employee_pension_balance"].sel(year=2024)) == pytest.approx(70641.1e8, rel=1e-6)
+    cost = ssp.cost_rate(baseline).sel(year=2024)
+    assert 0.05 < float(cost.sel(province="CN-GD")) < float(cost.sel(province="CN-HL")) < 1.0
+
+
+def test_depletion_year_on_a_hand_made_balance(baseline):
+    ds = baseline[["employee_pension_balance"]].isel(province=[0, 1]).copy()
+    values = np.full(ds["employee_pension_balance"].shape, 1.0)
+    years = ds["year"].values
+    values[0, years >= 2041] = -1.0
+    ds["employee_pension_balance"] = (("province", "year"), values)
+    out = ssp.depletion_year(ds, "employee_pension")
+    assert out.values[0] == 2041 and np.isnan(out.values[1])
+
+
+def test_balancing_rate_keeps_the_fund_solvent(baseline):
+    scenario = ssp.load_scenario("baseline")
+    rate = ssp.balancing_contribution_rate(baseline, scenario, through_year=2060)
+    assert 0.05 < rate < 0.5
+
+    def national_min(r):
+        changes = {"employee_pension.employer_rate": {"2026-01-01": r}}
+        changed = scenario.model_copy(update={"parameters": scenario.parameters.with_changes(changes)})
+        from socsec_proj.funds.employee_pension import project_employee_pension
+        out = project_employee_pension(baseline, changed)["employee_pension_balance"].sum("province")
+        return float(out.sel(year=slice(2026, 2060)).min())
+
+    assert national_min(rate + 1e-4) >= 0.0
+    assert national_min(rate - 1e-3) < 0.0
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 4), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_fund_kernels_equal_numpy(n_prov, n_years, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n_prov, 2, n_years, 12)
+    retirees = rng.uniform(0, 1e4, shape)
+    continuing = retirees * rng.uniform(0, 1, shape)
+    args = (retirees, continuing, rng.uniform(1000, 5000, shape), rng.uniform(0, 0.05, (n_prov, n_years)),
+            rng.uniform(1000, 5000, n_prov))
+    out_fast = (np.empty(shape), np.empty((n_prov, n_years)))
+    out_slow = (np.empty(shape), np.empty((n_prov, n_years)))
+    _kernels.pension_stock(*args, *out_fast)
+    _kernels.pension_stock_numpy(*args, *out_slow)
+    for fast, slow in zip(out_fast, out_slow):
+        np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    accounts = (rng.uniform(-1e9, 1e9, n_prov), rng.uniform(0, 1e8, (n_prov, n_years)),
+                rng.uniform(0, 1e8, (n_prov, n_years)), rng.uniform(0, 0.3, n_prov),
+                rng.uniform(-1e7, 1e7, (n_prov, n_years)), rng.uniform(-0.02, 0.08, n_years),
+                rng.uniform(0, 1, n_years) < 0.3)
+    fast = [np.empty((n_prov, n_years)) for _ in range(3)]
+    slow = [np.empty((n_prov, n_years)) for _ in range(3)]
+    _kernels.fund_accounts(*accounts, *fast)
+    _kernels.fund_accounts_numpy(*accounts, *slow)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-3)
+
+
+@pytest.mark.parametrize("change, key", [
+    ("  employee_pension.employer_rate:\n    2027-01-01: 1.6\n", "employee_pension.employer_rate"),
+    ("  employee_pension.indexation_rule:\n    2027-01-01: golden\n", "employee_pension.indexation_rule"),
+])
+def test_bad_fund_parameters(tmp_path, change, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\ndescription: bad\nchanges:\n{change}")
+    with pytest.raises(InputError, match=key.replace(".", r"\.")) as error:
+        ssp.run(path)
+    assert "bad.yaml" in str(error.value)
+
+
+@pytest.fixture
+def params_copy(tmp_path, monkeypatch):
+    copy = tmp_path / "params"
+    shutil.copytree(paths.params_dir(), copy)
+    monkeypatch.setenv("SOCSEC_PROJ_PARAMS", str(copy))
+    return copy
+
+
+def test_negative_wage_is_refused(params_copy):
+    path = params_copy / "social_insurance/average_wage.csv"
+    text = path.read_text()
+    path.write_text(text.replace("CN-GD,2024,", "CN-GD,2024,-"))
+    with pytest.raises(InputError, match=r"average_wage\.csv: average_wage: value .* below 0"):
+        ssp.run("baseline")
+
+
+def test_province_missing_from_the_yearbook_is_refused(params_copy):
+    path = params_copy / "social_insurance/yearbook_2024_employee_pension.csv"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("CN-GZ,")]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"yearbook_2024_employee_pension\.csv: province: no row for \{'province': 'CN-GZ'\}"):
+        ssp.run("baseline")
