@@ -30,7 +30,17 @@ def test_population_kernel(benchmark, baseline_inputs, engine, n_sets):
 
 
 def test_run_baseline_population_only(benchmark):
+    from socsec_proj.demography.population import project_population
+
+    benchmark.group = "ssp.run('baseline'), warm"
+    ssp.run("baseline", stages=[project_population])
+    ds = benchmark.pedantic(ssp.run, args=("baseline",), kwargs={"stages": [project_population]},
+                            rounds=10, iterations=1)
+    assert ds["population"].sizes["year"] == 81
+
+
+def test_run_baseline_all_stages(benchmark):
     benchmark.group = "ssp.run('baseline'), warm"
     ssp.run("baseline")
     ds = benchmark.pedantic(ssp.run, args=("baseline",), rounds=10, iterations=1)
-    assert ds["population"].sizes["year"] == 81
+    assert "employee_pension_balance" in ds

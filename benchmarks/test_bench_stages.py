@@ -37,3 +37,21 @@ def test_stage_labour(benchmark, scenario, after_population):
     project_coverage(after_population, scenario)
     ds = benchmark.pedantic(project_coverage, args=(after_population, scenario), rounds=20, iterations=1)
     assert "employee_pension_contributors" in ds
+
+
+@pytest.fixture(scope="module")
+def after_labour(scenario, after_population):
+    return project_coverage(after_population, scenario)
+
+
+def test_stage_funds(benchmark, scenario, after_labour):
+    from socsec_proj.funds.employee_pension import project_employee_pension
+    from socsec_proj.funds.resident_pension import project_resident_pension
+
+    def funds(ds):
+        return project_resident_pension(project_employee_pension(ds, scenario), scenario)
+
+    benchmark.group = "stages of the baseline, warm"
+    funds(after_labour)
+    ds = benchmark.pedantic(funds, args=(after_labour,), rounds=20, iterations=1)
+    assert "employee_pension_balance" in ds

@@ -273,8 +273,15 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         dependency = np.where(result["insured_total"] > 0, result["retired_total"] / result["insured_total"], np.nan)
+    employee_insured = result["insured_total"] + result["retired_total"]
+    resident_insured = (result["resident_contributors"].sum(axis=(1, 3))
+                        + result["resident_beneficiaries"].sum(axis=(1, 3)))
+    adults = population[..., ages >= entry_age].sum(axis=(2, 3)).T                 # residents 16+, (P, Y)
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
     new = dataset({
+        "employee_pension_insured": employee_insured,
+        "resident_pension_insured": resident_insured,
+        "pension_coverage_rate": (employee_insured + resident_insured) / adults,
         "employee_pension_contributors": cube(result["insured"]),
         "employee_pension_retirees": cube(result["retired"]),
         "resident_pension_contributors": cube(result["resident_contributors"]),
