@@ -119,6 +119,16 @@ def test_subsidy_freeze_lowers_the_balance(tmp_path, baseline):
         float(baseline["employee_pension_balance"].sel(year=2040).sum())
 
 
+def test_no_subsidy_from_2025_lowers_every_balance(tmp_path, baseline):
+    none = _scenario(tmp_path, "no_subsidy", "  employee_pension.subsidy_scale:\n    2025-01-01: 0.0\n")
+    assert float(abs(none["employee_pension_subsidy"].sel(year=slice(2025, None))).max()) == 0.0
+    assert float(none["employee_pension_subsidy"].sel(year=2024).sum()) > 0  # the calibration year stays
+    diff = none["employee_pension_balance"] - baseline["employee_pension_balance"].sel(year=none["year"])
+    # never higher (up to rounding), lower wherever a subsidy was paid
+    assert float(diff.sel(year=slice(2025, None)).max()) <= 1e-12 * float(abs(baseline["employee_pension_balance"]).max())
+    assert float(diff.sel(year=2035).sum()) < 0
+
+
 def test_depletion_year_and_measures(baseline):
     years = ssp.depletion_year(baseline, "employee_pension")
     assert years.dims == ("province",)
@@ -174,7 +184,7 @@ def test_fund_kernels_equal_numpy(n_prov, n_years, seed):
     for fast, slow in zip(out_fast, out_slow):
         np.testing.assert_allclose(fast, slow, rtol=1e-12)
     accounts = (rng.uniform(-1e9, 1e9, n_prov), rng.uniform(0, 1e8, (n_prov, n_years)),
-                rng.uniform(0, 1e8, (n_prov, n_years)), rng.uniform(0, 0.3, n_prov),
+                rng.uniform(0, 1e8, (n_prov, n_years)), rng.uniform(0, 0.3, (n_prov, n_years)),
                 rng.uniform(-1e7, 1e7, (n_prov, n_years)), rng.uniform(-0.02, 0.08, n_years),
                 rng.uniform(0, 1, n_years) < 0.3)
     fast = [np.empty((n_prov, n_years)) for _ in range(3)]

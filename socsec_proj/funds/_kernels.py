@@ -13,9 +13,9 @@ pension of the first year [CNY/month]. Output ``average[P, S, Y, A]`` and
 ``expenditure[P, Y]`` = 12 x sum of pensioners x average pension [CNY/year].
 
 ``fund_accounts``: B(t) = B(t-1) + contributions + subsidy + return x B(t-1) + pooling
-transfer - expenditure, with the subsidy either a share of expenditure or frozen at last
-year's amount (``frozen[Y]``). Inputs ``[P, Y]`` except ``opening[P]`` (balance at the end
-of the year before the first) and ``frozen[Y]``, ``rate_of_return[Y]``.
+transfer - expenditure, with the subsidy either a share of expenditure (``subsidy_share[P, Y]``)
+or frozen at last year's amount (``frozen[Y]``). Inputs ``[P, Y]`` except ``opening[P]``
+(balance at the end of the year before the first) and ``frozen[Y]``, ``rate_of_return[Y]``.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def fund_accounts(opening, contributions, expenditure, subsidy_share, pooling_tr
             if frozen[t] and t > 0:
                 subsidy[p, t] = subsidy[p, t - 1]
             else:
-                subsidy[p, t] = subsidy_share[p] * expenditure[p, t]
+                subsidy[p, t] = subsidy_share[p, t] * expenditure[p, t]
             investment_income[p, t] = rate_of_return[t] * previous
             previous = (previous + contributions[p, t] + subsidy[p, t] + investment_income[p, t]
                         + pooling_transfer[p, t] - expenditure[p, t])
@@ -95,7 +95,7 @@ def fund_accounts_numpy(opening, contributions, expenditure, subsidy_share, pool
     """Plain-numpy reference of :func:`fund_accounts` (same arguments, same outputs)."""
     previous = opening.astype(float).copy()
     for t in range(contributions.shape[1]):
-        subsidy[:, t] = subsidy[:, t - 1] if (frozen[t] and t > 0) else subsidy_share * expenditure[:, t]
+        subsidy[:, t] = subsidy[:, t - 1] if (frozen[t] and t > 0) else subsidy_share[:, t] * expenditure[:, t]
         investment_income[:, t] = rate_of_return[t] * previous
         previous = (previous + contributions[:, t] + subsidy[:, t] + investment_income[:, t]
                     + pooling_transfer[:, t] - expenditure[:, t])

@@ -259,10 +259,13 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
     contributions = factor[:, None] * capacity
 
     frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
+    subsidy_scale = _parameter_years(parameters, "employee_pension.subsidy_scale", years)
     subsidy = np.empty_like(expenditure)
     income = np.empty_like(expenditure)
     balance = np.empty_like(expenditure)
-    _kernels.fund_accounts(opening, contributions, expenditure, subsidy_share, transfer, rate, frozen,
+    # 2024 is the calibration: the scale applies from 2025 on
+    shares = subsidy_share[:, None] * np.concatenate([[1.0], subsidy_scale[1:]])[None, :]
+    _kernels.fund_accounts(opening, contributions, expenditure, shares, transfer, rate, frozen,
                            subsidy, income, balance)
     revenue = contributions + subsidy + income + transfer
     with np.errstate(divide="ignore", invalid="ignore"):

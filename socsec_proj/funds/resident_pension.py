@@ -74,7 +74,8 @@ def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
     subsidy = np.empty_like(expenditure)
     income = np.empty_like(expenditure)
     balance = np.empty_like(expenditure)
-    _kernels.fund_accounts(opening, contributions, expenditure, subsidy_share, np.zeros_like(expenditure), rate,
+    shares = np.repeat(subsidy_share[:, None], len(years), axis=1)
+    _kernels.fund_accounts(opening, contributions, expenditure, shares, np.zeros_like(expenditure), rate,
                            np.zeros(len(years), dtype=bool), subsidy, income, balance)
     revenue = contributions + subsidy + income
     with np.errstate(divide="ignore", invalid="ignore"):
