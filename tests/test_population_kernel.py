@@ -5,12 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socsec_proj.demography.population import project, validate_inputs
-from socsec_proj.errors import InputError
+from socsec_proj.demography.population import project
 
 from .helpers import random_inputs
 

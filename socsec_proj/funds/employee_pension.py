@@ -43,7 +43,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
-from ..variables import SEXES, dataset, merge_into
+from ..variables import dataset, merge_into
 from . import _kernels, pooling
 
 #: The fund stage starts in the year of the last yearbook.
