@@ -1,13 +1,23 @@
-"""The command line, run as a user runs it: a subprocess, exit codes, files left behind."""
+"""The command line, run as a user runs it: a subprocess, exit codes, files left behind.
+
+The end-to-end runs are subprocesses (started once per module); the bad-input cases call
+``cli.main`` in-process, which parses the same arguments and catches the same errors, because
+they stop before anything is computed and a subprocess would cost ~1 s of imports each.
+"""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
+
+from socsec_proj import cli
+from socsec_proj.report import SCHEMES
 
 
 def socsec_proj(*args, cwd=None):
@@ -62,3 +72,229 @@ def test_list_validate_params(tmp_path):
     valid.write_text("name: ok\ndescription: fine\nchanges:\n  demography.total_fertility_rate:\n    2030-01-01: 1.6\n")
     assert socsec_proj("validate", valid).returncode == 0
     assert socsec_proj("params", "demography.nonexistent").returncode == 2
+
+
+# --------------------------------------------------------------------------------------------
+# run and compare, end to end (one subprocess each, shared by the tests that read their files)
+# --------------------------------------------------------------------------------------------
+
+SCENARIOS = ("baseline", "no_retirement_delay")
+
+
+@pytest.fixture(scope="module")
+def end_to_end(tmp_path_factory):
+    """``run baseline no_retirement_delay --out results --progress`` and ``compare baseline
+    no_retirement_delay --out comparison``, once for the module and side by side (two
+    processes: the suite waits ~3 s instead of ~6 s)."""
+    commands = {"run": ("run", *SCENARIOS, "--out", "results", "--progress"),
+                "compare": ("compare", *SCENARIOS, "--out", "comparison")}
+    started = {}
+    for name, args in commands.items():
+        folder = tmp_path_factory.mktemp(name)
+        started[name] = folder, subprocess.Popen([sys.executable, "-m", "socsec_proj.cli", *args], cwd=folder,
+                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for name, (folder, process) in started.items():
+        stdout, stderr = process.communicate(timeout=300)
+        done[name] = folder, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return done
+
+
+@pytest.fixture(scope="module")
+def two_runs(end_to_end):
+    return end_to_end["run"]
+
+
+@pytest.fixture(scope="module")
+def comparison(end_to_end):
+    return end_to_end["compare"]
+
+
+def _expected_files(ds) -> set[str]:
+    """What ``run`` must write for a projection: fixed files, then one CSV / chart per scheme present."""
+    files = {"projection.nc", "population.csv", "summary.md", "population_pyramid.png", "contributors_vs_retirees.png"}
+    for scheme in SCHEMES:
+        if any(str(name).startswith(f"{scheme}_") and {"province", "year"} <= set(ds[name].dims)
+               for name in ds.data_vars):
+            files.add(f"{scheme}.csv")
+        for quantity in ("balance", "months_of_reserve"):
+            if f"{scheme}_{quantity}" in ds:
+                files.add(f"{scheme}_{quantity}.png")
+    return files
+
+
+def test_run_two_scenarios_writes_every_file(two_runs):
+    folder, done = two_runs
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    results = folder / "results"
+    assert sorted(p.name for p in results.iterdir()) == sorted(SCENARIOS)
+    assert [p.name for p in folder.iterdir()] == ["results"]  # no staging folder left beside it
+    for name in SCENARIOS:
+        assert f"{name}: 31 provinces, 2020-2100" in done.stdout
+        ds = xr.open_dataset(results / name / "projection.nc")
+        assert ds.attrs["scenario"] == name
+        written = {p.name for p in (results / name).iterdir()}
+        assert written == _expected_files(ds), name
+        for file in written:
+            assert (results / name / file).stat().st_size > 1000, file
+        employee = pd.read_csv(results / name / "employee_pension.csv")
+        assert list(employee.columns[:2]) == ["province", "year"]
+        assert len(employee) == 31 * ds.sizes["year"]
+        expected = float(ds["employee_pension_contributors"].sel(province="CN-GD", year=2035).sum())
+        got = employee.query("province == 'CN-GD' and year == 2035")["employee_pension_contributors"].item()
+        assert got == pytest.approx(expected, rel=1e-9)
+        summary = (results / name / "summary.md").read_text(encoding="utf-8")
+        assert f"scenario `{name}`" in summary and "## Headline figures" in summary
+        for link in (line.split("](")[1].rstrip(")") for line in summary.splitlines() if "](" in line):
+            assert (results / name / link).is_file(), link  # every chart the summary links to exists
+    # the delay removed: fewer insured workers and more pensioners in 2035
+    base, other = (pd.read_csv(results / name / "employee_pension.csv").query("year == 2035") for name in SCENARIOS)
+    assert other["employee_pension_contributors"].sum() < base["employee_pension_contributors"].sum()
+    assert other["employee_pension_retirees"].sum() > base["employee_pension_retirees"].sum()
+    assert "100%" in done.stderr  # --progress: the bar, on a run that takes more than a second
+
+
+def test_compare_writes_differences_charts_and_markdown(comparison):
+    folder, done = comparison
+    assert done.returncode == 0, done.stderr
+    out = folder / "comparison"
+    assert [p.name for p in folder.iterdir()] == ["comparison"]
+    files = {p.name for p in out.iterdir()}
+    assert {"differences.csv", "comparison.md", "compare_employee_pension_contributors.png",
+            "compare_employee_pension_retirees.png", "compare_system_dependency_ratio.png"} <= files
+    table = pd.read_csv(out / "differences.csv")
+    assert list(table.columns[:2]) == ["province", "year"]
+    assert {"employee_pension_contributors", "employee_pension_retirees"} <= set(table.columns)
+    fund = [c for c in table.columns if c.rsplit("_", 1)[-1] in ("revenue", "expenditure", "balance")]
+    for column in fund:  # every fund variable gets its chart when it is a balance or months
+        if column.endswith("_balance"):
+            assert f"compare_{column}.png" in files
+    assert (table.query("year <= 2024")[["employee_pension_contributors", "employee_pension_retirees"]] == 0).all().all()
+    in_2035 = table.query("year == 2035")
+    assert in_2035["employee_pension_contributors"].sum() < 0 < in_2035["employee_pension_retirees"].sum()
+    text = (out / "comparison.md").read_text(encoding="utf-8")
+    assert "# Comparison: `no_retirement_delay` against `baseline`" in text
+    for line in text.splitlines():
+        if "](" in line:
+            assert (out / line.split("](")[1].rstrip(")")).is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input through the command line: exit 2, file + line + key, no traceback, nothing written
+# --------------------------------------------------------------------------------------------
+
+TFR = "demography.total_fertility_rate"
+BAD_INPUTS = {
+    # name: ({file: text}, extra arguments, [what the message must say])
+    "yaml_syntax": ({"broken.yaml": f"name: broken\ndescription: a bracket left open\nchanges:\n  {TFR}:\n"
+                                    "    2030-01-01: [1.6\nhorizon: 2050\n"},
+                    [], ["broken.yaml:6", "YAML syntax error", f"changes > {TFR} > 2030-01-01", "5 |"]),
+    "unknown_parameter": ({"typo.yaml": "name: typo\nchanges:\n  demography.total_fertility_rat:\n"
+                                        "    2030-01-01: 1.6\n"},
+                          [], ["typo.yaml:3", "demography.total_fertility_rat:", f"did you mean '{TFR}'"]),
+    "out_of_range": ({"range.yaml": f"name: range\nchanges:\n  {TFR}:\n    2030-01-01: 25\n"},
+                     [], ["range.yaml:4", TFR, "outside the range", "[0, 10]"]),
+    "bad_date": ({"date.yaml": f"name: date\nchanges:\n  {TFR}:\n    2030-13-45: 1.6\n"},
+                 [], ["date.yaml:4", TFR, "'2030-13-45' is not a date"]),
+    "unknown_province_in_file": ({"prov.yaml": "name: prov\ndescription: a subset\nprovinces: [CN-GD, CN-XX]\n"},
+                                 [], ["prov.yaml:3", "provinces:", "'CN-XX'", "did you mean CN-XZ"]),
+    "unknown_province_option": ({}, ["--provinces", "CN-GD,CN-GG"],
+                                ["command line", "--provinces", "'CN-GG'", "did you mean"]),
+    "extends_cycle": ({"a.yaml": "name: a\nextends: b.yaml\n", "b.yaml": "name: b\nextends: a.yaml\n"},
+                      [], ["b.yaml:2", "extends:", "extends cycle: a.yaml -> b.yaml -> a.yaml"]),
+    "not_a_scenario": ({"tfr.yaml": "description: a parameter file\nmetadata:\n  unit: children/woman\n"
+                                    "  label: TFR\n  reference: WPP\nvalues:\n  2020-01-01: 1.3\n"},
+                       [], ["tfr.yaml:2", "metadata:", "not a scenario"]),
+    "end_out_of_range": ({}, ["--end", "2300"], ["command line", "--end", "2300"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exits_2_and_writes_nothing(case, tmp_path, capsys):
+    files, extra, expected = BAD_INPUTS[case]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    scenario = str(tmp_path / next(iter(files))) if files else "baseline"
+    out = tmp_path / "nested" / "results"
+    code = cli.main(["run", "baseline", scenario, "--out", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert err.startswith("socsec-proj: error: ")
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)  # nothing in --out, nor beside it
+
+
+def test_compare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "range.yaml").write_text(f"name: range\nchanges:\n  {TFR}:\n    2030-01-01: -1\n")
+    code = cli.main(["compare", "baseline", str(tmp_path / "range.yaml"), "--out", str(tmp_path / "cmp")])
+    err = capsys.readouterr().err
+    assert code == 2 and "range.yaml:4" in err and TFR in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["range.yaml"]
+    assert cli.main(["compare", "baseline", "baseline", "--out", str(tmp_path / "cmp")]) == 2
+    assert "both scenarios are named 'baseline'" in capsys.readouterr().err
+    assert cli.main(["run", "baseline", "baseline", "--out", str(tmp_path / "r")]) == 2
+    assert "two scenarios are named 'baseline'" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["range.yaml"]
+
+
+def test_internal_error_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "new" / "deeper" / "results"
+    with pytest.raises(RuntimeError), cli._staged(out) as staging:
+        (staging / "half-written.csv").write_text("x")
+        raise RuntimeError("a stage failed")
+    assert list(tmp_path.iterdir()) == []  # neither the staging folder nor the parents it made
+    out.parent.mkdir(parents=True)
+    (out).mkdir()
+    (out / "old.csv").write_text("old")
+    with cli._staged(out) as staging:
+        (staging / "new.csv").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.csv"]  # replaced whole, when complete
+    assert [p.name for p in out.parent.iterdir()] == ["results"]
+
+
+# --------------------------------------------------------------------------------------------
+# The progress bar
+# --------------------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_after_a_second_and_only_when_enabled():
+    clock, stream = _Clock(), io.StringIO()
+    bar = cli.Progress(4, enabled=True, stream=stream, clock=clock)
+    bar.advance("quick step")
+    assert stream.getvalue() == ""  # under a second: nothing
+    clock.now = 1.5
+    bar.advance("slow step")
+    bar.close()
+    assert stream.getvalue() == "[###############---------------]  50%  slow step  (1.5 s)\n"  # a file: one line each
+
+    off = io.StringIO()
+    bar = cli.Progress(2, enabled=False, stream=off, clock=clock)
+    clock.now = 10.0
+    bar.advance("x")
+    bar.close()
+    assert off.getvalue() == ""
+
+    terminal, clock = _Terminal(), _Clock()
+    bar = cli.Progress(2, enabled=True, stream=terminal, clock=clock)
+    clock.now = 2.0
+    bar.advance("first")
+    bar.advance("second")
+    bar.close()
+    text = terminal.getvalue()
+    assert text.startswith("\r[") and text.count("\r") == 2 and text.endswith("100%  second  (2.0 s)\n")

@@ -1,0 +1,282 @@
+"""Reports: charts, tidy tables, depletion years, plan-target checks, the Markdown summary.
+
+Fund variables are tested on a small synthetic Dataset whose figures are simple enough to
+check by hand; the charts are also drawn for the real baseline projection.
+"""
+
+from __future__ import annotations
+
+import math
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from socsec_proj import report
+from socsec_proj.inputs.scenario import Target
+
+PROVINCES = ["CN-BJ", "CN-HE", "CN-GD"]
+NAMES = ["Beijing", "Hebei", "Guangdong"]
+YEARS = np.arange(2020, 2041)
+AGES = np.arange(5)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _variable(dims, values, units, long_name):
+    return dims, np.asarray(values, dtype=float), {"units": units, "long_name": long_name}
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """Three provinces, ages 0-4, 2020-2040, with figures chosen to be checked by hand.
+
+    * population per (sex, age) cell = 1e5 x (p + 1) x (1 + t / 100), t = year - 2020, so the
+      three provinces together hold 6e6 x (1 + t / 100) persons;
+    * employee-pension contributors 1,000 x (p + 1) per cell (10,000 x (p + 1) per province),
+      retirees half of that (dependency ratio 0.5 everywhere);
+    * employee-pension expenditure 120 per province and year, balance
+      Beijing 1,000; Hebei 50 - 10 t (zero in 2025, below zero from 2026; NaN in 2020);
+      Guangdong 100 - 10 t (zero in 2030, below zero from 2031); months = 12 x balance / 120;
+    * unemployment: balance 10, Beijing -10 from 2038; revenue 5; no expenditure, no months.
+    """
+    n_p, n_y = len(PROVINCES), len(YEARS)
+    p = np.arange(1, n_p + 1)[:, None, None, None]
+    t = (YEARS - 2020)[None, None, None, :]
+    cell = np.ones((n_p, 2, len(AGES), n_y))
+    population = 1e5 * p * (1 + t / 100) * cell
+    contributors = 1000.0 * p * cell
+    retirees = 500.0 * p * cell
+    tt = np.broadcast_to(YEARS - 2020, (n_p, n_y))
+    balance = np.vstack([np.full(n_y, 1000.0), 50.0 - 10 * tt[1], 100.0 - 10 * tt[2]])
+    balance[1, 0] = np.nan  # an undefined base year must not count as depleted
+    expenditure = np.full((n_p, n_y), 120.0)
+    unemployment = np.full((n_p, n_y), 10.0)
+    unemployment[0, YEARS >= 2038] = -10.0
+    four, two = ("province", "sex", "age", "year"), ("province", "year")
+    ds = xr.Dataset(
+        {
+            "population": _variable(four, population, "persons", "resident population at 1 July"),
+            "employee_pension_contributors": _variable(four, contributors, "persons", "insured workers (参保职工)"),
+            "employee_pension_retirees": _variable(four, retirees, "persons", "pensioners (离退休人员)"),
+            "system_dependency_ratio": _variable(two, np.full((n_p, n_y), 0.5), "1", "pensioners per insured worker"),
+            "employee_pension_coverage": _variable(("province",), np.ones(n_p), "1", "calibrated coverage"),
+            "employee_pension_expenditure": _variable(two, expenditure, "CNY/year", "expenditure"),
+            "employee_pension_balance": _variable(two, balance, "CNY", "accumulated balance"),
+            "employee_pension_months_of_reserve": _variable(two, 12 * balance / expenditure, "months",
+                                                            "months of payment the balance covers"),
+            "unemployment_revenue": _variable(two, np.full((n_p, n_y), 5.0), "CNY/year", "revenue"),
+            "unemployment_balance": _variable(two, unemployment, "CNY", "accumulated balance"),
+        },
+        coords={"province": PROVINCES, "name_en": ("province", NAMES), "sex": ["male", "female"], "age": AGES,
+                "year": YEARS},
+        attrs={"scenario": "synthetic", "description": "A hand-checkable test projection."},
+    )
+    return ds
+
+
+class _Scenario:
+    """The attributes of a Scenario that the summary reads."""
+
+    name = "synthetic"
+    description = "A hand-checkable test projection."
+    source = None
+    extends = "baseline"
+    changes = MappingProxyType({"demography.total_fertility_rate": {"2030-01-01": 1.6}})
+    targets = (
+        Target("employee_pension_contributors", "CN-GD", 2030, 25_000, "plan A"),      # 30,000: met
+        Target("employee_pension_contributors", None, 2030, 70_000, "plan B"),         # 60,000: not met
+        Target("employee_pension_expenditure", None, 2030, 400, "plan C"),             # 360 <= 400: met
+        Target("system_dependency_ratio", None, 2035, 0.4, "plan D"),                  # 0.5 > 0.4: not met
+        Target("injury_balance", "CN-BJ", 2030, 1, "plan E"),                          # not projected
+        Target("employee_pension_balance", "CN-HE", 2099, 1, "plan F"),                # beyond the horizon
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+
+def test_tidy_tables_one_per_scheme_summed_over_sex_and_age(synthetic):
+    tables = report.tidy_tables(synthetic)
+    assert set(tables) == {"employee_pension", "unemployment", "population"}  # absent schemes skipped
+    employee = tables["employee_pension"]
+    assert list(employee.columns) == ["province", "year", "employee_pension_contributors",
+                                      "employee_pension_retirees", "system_dependency_ratio",
+                                      "employee_pension_expenditure", "employee_pension_balance",
+                                      "employee_pension_months_of_reserve"]  # no coverage: it has no year
+    assert len(employee) == len(PROVINCES) * len(YEARS)
+    gd = employee.query("province == 'CN-GD' and year == 2030").iloc[0]
+    assert gd["employee_pension_contributors"] == 30_000  # 1,000 x 3 x 2 sexes x 5 ages
+    assert gd["system_dependency_ratio"] == 0.5  # a ratio is not summed
+    assert gd["employee_pension_balance"] == 0
+    assert list(tables["unemployment"].columns) == ["province", "year", "unemployment_revenue",
+                                                    "unemployment_balance"]
+    population = tables["population"]
+    assert list(population.columns) == ["province", "sex", "year", "population"]
+    row = population.query("province == 'CN-BJ' and sex == 'male' and year == 2020").iloc[0]
+    assert row["population"] == pytest.approx(5e5)
+
+
+def test_tidy_tables_of_the_baseline(baseline):
+    tables = report.tidy_tables(baseline)
+    assert {"employee_pension", "resident_pension", "population"} <= set(tables)
+    population = tables["population"]
+    assert {"province", "sex", "year", "population_total", "births", "deaths"} <= set(population.columns)
+    gd = population.query("province == 'CN-GD' and year == 2020")["population_total"].sum()
+    assert abs(gd - 126_012_510) < 1  # the 2020 census total
+    employee = tables["employee_pension"]
+    expected = baseline["employee_pension_contributors"].sel(province="CN-HE", year=2030).sum()
+    got = employee.query("province == 'CN-HE' and year == 2030")["employee_pension_contributors"].item()
+    assert got == pytest.approx(float(expected))
+
+
+def test_depletion_years_hand_computed(synthetic):
+    years = report.depletion_years(synthetic, national=True)
+    assert list(years.columns) == ["employee_pension", "unemployment"]
+    assert list(years.index) == [*PROVINCES, "total"]
+    assert math.isnan(years.loc["CN-BJ", "employee_pension"])  # always 1,000
+    assert years.loc["CN-HE", "employee_pension"] == 2026  # 0 in 2025 is not below zero
+    assert years.loc["CN-GD", "employee_pension"] == 2031
+    assert math.isnan(years.loc["total", "employee_pension"])  # 1,150 - 20 t > 0 to 2040
+    assert years.loc["CN-BJ", "unemployment"] == 2038
+    assert math.isnan(years.loc["total", "unemployment"])  # -10 + 10 + 10 > 0
+    assert "total" not in report.depletion_years(synthetic).index
+
+
+def test_depletion_years_without_funds(synthetic):
+    years = report.depletion_years(synthetic[["population"]])
+    assert years.empty and list(years.index) == PROVINCES
+
+
+def test_aggregate_recomputes_ratios_from_their_parts(synthetic, baseline):
+    months = report.aggregate(synthetic, "employee_pension_months_of_reserve")
+    assert float(months.sel(year=2030)) == pytest.approx(12 * 950 / 360)  # not a mean of the provinces
+    assert float(report.aggregate(synthetic, "system_dependency_ratio").sel(year=2030)) == pytest.approx(0.5)
+    assert float(report.aggregate(synthetic, "employee_pension_balance", "CN-GD").sel(year=2035)) == -50
+    benefit = report.aggregate(baseline, "employee_pension_average_benefit")
+    assert benefit.attrs["aggregation"] == "mean weighted by beneficiaries"
+    retirees = baseline["employee_pension_retirees"].sum(("sex", "age")).sel(year=2030)
+    by_province = baseline["employee_pension_average_benefit"].sel(year=2030)
+    assert float(benefit.sel(year=2030)) == pytest.approx(float((by_province * retirees).sum() / retirees.sum()))
+
+
+def test_target_checks_hand_computed(synthetic):
+    checks = report.target_checks(synthetic, _Scenario())
+    assert list(checks.columns) == ["indicator", "province", "year", "target", "projected", "ratio", "rule", "met",
+                                    "source", "note"]
+    gd, national, expenditure, ratio, absent, late = checks.to_dict("records")
+    assert gd["projected"] == 30_000 and gd["ratio"] == pytest.approx(1.2) and gd["met"] is True
+    assert gd["rule"] == ">=" and gd["note"] == ""
+    assert national["projected"] == 60_000 and national["ratio"] == pytest.approx(6 / 7)
+    assert national["met"] is False and "3 provinces" in national["note"]  # not all 31: said so
+    assert expenditure["projected"] == 360 and expenditure["rule"] == "<=" and expenditure["met"] is True
+    assert ratio["projected"] == pytest.approx(0.5) and ratio["rule"] == "<=" and ratio["met"] is False
+    assert math.isnan(absent["projected"]) and absent["met"] is None and "not in this projection" in absent["note"]
+    assert math.isnan(late["projected"]) and late["met"] is None and "year" in late["note"]
+    assert report.target_checks(synthetic, ()).empty
+
+
+def test_summary_markdown_holds_the_headline_figures(synthetic):
+    charts = {"Population pyramid": "population_pyramid.png"}
+    text = report.summary_markdown(synthetic, _Scenario(), charts)
+    assert text.startswith("# Projection summary: scenario `synthetic`")
+    assert "A hand-checkable test projection." in text
+    assert "`demography.total_fertility_rate`: 1.6 from 2030-01-01" in text
+    assert "2020–2040" in text
+    # population 6e6 x (1 + t/100): 6.24 M in 2024, 6.9 M in 2035; 2050 is beyond the horizon
+    assert "| Population (1 July) | million persons | 6.2 | 6.9 |" in text
+    assert "| 0.50 | 0.50 |" in text  # the dependency ratio
+    # employee pension: pooled never below zero, Hebei first (2026), months 31.7 (2030) and 28.3 (2035)
+    assert "| Urban-employee pension | never | 2 of 3 | Hebei (CN-HE), 2026 | 31.7 | 28.3 |" in text
+    assert "| Unemployment insurance | never | 1 of 3 | Beijing (CN-BJ), 2038 | – | – |" in text
+    assert "2 of 6 targets met (2 could not be checked)" in text  # the absent indicator, the year beyond 2040
+    assert "| `employee_pension_contributors` | Guangdong (CN-GD) | 2030 | >= 25,000 persons | 30,000 | 120 % | yes |" \
+        in text
+    assert "[Population pyramid](population_pyramid.png)" in text
+
+
+def test_summary_markdown_of_the_baseline(baseline):
+    import socsec_proj as ssp
+
+    text = report.summary_markdown(baseline, ssp.load_scenario("baseline"), {})
+    population_2024 = float(baseline["population"].sel(year=2024).sum()) / 1e6
+    assert f"{population_2024:,.1f}" in text
+    assert "| 2024 | 2035 | 2050 |" in text
+    assert "The scenario sets no plan targets." in text
+
+
+def test_comparison_and_differences(synthetic):
+    other = synthetic.copy()
+    # Beijing's fund 1,000 lower: the pooled balance 150 - 20 t is below zero from t = 8.
+    other["employee_pension_balance"] = synthetic["employee_pension_balance"] - xr.DataArray(
+        [1000.0, 0, 0], coords={"province": PROVINCES})
+    other["employee_pension_contributors"] = synthetic["employee_pension_contributors"] * 0.9
+    other.attrs["scenario"] = "other"
+    table = report.differences(synthetic, other)
+    assert {"employee_pension_contributors", "employee_pension_balance", "unemployment_balance"} <= set(table.columns)
+    assert list(table.columns[:2]) == ["province", "year"] and len(table) == len(PROVINCES) * len(YEARS)
+    gd = table.query("province == 'CN-GD' and year == 2030").iloc[0]
+    assert gd["employee_pension_contributors"] == pytest.approx(-3_000)
+    assert gd["employee_pension_balance"] == 0 and gd["unemployment_balance"] == 0
+    bj = table.query("province == 'CN-BJ' and year == 2030").iloc[0]
+    assert bj["employee_pension_balance"] == -1000
+    text = report.comparison_markdown(synthetic, other, charts={"Balance": "compare_employee_pension_balance.png"})
+    assert "# Comparison: `other` against `synthetic`" in text
+    assert "| Urban-employee pension | never | 2028 | 2 / 2 |" in text  # Beijing at 0 is not below zero
+    assert "| Urban-employee pension: insured workers | persons | 2030 | 60,000 | 54,000 | -6,000 | -10.0 % |" \
+        in text
+    assert "[Balance](compare_employee_pension_balance.png)" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+# --------------------------------------------------------------------------------------------
+
+
+def _saved(figure, path):
+    figure.savefig(path, dpi=150)
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > 20_000, f"{path.name}: {len(data)} bytes"
+    texts = [text.get_text() for text in figure.findobj(lambda artist: hasattr(artist, "get_text"))]
+    return " ".join(texts)
+
+
+def test_charts_of_a_synthetic_projection(synthetic, tmp_path):
+    texts = _saved(report.population_pyramid(synthetic), tmp_path / "pyramid.png")
+    assert "2024 and 2040" not in texts and "2024" in texts  # 2050 is beyond the horizon: one year shown
+    assert "persons]" in texts
+    texts = _saved(report.population_pyramid(synthetic, "CN-GD", years=(2020, 2040)), tmp_path / "gd.png")
+    assert "Guangdong" in texts and "2020 and 2040" in texts
+    texts = _saved(report.contributors_vs_retirees(synthetic), tmp_path / "cvr.png")
+    assert "3 provinces together" in texts and "pensioners per insured worker [ratio]" in texts
+    texts = _saved(report.fund_balance(synthetic, "employee_pension"), tmp_path / "balance.png")
+    assert "Hebei" in texts and "Total" in texts and "CNY]" in texts
+    texts = _saved(report.months_of_reserve(synthetic, "employee_pension", provinces=["CN-GD"]), tmp_path / "m.png")
+    assert "Guangdong" in texts and "[months]" in texts and "Hebei" not in texts.replace("Hebei,", "")
+    other = synthetic.copy()
+    other["employee_pension_balance"] = synthetic["employee_pension_balance"] * 2
+    texts = _saved(report.scenario_comparison({"synthetic": synthetic, "double": other}, "employee_pension_balance"),
+                   tmp_path / "fan.png")
+    assert "synthetic vs double" in texts and "range of the scenarios" in texts
+    with pytest.raises(KeyError):
+        report.fund_balance(synthetic, "injury")  # absent: the caller skips it
+    with pytest.raises(ValueError):
+        report.fund_balance(synthetic, "pension")
+
+
+def test_charts_of_the_baseline(baseline, tmp_path):
+    texts = _saved(report.population_pyramid(baseline), tmp_path / "pyramid.png")
+    assert "China, 2024 and 2050" in texts
+    _saved(report.contributors_vs_retirees(baseline, provinces="CN-GD"), tmp_path / "cvr.png")
+    for scheme in report.SCHEMES:
+        if f"{scheme}_balance" in baseline:
+            texts = _saved(report.fund_balance(baseline, scheme), tmp_path / f"{scheme}.png")
+            assert "the 8 largest funds" in texts  # 31 provinces: only the largest get a line
+        if f"{scheme}_months_of_reserve" in baseline:
+            _saved(report.months_of_reserve(baseline, scheme), tmp_path / f"{scheme}_months.png")
+    later = baseline.copy()
+    later["employee_pension_retirees"] = baseline["employee_pension_retirees"] * 1.1
+    _saved(report.scenario_comparison({"baseline": baseline, "more retirees": later}, "employee_pension_retirees",
+                                      province="CN-HE"), tmp_path / "fan.png")
