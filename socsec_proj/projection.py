@@ -14,7 +14,9 @@ import xarray as xr
 
 from .demography.population import project_population
 from .funds.employee_pension import project_employee_pension
+from .funds.injury import project_injury
 from .funds.resident_pension import project_resident_pension
+from .funds.unemployment import project_unemployment
 from .labour.coverage import CALIBRATION_YEAR, project_coverage
 from .errors import InputError
 from .inputs import data
@@ -22,7 +24,8 @@ from .inputs.provinces import CODES, NAME_EN, NAME_ZH
 from .inputs.scenario import Scenario, load_scenario
 
 #: The stages of a deterministic projection, in order.
-STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension)
+STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension,
+          project_unemployment, project_injury)
 
 BASE_YEAR = 2020
 

@@ -1,0 +1,352 @@
+"""The work-injury insurance fund (工伤保险基金), per province and calendar year.
+
+Fund years run from 2024 to the horizon (NaN before, as for the other funds); flows are those of
+the calendar year, balances at its end. For every province p and year t:
+
+- insured (参保人数) = urban-employee insured workers x a coverage ratio, calibrated like the
+  unemployment fund's (:func:`~socsec_proj.funds.unemployment.coverage_ratios`) to the seeds'
+  2020 injury insured of Guangdong, Hebei and Guizhou, ``injury.default_coverage_ratio`` elsewhere;
+- contributions = insured x 12 x average wage x rate x ``injury.collection_rate``, the rate being
+  ``injury.average_rate`` (Guangdong 0.17 %, Guizhou 0.328 % from its 2020 revenue, the mean of the
+  two elsewhere) or, where ``injury.industry_class`` names a class, that class's base rate
+  (``injury_industry_base_rates.csv``, 人社部发〔2015〕71号);
+- investment income = ``employee_pension.investment_return`` x the opening balance;
+- cases = insured x ``injury.incidence_rate`` (Guangdong 0.47 % in 2015, 0.31 % in 2020); a share
+  ``injury.long_term_share`` of them draws a disability allowance (伤残津贴) until retirement, the
+  others are paid once;
+- long-term recipients: a stock by sex and single age (:func:`long_term_stock`). Each year the
+  recipients of a cohort move one year older, shrink with their cohort's resident population
+  (deaths, migration) and leave as their cohort reaches retirement (the share of the cohort's
+  insured still working, ``employee_pension_contributors / (contributors + retirees)``, which
+  follows the statutory ages and their delay), and the year's new long-term cases join. The
+  stock of 2024 is the stationary one of 2024's rates (the recursion over age within the year);
+- long-term benefits = 12 x recipients x allowance, the allowance = ``injury.disability_allowance_ratio``
+  x the provincial average wage (Guangdong: 4,426 CNY/month in 2020, so indexed with wages);
+- one-off benefits = one-off cases x a payment of m months of the average wage, m calibrated
+  (below);
+- prevention (工伤预防费) = ``injury.prevention_share`` x contributions;
+- balance(t) = balance(t-1) + contributions + investment income - one-off - long-term - prevention,
+  from ``injury.opening_reserve_months`` of 2024's expenditure at the end of 2023.
+
+Calibration of the one-off payment. No seed gives the injury benefits or spending of any
+province. Rates are set from claims (the base rates "floated up or down by claims experience",
+人社部发〔2015〕71号, policy README), so each province's one-off payment per case, m [months of the
+average wage], is set so that its 2024 contributions pay its 2024 benefits and prevention:
+m = (contributions - prevention - long-term benefits) / (one-off cases x average wage), never
+below 0 (a province whose allowances alone exceed its contributions runs a deficit from 2024).
+Later years then follow incidence, the stock of recipients, wages, rates and coverage.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._accelerate import jit
+from ..errors import InputError
+from ..inputs import data
+from ..inputs.paths import params_dir
+from ..variables import dataset, merge_into
+from .unemployment import (
+    accounts,
+    by_province,
+    coverage_ratios,
+    fund_years,
+    insured_by_age,
+    padded,
+    reserve_months,
+    wages_of,
+)
+
+# --------------------------------------------------------------------------------------------
+# The industry base rates
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _base_rates(folder) -> np.ndarray:
+    path = data.table_path("social_insurance/injury_industry_base_rates")
+    if not path.is_file():
+        raise InputError("table not found", source=path, expected="the embedded table injury_industry_base_rates.csv")
+    frame = pd.read_csv(path, comment="#")
+    for column in ("industry_class", "base_rate"):
+        if column not in frame.columns:
+            raise InputError(f"missing column {column!r}", source=path, expected="columns industry_class, base_rate")
+    classes = pd.to_numeric(frame["industry_class"], errors="coerce").to_numpy(float)
+    rates = pd.to_numeric(frame["base_rate"], errors="coerce").to_numpy(float)
+    if len(classes) == 0 or not np.array_equal(np.sort(classes), np.arange(1, len(classes) + 1)):
+        raise InputError(f"classes {sorted(frame['industry_class'].tolist())}", source=path, key="industry_class",
+                         expected="the classes 1, 2, ..., n, each once")
+    good = np.isfinite(rates) & (rates >= 0) & (rates <= 0.05)
+    if not good.all():
+        raise InputError(f"value {float(rates[~good][0])!r}", source=path, key="base_rate",
+                         expected="rates in [0, 0.05] of payroll")
+    ordered = rates[np.argsort(classes)]
+    ordered.setflags(write=False)
+    return ordered
+
+
+def industry_base_rates() -> np.ndarray:
+    """Base rate of industry risk classes 1..n (index 0 = class 1) [/1 of payroll]."""
+    return _base_rates(params_dir())
+
+
+def check_industry_classes(parameter, source=None) -> None:
+    """Every value ``injury.industry_class`` takes, nationally and in every province, at any date,
+    is 0 or a class of ``injury_industry_base_rates.csv``.
+
+    Raises
+    ------
+    InputError
+        Naming ``injury.industry_class``, the date (and province) of the first class that does not
+        exist, and the accepted classes; ``source`` is the file the value came from.
+    """
+    n_classes = len(industry_base_rates())
+    for label, steps in [("", parameter.national)] + [(f"{code}: ", steps) for code, steps in parameter.provincial]:
+        for day, value in steps.items():
+            if float(value) != round(float(value)) or not 0 <= value <= n_classes:
+                when = "before its first date" if day == datetime.date.min else str(day)
+                raise InputError(f"{label}{when}: industry class {float(value):g} does not exist", source=source,
+                                 key="injury.industry_class",
+                                 expected=f"0 (the province's average rate) or a whole class 1..{n_classes}"
+                                          " of injury_industry_base_rates.csv")
+
+
+def contribution_rate(parameters, years, provinces) -> np.ndarray:
+    """The rate employers pay, by province and year ``[P, Y]`` [/1].
+
+    ``injury.average_rate`` (its mean over the year), or the base rate of the class
+    ``injury.industry_class`` names on 1 July of the year (a class is a category, not a quantity
+    to average: a change in the middle of a year counts from the year it is in force on 1 July).
+    """
+    classes = industry_classes(parameters.get("injury.industry_class"), tuple(int(y) for y in years),
+                               tuple(provinces), params_dir())
+    average = by_province(parameters, "injury.average_rate", years, provinces)
+    return np.where(classes == 0, average, industry_base_rates()[np.clip(classes - 1, 0, None)])
+
+
+@functools.lru_cache(maxsize=64)
+def industry_classes(parameter, years: tuple, provinces: tuple, folder) -> np.ndarray:
+    """``injury.industry_class`` in force on 1 July, ``[P, Y]`` (checked first; cached per data folder)."""
+    check_industry_classes(parameter, parameter.source)
+    days = np.array(years, dtype=np.int64)
+    classes = np.stack([np.asarray(parameter.steps(p).on_day_of_years(days), dtype=float) for p in provinces])
+    classes = classes.astype(int)
+    classes.setflags(write=False)
+    return classes
+
+
+# --------------------------------------------------------------------------------------------
+# The stock of long-term recipients: numba kernel and its numpy reference
+# --------------------------------------------------------------------------------------------
+
+
+@jit
+def long_term_stock(insured, retirees, population, first, new_rate, stock):
+    """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`)."""
+    n_prov, n_sex, _, n_age = insured.shape
+    n_years = new_rate.shape[1]
+    previous = np.zeros(n_age)
+    current = np.zeros(n_age)
+    for p in range(n_prov):
+        for t in range(n_years):
+            stock[p, t] = 0.0
+        for s in range(n_sex):
+            for t in range(n_years):
+                y = first + t
+                for a in range(n_age):
+                    new = insured[p, s, y, a] * new_rate[p, t]
+                    if a == 0:
+                        current[a] = new
+                        continue
+                    # the share of the cohort's insured still working now and a year ago
+                    total = insured[p, s, y, a] + retirees[p, s, y, a]
+                    working = insured[p, s, y, a] / total if total > 0.0 else 1.0
+                    if a == n_age - 1 and t > 0:  # the open age gathers two cohorts
+                        before_total = (insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
+                                        + insured[p, s, y - 1, a] + retirees[p, s, y - 1, a])
+                        before_insured = insured[p, s, y - 1, a - 1] + insured[p, s, y - 1, a]
+                        before_population = population[y - 1, p, s, a - 1] + population[y - 1, p, s, a]
+                        carried = previous[a - 1] + previous[a]
+                    else:
+                        before_total = insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
+                        before_insured = insured[p, s, y - 1, a - 1]
+                        before_population = population[y - 1, p, s, a - 1]
+                        # the first year is the stationary stock: this year's cohort one year younger
+                        carried = current[a - 1] if t == 0 else previous[a - 1]
+                    before_working = before_insured / before_total if before_total > 0.0 else 1.0
+                    kept = 0.0
+                    if before_working > 0.0 and before_population > 0.0:
+                        kept = min(1.0, working / before_working) * min(1.0, population[y, p, s, a] / before_population)
+                    current[a] = carried * kept + new
+                total_stock = 0.0
+                for a in range(n_age):
+                    total_stock += current[a]
+                    previous[a] = current[a]
+                stock[p, t] += total_stock
+
+
+def long_term_stock_numpy(insured, retirees, population, first, new_rate, stock):
+    """Plain-numpy reference of :func:`long_term_stock` (same arguments, same outputs).
+
+    Parameters
+    ----------
+    insured, retirees : numpy.ndarray, shape (P, S, Y_all, A)
+        Urban-employee insured workers and pensioners of every year of the projection [persons].
+    population : numpy.ndarray, shape (Y_all, P, S, A)
+        Resident population [persons].
+    first : int
+        Index of the first fund year in the projection's years (at least 1: the year before is read).
+    new_rate : numpy.ndarray, shape (P, T)
+        New long-term recipients per urban-employee insured worker in each fund year [1/year]:
+        injury coverage x incidence x long-term share.
+    stock : numpy.ndarray, shape (P, T)
+        Output: recipients at 1 July, all sexes and ages [persons].
+
+    Notes
+    -----
+    recipients(a, t) = recipients(a-1, t-1) x min(1, W(a, t) / W(a-1, t-1)) x min(1, N(a, t) /
+    N(a-1, t-1)) + insured(a, t) x new_rate(t), with W the share of the cohort's insured still
+    working (1 where none is insured) and N the resident population; the open age gathers the
+    two oldest cohorts. In the first fund year ``recipients(a-1, t-1)`` is replaced by
+    ``recipients(a-1, t)`` (the stationary stock of that year's rates), without the open age's
+    own carry-over.
+    """
+    n_age = insured.shape[-1]
+    n_years = new_rate.shape[1]
+    total = insured + retirees
+    with np.errstate(divide="ignore", invalid="ignore"):
+        working = np.where(total > 0, insured / total, 1.0)                    # (P, S, Y_all, A)
+    people = np.moveaxis(population, 0, 2)                                      # (P, S, Y_all, A)
+
+    def kept(y):  # survival factor from age a-1 in y-1 to age a in y, for a >= 1 (the open age apart)
+        before_w, before_n = working[:, :, y - 1, :-1], people[:, :, y - 1, :-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = (np.minimum(1.0, working[:, :, y, 1:] / before_w)
+                      * np.minimum(1.0, people[:, :, y, 1:] / before_n))
+        return np.where((before_w > 0) & (before_n > 0), factor, 0.0)
+
+    previous = None
+    for t in range(n_years):
+        y = first + t
+        new = insured[:, :, y, :] * new_rate[:, t, None, None]
+        factor = kept(y)
+        current = np.empty_like(new)
+        current[..., 0] = new[..., 0]
+        if t == 0:
+            for a in range(1, n_age):
+                current[..., a] = current[..., a - 1] * factor[..., a - 1] + new[..., a]
+        else:
+            current[..., 1:] = previous[..., :-1] * factor + new[..., 1:]
+            # the open age: both oldest cohorts of last year
+            before_total = total[:, :, y - 1, -2] + total[:, :, y - 1, -1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                before_w = np.where(before_total > 0, (insured[:, :, y - 1, -2] + insured[:, :, y - 1, -1])
+                                    / before_total, 1.0)
+                before_n = people[:, :, y - 1, -2] + people[:, :, y - 1, -1]
+                top = (np.minimum(1.0, working[:, :, y, -1] / before_w)
+                       * np.minimum(1.0, people[:, :, y, -1] / before_n))
+            top = np.where((before_w > 0) & (before_n > 0), top, 0.0)
+            current[..., -1] = (previous[..., -2] + previous[..., -1]) * top + new[..., -1]
+        stock[:, t] = current.sum(axis=(1, 2))
+        previous = current
+
+
+# --------------------------------------------------------------------------------------------
+# The stage
+# --------------------------------------------------------------------------------------------
+
+
+def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Dataset:
+    """Work-injury insurance fund stage: Dataset in (population, labour), Dataset out.
+
+    Adds, per province and fund year (2024 on; NaN before): ``injury_contributors``,
+    ``injury_long_term_recipients`` [persons]; ``injury_revenue``, ``_contributions``,
+    ``_investment_income``, ``_expenditure``, ``_one_off_benefits``, ``_long_term_benefits``,
+    ``_prevention`` [CNY/year]; ``injury_balance`` [CNY]; ``injury_months_of_reserve``
+    [months]; ``injury_average_benefit`` [CNY/month]; per province the calibrated
+    ``injury_coverage`` [/1] and ``injury_one_off_payment_months`` [months].
+
+    Parameters
+    ----------
+    engine : {"numba", "numpy"}
+        The kernel of the stock of long-term recipients, or its numpy reference.
+    """
+    parameters = scenario.parameters
+    all_years, first = fund_years(ds)
+    if first < 1:
+        raise InputError("the injury stage reads the year before its first", key="horizon",
+                         expected="a projection starting before 2024")
+    years = all_years[first:]
+    provinces = list(ds["province"].values)
+    n = len(all_years)
+    workers = insured_by_age(ds, first).sum(axis=(1, 3))                           # (P, Y)
+    # the kernel reads the year before the first fund year too: the labour stage's whole buffers
+    insured_all = np.swapaxes(ds["employee_pension_contributors"].values, 2, 3)   # (P, S, Y_all, A)
+    retirees_all = np.swapaxes(ds["employee_pension_retirees"].values, 2, 3)
+    population = ds["population"].transpose("year", "province", "sex", "age").values
+
+    coverage = coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
+    contributors = coverage[:, None] * workers
+    wages = wages_of(parameters, years, provinces)[:, 1:]                          # (P, Y)
+    rate = contribution_rate(parameters, years, provinces)
+    collection = by_province(parameters, "injury.collection_rate", years, provinces)
+    contributions = contributors * 12.0 * wages * rate * collection
+
+    incidence = by_province(parameters, "injury.incidence_rate", years, provinces)
+    long_term_share = by_province(parameters, "injury.long_term_share", years, provinces)
+    cases = contributors * incidence
+    new_rate = np.ascontiguousarray(coverage[:, None] * incidence * long_term_share)
+    recipients = np.empty((len(provinces), len(years)))
+    kernel = {"numba": long_term_stock, "numpy": long_term_stock_numpy}[engine]
+    kernel(insured_all, retirees_all, population, first, new_rate, recipients)
+
+    allowance = by_province(parameters, "injury.disability_allowance_ratio", years, provinces) * wages
+    long_term = 12.0 * recipients * allowance
+    prevention = by_province(parameters, "injury.prevention_share", years, provinces) * contributions
+    one_off_cases = cases * (1.0 - long_term_share)
+    # 2024's contributions pay 2024's benefits: the one-off payment per case that balances them
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months = (contributions[:, 0] - prevention[:, 0] - long_term[:, 0]) / (one_off_cases[:, 0] * wages[:, 0])
+    months = np.where(np.isfinite(months), np.maximum(months, 0.0), 0.0)
+    one_off = one_off_cases * months[:, None] * wages
+    expenditure = one_off + long_term + prevention
+
+    reserve = by_province(parameters, "injury.opening_reserve_months", years[:1], provinces)[:, 0]
+    returns = by_province(parameters, "employee_pension.investment_return", years, provinces[:1])[0]
+    income, balance = accounts(reserve / 12.0 * expenditure[:, 0], contributions, expenditure, returns)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
+
+    new = dataset({
+        "injury_contributors": padded(contributors, n, first),
+        "injury_revenue": padded(contributions + income, n, first),
+        "injury_contributions": padded(contributions, n, first),
+        "injury_investment_income": padded(income, n, first),
+        "injury_expenditure": padded(expenditure, n, first),
+        "injury_one_off_benefits": padded(one_off, n, first),
+        "injury_long_term_benefits": padded(long_term, n, first),
+        "injury_prevention": padded(prevention, n, first),
+        "injury_long_term_recipients": padded(recipients, n, first),
+        "injury_balance": padded(balance, n, first),
+        "injury_months_of_reserve": padded(reserve_months(balance, expenditure), n, first),
+        "injury_average_benefit": padded(average, n, first),
+        "injury_coverage": coverage,
+        "injury_one_off_payment_months": months,
+    }, {"province": provinces, "year": all_years})
+    return merge_into(ds, new)
+
+
+def check_parameters(scenario) -> None:
+    """Before any stage computes: the base-rate table, and that every value ``injury.industry_class``
+    takes is a class of it (naming the scenario file if the scenario changed the class)."""
+    parameter = scenario.parameters.get("injury.industry_class")
+    changed = "injury.industry_class" in (scenario.changes or {})
+    check_industry_classes(parameter, scenario.source if changed else parameter.source)
+
+
+project_injury.check = check_parameters
