@@ -49,6 +49,15 @@ def row_sum(x):
     return total
 
 
+@jit(fastmath=True)
+def row_dot(x, y):
+    """Dot product of two 1-d arrays for use inside kernels (vector adds, as :func:`row_sum`)."""
+    total = 0.0
+    for i in range(x.shape[0]):
+        total += x[i] * y[i]
+    return total
+
+
 @contextlib.contextmanager
 def single_threaded():
     """Run numba kernels on one thread inside the block (used inside dask workers)."""

@@ -23,8 +23,12 @@ def test_kernel_equals_numpy_reference(shape):
     inputs = random_inputs(rng, n_prov, n_age, n_steps)
     factors = {name: rng.uniform(0.5, 1.5, size=(n_sets, n_steps))
                for name in ("mortality_factor", "fertility_factor", "migration_factor")}
-    fast = project(inputs, engine="numba", **factors)
-    slow = project(inputs, engine="numpy", **factors)
+    weights = rng.uniform(0, 1, size=(2, n_steps + 1, n_prov, 2, n_age))
+    fast = project(inputs, engine="numba", weights=weights, **factors)
+    slow = project(inputs, engine="numpy", weights=weights, **factors)
+    # the weighted totals are the weights times the population cube, summed over sex and age
+    np.testing.assert_allclose(fast["weighted"], np.einsum("ktpsa,ntpsa->ntpk", weights, fast["population_cube"]),
+                               rtol=1e-12)
     assert fast.keys() == slow.keys()
     for name in fast:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)

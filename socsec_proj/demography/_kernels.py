@@ -31,7 +31,10 @@ is added at the end-of-step age. Migration never takes a cell below zero.
 Outputs: ``population[n, T+1, P, S]`` totals, ``births``, ``deaths``, ``net_migration`` as
 ``[n, T, P, S]``, and, when the cube arrays have a non-zero first dimension,
 ``population_cube[n, T+1, P, S, A]`` and ``migration_cube[n, T, P, S, A]`` (migrants by
-end-of-step age). By construction population(t+1) = population(t) - deaths + births +
+end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0) gives ``weighted[n, T+1, P, K]``,
+the population weighted by each of them and summed over sex and age: how stochastic runs get
+contributors and pensioners of every draw (coverage shares x population) without keeping
+the age cube of each draw. By construction population(t+1) = population(t) - deaths + births +
 net migration in every province, sex and set.
 """
 
@@ -39,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accelerate import jit, prange, row_sum
+from .._accelerate import jit, prange, row_dot, row_sum
 
 
 #: Sets advanced together, step by step, so that each step's rates (survival, out-rates:
@@ -51,7 +54,7 @@ SETS_PER_BLOCK = 8
 def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, staying, survival, birth_survival,
                       fertility, male_birth_share, out_rate, in_share, international, mortality_factor,
                       fertility_factor, migration_factor, population, births, deaths, net_migration,
-                      population_cube, migration_cube):
+                      population_cube, migration_cube, weights, weighted):
     """One step of set ``i`` from 1 July of step ``t`` to the next; ``current`` is updated in place.
 
     Sums over age bound the speed of this step (measured: they were half its time as plain
@@ -128,6 +131,8 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
             if keep_cube:
                 migration_cube[i, t, p, s] = work
                 population_cube[i, t + 1, p, s] = now
+            for k in range(weights.shape[0]):
+                weighted[i, t + 1, p, k] += row_dot(weights[k, t + 1, p, s], now)
 
 
 @jit(parallel=True)
@@ -149,6 +154,8 @@ def project_population_kernel(
     net_migration,
     population_cube,
     migration_cube,
+    weights,
+    weighted,
 ):
     n_sets, n_prov, n_sex, n_age = pop0.shape
     n_steps = survival.shape[0]
@@ -170,12 +177,14 @@ def project_population_kernel(
                     population[i, 0, p, s] = row_sum(pop0[i, p, s])
                     if keep_cube:
                         population_cube[i, 0, p, s] = pop0[i, p, s]
+                    for k in range(weights.shape[0]):
+                        weighted[i, 0, p, k] += row_dot(weights[k, 0, p, s], pop0[i, p, s])
         for t in range(n_steps):
             for i in range(first, stop):
                 _advance_one_year(i, t, state[i - first], pool, national, arriving, work, exposure, staying, survival,
                                   birth_survival, fertility, male_birth_share, out_rate, in_share, international,
                                   mortality_factor, fertility_factor, migration_factor, population, births,
-                                  deaths, net_migration, population_cube, migration_cube)
+                                  deaths, net_migration, population_cube, migration_cube, weights, weighted)
 
 
 def project_population_numpy(
@@ -196,6 +205,8 @@ def project_population_numpy(
     net_migration,
     population_cube,
     migration_cube,
+    weights,
+    weighted,
 ):
     """Plain-numpy reference of :func:`project_population_kernel` (same arguments, same outputs).
 
@@ -210,6 +221,8 @@ def project_population_numpy(
         population[i, 0] = current.sum(axis=-1)
         if keep_cube:
             population_cube[i, 0] = current
+        if weights.shape[0]:
+            weighted[i, 0] = np.einsum("kpsa,psa->pk", weights[:, 0], current)
         for t in range(n_steps):
             k_mort, k_fert, k_mig = mortality_factor[i, t], fertility_factor[i, t], migration_factor[i, t]
             surv = np.clip(1.0 - k_mort * (1.0 - survival[t]), 0.0, 1.0)
@@ -239,3 +252,5 @@ def project_population_numpy(
             if keep_cube:
                 migration_cube[i, t] = net
                 population_cube[i, t + 1] = current
+            if weights.shape[0]:
+                weighted[i, t + 1] = np.einsum("kpsa,psa->pk", weights[:, t + 1], current)

@@ -250,7 +250,7 @@ def validate_inputs(inputs: PopulationInputs) -> None:
 
 
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
-            migration_factor=None, keep_cube=True, engine="numba", validate=True) -> dict:
+            migration_factor=None, keep_cube=True, engine="numba", validate=True, weights=None) -> dict:
     """Run the cohort-component projection.
 
     Parameters
@@ -265,6 +265,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         The compiled kernel or its plain-numpy reference.
     validate : bool, default True
         Check the inputs first (see :func:`validate_inputs`).
+    weights : numpy.ndarray, shape (K, T+1, P, S, A), optional
+        Weights of the population (e.g. coverage shares); the result then has ``weighted``
+        ``[n, T+1, P, K]``, the weighted population summed over sex and age.
 
     Returns
     -------
@@ -297,14 +300,21 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         "population_cube": np.zeros((n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
         "migration_cube": np.zeros((n_sets if keep_cube else 0, steps, n_prov, n_sex, n_age)),
     }
+    weights = np.zeros((0, steps + 1, n_prov, n_sex, n_age)) if weights is None else \
+        np.ascontiguousarray(weights, dtype=float)
+    if weights.shape[1:] != (steps + 1, n_prov, n_sex, n_age):
+        raise InputError(f"shape {weights.shape}", key="weights", expected=f"(K, {steps + 1}, {n_prov}, {n_sex}, {n_age})")
+    out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))
     kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
     contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
                   ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
                    "international")]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
-           out["net_migration"], out["population_cube"], out["migration_cube"])
+           out["net_migration"], out["population_cube"], out["migration_cube"], weights, out["weighted"])
     if not keep_cube:
         del out["population_cube"], out["migration_cube"]
+    if weights.shape[0] == 0:
+        del out["weighted"]
     return out
 
 
