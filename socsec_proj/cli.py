@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=int, help="first year written (default: the base year)")
     run.add_argument("--end", type=int, help="last year projected (default: the scenario's horizon)")
     run.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws (default 0)")
+    run.add_argument("--scheduler", help="address of a dask.distributed scheduler to run the draws on "
+                                         "(e.g. tcp://10.0.0.5:8786); default: this machine")
 
     compare = commands.add_parser("compare", help="project two scenarios and write what B changes against A",
                                   description="Project scenarios A and B and write DIR/: differences.csv "
@@ -304,9 +308,41 @@ def _write_scenario(ds, scenario, folder: Path, progress: Progress) -> None:
     progress.advance(f"{scenario.name}: summary written")
 
 
+def _write_draws(scenario, folder: Path, draws: int, seed: int, scheduler=None) -> None:
+    """A stochastic run's outputs: the draws (NetCDF), quantiles per scheme (CSV), fan charts
+    and depletion-year histograms (PNG)."""
+    from .projection import run
+    from .report import plots
+    from .report.summary import SCHEMES
+    from .stochastic import summarize
+
+    client = None
+    if scheduler:
+        from distributed import Client
+        client = Client(scheduler)
+    try:
+        ds = run(scenario, draws=draws, seed=seed, client=client)
+    finally:
+        if client is not None:
+            client.close()
+    ds.to_netcdf(folder / "draws.nc")
+    quantiles = summarize(ds, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
+    for scheme in SCHEMES:
+        if f"{scheme}_balance" not in ds:
+            continue
+        names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
+        _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
+        _save(plots.fan_chart(ds, scheme), folder / f"{scheme}_fan.png")
+        _save(plots.depletion_histogram(ds, scheme), folder / f"{scheme}_depletion_years.png")
+
+
 def _run(args) -> int:
     from .projection import run
 
+    if args.draws is not None and args.draws < 1:
+        from .errors import InputError
+        raise InputError(f"--draws {args.draws}", source="command line", key="--draws",
+                         expected="a whole number of draws, at least 1")
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
     _check_start(args.start, scenarios)
@@ -319,6 +355,8 @@ def _run(args) -> int:
             if args.start is not None:
                 ds = ds.sel(year=slice(args.start, None))
             _write_scenario(ds, scenario, staging / scenario.name, progress)
+            if args.draws:
+                _write_draws(scenario, staging / scenario.name, args.draws, args.seed, args.scheduler)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             progress.clear()

@@ -54,8 +54,8 @@ def empty_dataset(scenario: Scenario, horizon=None) -> xr.Dataset:
     return ds
 
 
-def run(scenario="baseline", *, stages=None) -> xr.Dataset:
-    """Project one scenario through every stage.
+def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client=None) -> xr.Dataset:
+    """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
     Parameters
     ----------
@@ -64,6 +64,10 @@ def run(scenario="baseline", *, stages=None) -> xr.Dataset:
         or an already loaded :class:`~socsec_proj.inputs.scenario.Scenario`.
     stages : sequence of callables, optional
         ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
+    draws, seed, keep, client : optional
+        A stochastic run of ``draws`` paths (see :func:`socsec_proj.stochastic.run`): per
+        (draw, province, year) totals, reproducible for a ``seed`` however the draws are
+        split, optionally mapped over a ``dask.distributed`` ``client``.
 
     Returns
     -------
@@ -71,6 +75,11 @@ def run(scenario="baseline", *, stages=None) -> xr.Dataset:
         Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
         and ``long_name`` (see :mod:`socsec_proj.variables`).
     """
+    if draws is not None:
+        if stages is not None:
+            raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")
+        from . import stochastic
+        return stochastic.run(scenario, draws=draws, seed=seed, keep=keep, client=client)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     stages = STAGES if stages is None else tuple(stages)

@@ -298,3 +298,20 @@ def test_progress_bar_only_after_a_second_and_only_when_enabled():
     bar.close()
     text = terminal.getvalue()
     assert text.startswith("\r[") and text.count("\r") == 2 and text.endswith("100%  second  (2.0 s)\n")
+
+
+def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
+    from socsec_proj import cli
+
+    out = tmp_path / "results"
+    assert cli.main(["run", "guizhou_14th_plan", "--draws", "30", "--seed", "4", "--out", str(out)]) == 0
+    folder = out / "guizhou_14th_plan"
+    for name in ("draws.nc", "employee_pension_fan.png", "employee_pension_depletion_years.png",
+                 "employee_pension_draws_quantiles.csv"):
+        assert (folder / name).stat().st_size > 0, name
+    import pandas as pd
+    table = pd.read_csv(folder / "employee_pension_draws_quantiles.csv")
+    assert set(table["quantile"]) == {0.05, 0.25, 0.5, 0.75, 0.95}
+    assert set(table["province"]) == {"CN-GZ"}
+    assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
+    assert not (tmp_path / "none").exists()

@@ -33,3 +33,22 @@ def test_rebuild_matches_committed_tables(tmp_path):
             assert header == [line for line in (tmp_path / relative).read_text().splitlines() if line.startswith("#")]
         else:
             assert (tmp_path / relative).read_text() == committed.read_text(), relative
+
+
+def test_rebuild_stochastic_tables(tmp_path):
+    spec = importlib.util.spec_from_file_location("build_stochastic", REPO / "params/build/build_stochastic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    figures = module.build(SHARED, tmp_path)
+    assert figures["wage_growth_sd"] == pytest.approx(0.0256, abs=5e-4)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert [str(p) for p in written] == ["parameters/stochastic/return_sd.yaml",
+                                         "parameters/stochastic/wage_growth_sd.yaml",
+                                         "stochastic/demographic_uncertainty.csv"]
+    for relative in written:
+        committed = REPO / "params" / relative
+        if relative.suffix == ".csv":
+            pd.testing.assert_frame_equal(pd.read_csv(tmp_path / relative, comment="#"),
+                                          pd.read_csv(committed, comment="#"), rtol=1e-9, check_exact=False)
+        else:
+            assert (tmp_path / relative).read_text() == committed.read_text()

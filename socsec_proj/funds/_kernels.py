@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accelerate import jit, row_sum
+from .._accelerate import jit, prange, row_sum
+from .pooling import BASE_SHARE_OF_WAGE
 
 
 @jit
@@ -100,3 +101,137 @@ def fund_accounts_numpy(opening, contributions, expenditure, subsidy_share, pool
         previous = (previous + contributions[:, t] + subsidy[:, t] + investment_income[:, t]
                     + pooling_transfer[:, t] - expenditure[:, t])
         balance[:, t] = previous
+
+
+#: Schemes and quantities of :func:`draw_funds` outputs, in order.
+DRAW_SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
+DRAW_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
+
+
+@jit(parallel=True)
+def draw_funds(first, present, base_flows, base_members, opening, members, wage_ratio, returns, unemployment,
+               pooled_share, frozen, out):
+    """The four funds of many stochastic draws, scaled from the deterministic projection.
+
+    Parameters
+    ----------
+    first : int
+        Index of the first fund year (2024).
+    present : int array [4]
+        Which schemes the deterministic projection has (1) or not (0).
+    base_flows : array [11, P, Y]
+        Deterministic flows: 0 employee contributions, 1 employee expenditure, 2 employee subsidy,
+        3 employee wage per insured worker [CNY/month], 4 resident contributions, 5 resident
+        subsidy, 6 resident expenditure, 7 unemployment inflow (revenue less investment
+        income), 8 unemployment expenditure, 9 injury inflow, 10 injury expenditure.
+    base_members : array [4, P, Y]
+        Deterministic insured workers, pensioners, resident contributors and beneficiaries.
+    opening : array [4, P]
+        Balances at the end of the year before the first fund year.
+    members : array [D, Y, P, 4]
+        The draws' members (the population kernel's ``weighted`` output).
+    wage_ratio, returns, unemployment : arrays [D, Y]
+        Each draw's wage index relative to the deterministic one, rate of return, and
+        multiplier of unemployment inflow.
+    pooled_share : array [Y]
+        National pooling remittance share (0 when pooling is off).
+    frozen : bool array [Y]
+        Years whose employee-pension subsidy stays at the previous year's amount.
+    out : array [4, 4, D, P, Y]
+        Filled with revenue, expenditure, balance and months of reserve (NaN before ``first``
+        and for absent schemes).
+    """
+    n_draws, n_years, n_prov = members.shape[0], members.shape[1], members.shape[2]
+    for d in prange(n_draws):
+        balance = np.empty((4, n_prov))
+        subsidy_before = np.zeros(n_prov)
+        ratios = np.empty(4)
+        for k in range(4):
+            for p in range(n_prov):
+                balance[k, p] = opening[k, p]
+                # NaN before the first fund year and for schemes the projection lacks
+                for t in range(n_years if present[k] == 0 else first):
+                    for q in range(4):
+                        out[k, q, d, p, t] = np.nan
+        for t in range(first, n_years):
+            wage = wage_ratio[d, t]
+            rate = returns[d, t]
+            # national pooling of this draw: remittances on insured workers' wages, equal per retiree
+            remitted_total = 0.0
+            retirees_total = 0.0
+            for p in range(n_prov):
+                remitted_total += pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
+                retirees_total += members[d, t, p, 1]
+            per_retiree = remitted_total / retirees_total if retirees_total > 0.0 else 0.0
+            for p in range(n_prov):
+                for m in range(4):
+                    ratios[m] = members[d, t, p, m] / base_members[m, p, t] if base_members[m, p, t] > 0.0 else 1.0
+                for k in range(4):
+                    if present[k] == 0:
+                        continue
+                    if k == 0:
+                        expenditure = base_flows[1, p, t] * ratios[1]
+                        share = base_flows[2, p, t] / base_flows[1, p, t] if base_flows[1, p, t] > 0.0 else 0.0
+                        subsidy = subsidy_before[p] if (frozen[t] and t > first) else share * expenditure
+                        subsidy_before[p] = subsidy
+                        remitted = pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
+                        inflow = (base_flows[0, p, t] * ratios[0] * wage + subsidy
+                                  + per_retiree * members[d, t, p, 1] - remitted)
+                    elif k == 1:
+                        expenditure = base_flows[6, p, t] * ratios[3]
+                        inflow = base_flows[4, p, t] * ratios[2] + base_flows[5, p, t] * ratios[3]
+                    elif k == 2:
+                        expenditure = base_flows[8, p, t] * ratios[0] * wage * unemployment[d, t]
+                        inflow = base_flows[7, p, t] * ratios[0] * wage
+                    else:
+                        expenditure = base_flows[10, p, t] * ratios[0] * wage
+                        inflow = base_flows[9, p, t] * ratios[0] * wage
+                    income = rate * balance[k, p]
+                    balance[k, p] = balance[k, p] + inflow + income - expenditure
+                    out[k, 0, d, p, t] = inflow + income
+                    out[k, 1, d, p, t] = expenditure
+                    out[k, 2, d, p, t] = balance[k, p]
+                    out[k, 3, d, p, t] = balance[k, p] / (expenditure / 12.0) if expenditure > 0.0 else np.nan
+
+
+def draw_funds_numpy(first, present, base_flows, base_members, opening, members, wage_ratio, returns, unemployment,
+                     pooled_share, frozen, out):
+    """Plain-numpy reference of :func:`draw_funds` (same arguments, same outputs), vectorised over draws and provinces."""
+    n_draws, n_years, n_prov = members.shape[0], members.shape[1], members.shape[2]
+    out[:] = np.nan
+    by = np.moveaxis(members, 1, 2)                                                   # (D, P, Y, 4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(np.moveaxis(base_members, 0, -1)[None] > 0, by / np.moveaxis(base_members, 0, -1)[None], 1.0)
+        share = np.where(base_flows[1] > 0, base_flows[2] / base_flows[1], 0.0)
+    balance = np.repeat(opening[:, None, :], n_draws, axis=1).astype(float)           # (4, D, P)
+    subsidy_before = np.zeros((n_draws, n_prov))
+    for t in range(first, n_years):
+        wage = wage_ratio[:, t, None]
+        rate = returns[:, t, None]
+        remitted = pooled_share[t] * base_flows[3, :, t][None] * wage * 12.0 * BASE_SHARE_OF_WAGE * by[:, :, t, 0]
+        retirees_total = by[:, :, t, 1].sum(axis=1, keepdims=True)
+        per_retiree = np.divide(remitted.sum(axis=1, keepdims=True), retirees_total,
+                                out=np.zeros_like(retirees_total), where=retirees_total > 0)
+        r = ratios[:, :, t]                                                            # (D, P, 4)
+        flows = {}
+        expenditure = base_flows[1, :, t][None] * r[..., 1]
+        subsidy = subsidy_before if (frozen[t] and t > first) else share[:, t][None] * expenditure
+        subsidy_before = subsidy
+        flows[0] = (base_flows[0, :, t][None] * r[..., 0] * wage + subsidy + per_retiree * by[:, :, t, 1] - remitted,
+                    expenditure)
+        flows[1] = (base_flows[4, :, t][None] * r[..., 2] + base_flows[5, :, t][None] * r[..., 3],
+                    base_flows[6, :, t][None] * r[..., 3])
+        flows[2] = (base_flows[7, :, t][None] * r[..., 0] * wage,
+                    base_flows[8, :, t][None] * r[..., 0] * wage * unemployment[:, t, None])
+        flows[3] = (base_flows[9, :, t][None] * r[..., 0] * wage, base_flows[10, :, t][None] * r[..., 0] * wage)
+        for k in range(4):
+            if not present[k]:
+                continue
+            inflow, spent = flows[k]
+            income = rate * balance[k]
+            balance[k] = balance[k] + inflow + income - spent
+            out[k, 0, :, :, t] = inflow + income
+            out[k, 1, :, :, t] = spent
+            out[k, 2, :, :, t] = balance[k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[k, 3, :, :, t] = np.where(spent > 0, balance[k] / (spent / 12.0), np.nan)

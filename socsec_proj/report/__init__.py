@@ -12,6 +12,8 @@ Nothing here runs a projection: pass the Dataset of ``ssp.run(...)`` (or an open
 
 from .plots import (
                     contributors_vs_retirees,
+                    depletion_histogram,
+                    fan_chart,
                     fund_balance,
                     months_of_reserve,
                     population_pyramid,
@@ -35,6 +37,8 @@ from .summary import (
 )
 
 __all__ = [
+    "depletion_histogram",
+    "fan_chart",
     "FUND_QUANTITIES",
     "SCHEMES",
     "SCHEME_TITLES",

@@ -459,3 +459,76 @@ def variable_title(variable: str) -> str:
             rest = variable[len(scheme) + 1:].replace("_", " ")
             return f"{SCHEME_TITLES[scheme]}: {rest}"
     return variable.replace("_", " ").capitalize()
+
+
+def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
+              quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> Figure:
+    """A fund's balance across stochastic draws: median and nested bands (a fan chart).
+
+    Parameters
+    ----------
+    draws : xarray.Dataset
+        A stochastic projection (``ssp.run(..., draws=N)``) with ``{scheme}_balance``
+        (draw, province, year) [CNY].
+    scheme : str
+    province : str, optional
+        One province; None for the total of the Dataset's provinces.
+    quantiles : sequence of float
+        Odd number of symmetric quantiles; the middle one is drawn as the line.
+    """
+    _check_scheme(scheme)
+    name = f"{scheme}_balance"
+    _require(draws, name)
+    balance = draws[name].sel(province=province) if province else draws[name].sum("province", min_count=1)
+    balance = balance.dropna("year", how="all")
+    bands = balance.quantile(list(quantiles), dim="draw")
+    divisor, units = _scale(float(np.nanmax(np.abs(bands.values))), str(draws[name].attrs.get("units", "CNY")))
+    fig, axes = _figure(9.0, 5.0)
+    ax = axes[0]
+    years = bands["year"].values
+    n = len(quantiles)
+    for i in range(n // 2):
+        low, high = bands.isel(quantile=i).values, bands.isel(quantile=n - 1 - i).values
+        ax.fill_between(years, low / divisor, high / divisor, color="tab:blue", alpha=0.18 + 0.12 * i, linewidth=0,
+                        label=f"{quantiles[i]:.0%}-{quantiles[n - 1 - i]:.0%} of draws")
+    ax.plot(years, bands.isel(quantile=n // 2).values / divisor, color="tab:blue", linewidth=2.2, label="median")
+    ax.axhline(0, color="0.3", linestyle="--", linewidth=0.9)
+    ax.set_ylabel(f"balance [{_unit_label(units)}]")
+    ax.set_xlabel("year (balance at the end of the fund year)")
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    _thousands(ax.yaxis)
+    where = _name(draws, province) if province else _place(draws)
+    _title(fig, f"{SCHEME_TITLES[scheme]}: fund balance, {where}",
+           f"{draws.sizes['draw']:,} stochastic draws; {_scenario(draws)}".strip("; "))
+    return fig
+
+
+def depletion_histogram(draws: xr.Dataset, scheme: str, province: str | None = None) -> Figure:
+    """Distribution across draws of the year a fund's balance first falls below zero.
+
+    Draws whose fund lasts beyond the horizon are counted in a bar of their own.
+    """
+    from ..funds.measures import depletion_year
+
+    _check_scheme(scheme)
+    _require(draws, f"{scheme}_balance")
+    years = depletion_year(draws.sel(province=[province]) if province else draws, scheme,
+                           national_total=True).values.ravel()
+    horizon = int(draws["year"].values[-1])
+    depleted = years[np.isfinite(years)].astype(int)
+    fig, axes = _figure(9.0, 4.8)
+    ax = axes[0]
+    if depleted.size:
+        bins = np.arange(depleted.min(), depleted.max() + 2) - 0.5
+        ax.hist(depleted, bins=bins, color="tab:red", alpha=0.8, label="depleted in that year")
+    lasting = int(np.sum(~np.isfinite(years)))
+    if lasting:
+        ax.bar([horizon + 2], [lasting], width=1.6, color="tab:green", label=f"never by {horizon}")
+    ax.set_xlabel("year the balance first falls below zero")
+    ax.set_ylabel("draws")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    share = f"median {int(np.median(depleted))}" if depleted.size else "never depleted"
+    where = _name(draws, province) if province else _place(draws)
+    _title(fig, f"{SCHEME_TITLES[scheme]}: depletion year, {where}",
+           f"{years.size:,} draws, {share}; {_scenario(draws)}".strip("; "))
+    return fig
