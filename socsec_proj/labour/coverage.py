@@ -274,9 +274,9 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     with np.errstate(divide="ignore", invalid="ignore"):
         dependency = np.where(result["insured_total"] > 0, result["retired_total"] / result["insured_total"], np.nan)
     employee_insured = result["insured_total"] + result["retired_total"]
-    resident_insured = (result["resident_contributors"].sum(axis=(1, 3))
-                        + result["resident_beneficiaries"].sum(axis=(1, 3)))
-    adults = population[..., ages >= entry_age].sum(axis=(2, 3)).T                 # residents 16+, (P, Y)
+    # the kernel's totals of resident members (no need to sum the cubes again)
+    resident_insured = result["outside_contributing"] + result["outside_old"]
+    adults = population[..., int(np.ceil(entry_age)):].sum(axis=(2, 3)).T          # residents 16+, (P, Y)
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
     new = dataset({
         "employee_pension_insured": employee_insured,
