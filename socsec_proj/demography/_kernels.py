@@ -31,7 +31,8 @@ is added at the end-of-step age. Migration never takes a cell below zero.
 Outputs: ``population[n, T+1, P, S]`` totals, ``births``, ``deaths``, ``net_migration`` as
 ``[n, T, P, S]``, and, when the cube arrays have a non-zero first dimension,
 ``population_cube[n, T+1, P, S, A]`` and ``migration_cube[n, T, P, S, A]`` (migrants by
-end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0) gives ``weighted[n, T+1, P, K]``,
+end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
+``weight_ages[k, 0] <= a < weight_ages[k, 1]``, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping
 the age cube of each draw. By construction population(t+1) = population(t) - deaths + births +
@@ -54,7 +55,7 @@ SETS_PER_BLOCK = 8
 def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, staying, survival, birth_survival,
                       fertility, male_birth_share, out_rate, in_share, international, mortality_factor,
                       fertility_factor, migration_factor, population, births, deaths, net_migration,
-                      population_cube, migration_cube, weights, weighted):
+                      population_cube, migration_cube, weights, weight_ages, weighted):
     """One step of set ``i`` from 1 July of step ``t`` to the next; ``current`` is updated in place.
 
     Sums over age bound the speed of this step (measured: they were half its time as plain
@@ -132,7 +133,8 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 migration_cube[i, t, p, s] = work
                 population_cube[i, t + 1, p, s] = now
             for k in range(weights.shape[0]):
-                weighted[i, t + 1, p, k] += row_dot(weights[k, t + 1, p, s], now)
+                lo, hi = weight_ages[k, 0], weight_ages[k, 1]  # only the ages where the weight is not 0
+                weighted[i, t + 1, p, k] += row_dot(weights[k, t + 1, p, s, lo:hi], now[lo:hi])
 
 
 @jit(parallel=True)
@@ -155,6 +157,7 @@ def project_population_kernel(
     population_cube,
     migration_cube,
     weights,
+    weight_ages,
     weighted,
 ):
     n_sets, n_prov, n_sex, n_age = pop0.shape
@@ -184,7 +187,8 @@ def project_population_kernel(
                 _advance_one_year(i, t, state[i - first], pool, national, arriving, work, exposure, staying, survival,
                                   birth_survival, fertility, male_birth_share, out_rate, in_share, international,
                                   mortality_factor, fertility_factor, migration_factor, population, births,
-                                  deaths, net_migration, population_cube, migration_cube, weights, weighted)
+                                  deaths, net_migration, population_cube, migration_cube, weights, weight_ages,
+                                  weighted)
 
 
 def project_population_numpy(
@@ -206,6 +210,7 @@ def project_population_numpy(
     population_cube,
     migration_cube,
     weights,
+    weight_ages,
     weighted,
 ):
     """Plain-numpy reference of :func:`project_population_kernel` (same arguments, same outputs).

@@ -305,12 +305,17 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     if weights.shape[1:] != (steps + 1, n_prov, n_sex, n_age):
         raise InputError(f"shape {weights.shape}", key="weights", expected=f"(K, {steps + 1}, {n_prov}, {n_sex}, {n_age})")
     out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))
+    # the ages where each weight is not zero: the kernel sums over those only
+    used = np.any(weights != 0.0, axis=(1, 2, 3))                                   # (K, A)
+    weight_ages = np.array([[np.argmax(row), n_age - np.argmax(row[::-1])] if row.any() else [0, 0]
+                            for row in used], dtype=np.int64).reshape(-1, 2)
     kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
     contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
                   ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
                    "international")]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
-           out["net_migration"], out["population_cube"], out["migration_cube"], weights, out["weighted"])
+           out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
+           out["weighted"])
     if not keep_cube:
         del out["population_cube"], out["migration_cube"]
     if weights.shape[0] == 0:
