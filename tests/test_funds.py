@@ -138,6 +138,11 @@ def test_depletion_year_and_measures(baseline):
         assert float(balance.sel(year=slice(2024, int(year) - 1)).min()) >= 0
     national = ssp.national(baseline, "employee_pension")
     assert float(national["employee_pension_balance"].sel(year=2024)) == pytest.approx(70641.1e8, rel=1e-6)
+    gap = ssp.general_average_premium(baseline, 2050, national_total=True)
+    # above the 2024 cost rate (pensioners grow faster than payroll) and below 100 %
+    national_cost = float(national["employee_pension_expenditure"].sel(year=2024)
+                          / baseline["employee_pension_covered_payroll"].sel(year=2024).sum())
+    assert national_cost < float(gap.squeeze()) < 1.0
     cost = ssp.cost_rate(baseline).sel(year=2024)
     assert 0.05 < float(cost.sel(province="CN-GD")) < float(cost.sel(province="CN-HL")) < 1.0
 

@@ -75,13 +75,19 @@ def cost_rate(ds: xr.Dataset) -> xr.DataArray:
     return rate
 
 
-def general_average_premium(ds: xr.Dataset, last_year: int, discount_rate: float = 0.03) -> xr.DataArray:
+def general_average_premium(ds: xr.Dataset, last_year: int, discount_rate: float = 0.03,
+                            national_total: bool = False) -> xr.DataArray:
     """General average premium of the employee pension from the first fund year to ``last_year``.
 
     The level contribution rate on covered payroll that, with the opening balance, pays the
-    expenditure over the period: (PV expenditure - balance at the start) / PV payroll [/1].
+    expenditure over the period: (PV expenditure - balance at the start) / PV payroll [/1],
+    per province, or for China with ``national_total``.
     """
     _check_scheme(ds, "employee_pension")
+    if national_total:
+        names = ["employee_pension_expenditure", "employee_pension_covered_payroll", "employee_pension_balance",
+                 "employee_pension_revenue"]
+        ds = ds[names].sum("province", min_count=1).expand_dims(province=["CN"])
     expenditure = ds["employee_pension_expenditure"].dropna("year", how="all").sel(year=slice(None, last_year))
     payroll = ds["employee_pension_covered_payroll"].sel(year=expenditure["year"])
     first = int(expenditure["year"][0])
