@@ -1,0 +1,70 @@
+"""The documentation site: it builds with ``mkdocs build --strict`` and its glossary is current.
+
+The build needs the docs packages of the test extra (mkdocs, mkdocs-material,
+mkdocstrings[python]); without mkdocs the build test is skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("_make_glossary", DOCS / "_make_glossary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_glossary_is_generated_from_variables():
+    generator = _load_generator()
+    committed = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    assert committed == generator.render(), (
+        "docs/glossary.md is stale: run `python docs/_make_glossary.py` from the repository root")
+
+
+def test_glossary_lists_every_variable():
+    from socsec_proj.variables import VARIABLES
+
+    committed = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    for name, variable in VARIABLES.items():
+        assert f"| `{name}` | ({', '.join(variable.dims)}) | {variable.units} |" in committed
+
+
+def test_mkdocs_build_strict(tmp_path):
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.skip("mkdocs is not installed: pip install -e '.[test]' to build the documentation")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # mkdocs-material's end-of-life banner
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+    assert elapsed < 120, f"the documentation build took {elapsed:.0f} s"
+    site = tmp_path / "site"
+    for page in ("index.html", "user-guide/index.html", "method/index.html", "api/index.html",
+                 "glossary/index.html", "architecture/index.html", "benchmarks/index.html"):
+        assert (site / page).is_file(), page
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    for name in ("socsec_proj.run", "socsec_proj.balancing_contribution_rate", "socsec_proj.list_scenarios",
+                 "socsec_proj.labour.retirement.statutory_retirement_age", "socsec_proj.inputs.parameters",
+                 "socsec_proj.inputs.scenario.load_scenario", "socsec_proj.demography.lifetable.life_table",
+                 "socsec_proj.report.plots.fan_chart", "socsec_proj.report.summary.summary_markdown",
+                 "socsec_proj.stochastic.run"):
+        assert f'id="{name}"' in api, name
+    # the snippets were included, not left as markers
+    architecture = (site / "architecture" / "index.html").read_text(encoding="utf-8")
+    assert "--8&lt;--" not in architecture and "The path of a projection" in architecture
+    benchmarks = (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
+    assert "Latest figures" in benchmarks
