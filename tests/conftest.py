@@ -13,6 +13,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture
+def params_copy(tmp_path, monkeypatch):
+    """A private copy of params/ that a test may spoil; the library reads it instead of the real one."""
+    import shutil
+
+    from socsec_proj.inputs import paths
+
+    copy = tmp_path / "params"
+    shutil.copytree(paths.params_dir(), copy)
+    monkeypatch.setenv("SOCSEC_PROJ_PARAMS", str(copy))
+    yield copy
+
+
 @pytest.fixture(scope="session")
 def baseline():
     import socsec_proj as ssp

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import socsec_proj as ssp
 from socsec_proj.errors import InputError
 from socsec_proj.funds import _kernels
 from socsec_proj.funds.employee_pension import annuity_divisor_at, benefit_formula
-from socsec_proj.inputs import data, paths
+from socsec_proj.inputs import data
 
 FLOWS = ("revenue", "expenditure", "balance")
 
@@ -212,12 +211,6 @@ def test_bad_fund_parameters(tmp_path, change, key):
     assert "bad.yaml" in str(error.value)
 
 
-@pytest.fixture
-def params_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "params"
-    shutil.copytree(paths.params_dir(), copy)
-    monkeypatch.setenv("SOCSEC_PROJ_PARAMS", str(copy))
-    return copy
 
 
 def test_negative_wage_is_refused(params_copy):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 
 import numpy as np
 import pytest
@@ -11,18 +10,11 @@ import pytest
 import socsec_proj as ssp
 from socsec_proj.demography import population
 from socsec_proj.errors import InputError
-from socsec_proj.inputs import data, paths
+from socsec_proj.inputs import data
 
 from .helpers import random_inputs
 
 
-@pytest.fixture
-def params_copy(tmp_path, monkeypatch):
-    """A private copy of params/ that a test may spoil; the library reads it instead of the real one."""
-    copy = tmp_path / "params"
-    shutil.copytree(paths.params_dir(), copy)
-    monkeypatch.setenv("SOCSEC_PROJ_PARAMS", str(copy))
-    yield copy
 
 
 def _spoil(path, old, new, count=1):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -378,12 +377,6 @@ def test_bad_scenario_values_are_refused(tmp_path, change, key, expected):
     assert pd.Series([str(error.value)]).str.contains(expected).all(), str(error.value)
 
 
-@pytest.fixture
-def params_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "params"
-    shutil.copytree(paths.params_dir(), copy)
-    monkeypatch.setenv("SOCSEC_PROJ_PARAMS", str(copy))
-    return copy
 
 
 def _edit(path, old, new):

@@ -71,18 +71,6 @@ LONGEST_ENTITLEMENT = 24
 # --------------------------------------------------------------------------------------------
 
 
-def _per_folder(reader):
-    """Cache a table reader per ``params_dir()`` (tests point ``SOCSEC_PROJ_PARAMS`` elsewhere)."""
-    cached = functools.lru_cache(maxsize=8)(lambda folder: reader())
-
-    @functools.wraps(reader)
-    def wrapper():
-        return cached(params_dir())
-
-    wrapper.cache_clear = cached.cache_clear
-    return wrapper
-
-
 def _read_table(name: str, columns: list[str]) -> tuple[pd.DataFrame, Path]:
     path = data.table_path(name)
     if not path.is_file():
@@ -94,7 +82,7 @@ def _read_table(name: str, columns: list[str]) -> tuple[pd.DataFrame, Path]:
     return frame, path
 
 
-@_per_folder
+@data.cached_per_folder
 def minimum_wage() -> np.ndarray:
     """First-tier monthly minimum wage in force on 1 July 2025, in national province order [CNY/month]."""
     frame, path = _read_table("social_insurance/minimum_wage_2025",
@@ -126,7 +114,7 @@ def minimum_wage() -> np.ndarray:
     return values
 
 
-@_per_folder
+@data.cached_per_folder
 def benefit_duration() -> tuple[np.ndarray, np.ndarray]:
     """The entitlement rule: lower bounds of contribution years [years] and months of benefit [months].
 
@@ -185,7 +173,7 @@ def entitlement_months(contribution_years) -> np.ndarray:
     return np.where(index >= 0, months[np.clip(index, 0, None)], 0.0)
 
 
-@_per_folder
+@data.cached_per_folder
 def seed_figures() -> pd.DataFrame:
     """The seed figures (``seed_figures.csv``): province, year, indicator, value, kind, ..."""
     frame, path = _read_table("social_insurance/seed_figures", ["province", "year", "indicator", "value", "kind"])

@@ -98,7 +98,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _cached_per_folder(reader):
+def cached_per_folder(reader):
     """Cache a reader's result per ``params_dir()``, so that pointing ``SOCSEC_PROJ_PARAMS``
     elsewhere (a test, a user's own tables) reads the other folder."""
     cached = functools.lru_cache(maxsize=8)(lambda folder: reader())
@@ -111,7 +111,7 @@ def _cached_per_folder(reader):
     return wrapper
 
 
-@_cached_per_folder
+@cached_per_folder
 def base_population() -> np.ndarray:
     """Base-year population [province, sex, age] in national province order [persons]."""
     name = "demography/base_population_2020"
@@ -122,7 +122,7 @@ def base_population() -> np.ndarray:
     return _frozen(cube)
 
 
-@_cached_per_folder
+@cached_per_folder
 def mortality_rates() -> tuple[np.ndarray, np.ndarray]:
     """National central death rates ``mx[year, sex, age]`` [1/year] and their calendar years."""
     name = "demography/mortality_rates"
@@ -134,7 +134,7 @@ def mortality_rates() -> tuple[np.ndarray, np.ndarray]:
     return _frozen(cube), np.array(years)
 
 
-@_cached_per_folder
+@cached_per_folder
 def fertility_age_pattern() -> tuple[np.ndarray, np.ndarray]:
     """Share of the TFR by single age of mother, ``pattern[year, age]`` over ages 0..100 [1], and years."""
     name = "demography/fertility_age_pattern"
@@ -154,7 +154,7 @@ def fertility_age_pattern() -> tuple[np.ndarray, np.ndarray]:
     return _frozen(full), np.array(years)
 
 
-@_cached_per_folder
+@cached_per_folder
 def international_migration() -> tuple[np.ndarray, np.ndarray]:
     """National net international migrants ``[year, sex, age]`` [persons/year], and years."""
     name = "demography/international_migration"
@@ -166,7 +166,7 @@ def international_migration() -> tuple[np.ndarray, np.ndarray]:
     return _frozen(cube), np.array(years)
 
 
-@_cached_per_folder
+@cached_per_folder
 def internal_migration() -> tuple[np.ndarray, np.ndarray]:
     """Inter-provincial ``out_rate[province, sex, age]`` [1/year] and ``in_share[province]`` [1]."""
     name = "demography/internal_migration"
@@ -193,7 +193,7 @@ def _province_table(name: str, columns: list[str]) -> pd.DataFrame:
     return frame.set_index("province").loc[list(CODES), columns]
 
 
-@_cached_per_folder
+@cached_per_folder
 def yearbook_employee_pension() -> pd.DataFrame:
     """Urban-employee pension by province, 2024 yearbook: insured workers, retirees [persons],
     fund revenue, expenditure and accumulated balance [CNY]."""
@@ -202,7 +202,7 @@ def yearbook_employee_pension() -> pd.DataFrame:
                             "accumulated_balance"])
 
 
-@_cached_per_folder
+@cached_per_folder
 def yearbook_resident_pension() -> pd.DataFrame:
     """Urban-rural resident pension by province, 2024 yearbook: insured, beneficiaries [persons],
     fund revenue, expenditure and accumulated balance [CNY]."""
@@ -211,7 +211,7 @@ def yearbook_resident_pension() -> pd.DataFrame:
                             "accumulated_balance"])
 
 
-@_cached_per_folder
+@cached_per_folder
 def average_wage() -> pd.DataFrame:
     """Provincial average wage used for pensions [CNY/month], provinces (rows) by years (columns).
 
@@ -233,7 +233,7 @@ def average_wage() -> pd.DataFrame:
     return wide.loc[list(CODES)]
 
 
-@_cached_per_folder
+@cached_per_folder
 def annuity_divisor() -> tuple[np.ndarray, np.ndarray]:
     """Individual-account months divisor by retirement age: (ages [years], divisors [months])."""
     name = "social_insurance/ia_annuity_divisor"
