@@ -123,11 +123,17 @@ def draw_drivers(settings: dict, seed: int, index: int, n_years: int) -> dict:
 # One chunk of draws
 
 
-def _deterministic(scenario: Scenario):
-    from .projection import empty_dataset, run as run_deterministic
-    full = scenario.model_copy(update={"provinces": None})  # the kernel projects all provinces together
+def _deterministic(scenario: Scenario) -> dict:
+    """What every chunk of draws shares: the deterministic projection (all provinces: they
+    exchange migrants), its coverage weights and the population kernel's inputs."""
+    from .demography.population import prepare_inputs, weight_age_bounds
+    from .projection import run as run_deterministic
+
+    full = scenario.model_copy(update={"provinces": None})
     ds = run_deterministic(full)
-    return ds, empty_dataset(full)
+    weights = _coverage_weights(ds)
+    return {"ds": ds, "weights": weights, "weight_ages": weight_age_bounds(weights),
+            "inputs": prepare_inputs(scenario.parameters, ds["year"].values)}
 
 
 def _coverage_weights(ds) -> np.ndarray:
@@ -173,11 +179,12 @@ def _draw_funds(ds, first, weighted, wage_ratio, returns, unemployment, pooled_s
 
 def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", deterministic=None):
     """Draws ``start..stop-1`` of a stochastic run (see :func:`run`); a dict of numpy arrays."""
-    from .demography.population import prepare_inputs, project
+    from .demography.population import project
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    ds, start_ds = deterministic if deterministic is not None else _deterministic(scenario)
+    shared = deterministic if deterministic is not None else _deterministic(scenario)
+    ds = shared["ds"]
     parameters = scenario.parameters
     years = ds["year"].values
     n_years = len(years)
@@ -185,11 +192,10 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     drivers = [draw_drivers(settings, seed, i, n_years) for i in range(start, stop)]
     paths = {name: np.stack([d[name] for d in drivers]) for name in drivers[0]}          # (D, Y)
 
-    inputs = prepare_inputs(parameters, years)
     steps_mid = lambda x: np.exp(0.5 * (x[:, :-1] + x[:, 1:]))                          # noqa: E731
-    result = project(inputs, mortality_factor=steps_mid(paths["mortality"]),
+    result = project(shared["inputs"], mortality_factor=steps_mid(paths["mortality"]),
                      fertility_factor=steps_mid(paths["fertility"]), keep_cube="population" in keep,
-                     weights=_coverage_weights(ds), engine=engine)
+                     weights=shared["weights"], weight_ages=shared["weight_ages"], engine=engine)
     weighted = result["weighted"]                                                        # (D, Y, P, K)
     members = {name: np.moveaxis(weighted[..., k], 1, 2) for k, name in enumerate(_COVERAGE)}  # (D, P, Y)
     out = {"population_total": np.moveaxis(result["population"].sum(axis=-1), 1, 2)}

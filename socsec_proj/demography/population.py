@@ -249,8 +249,17 @@ def validate_inputs(inputs: PopulationInputs) -> None:
                          expected="shares adding to 1 over provinces in every step")
 
 
+def weight_age_bounds(weights) -> np.ndarray:
+    """For each weight ``[K, T+1, P, S, A]``, the ages ``[lo, hi)`` outside which it is zero: ``[K, 2]``."""
+    used = np.any(np.asarray(weights) != 0.0, axis=(1, 2, 3))                          # (K, A)
+    n_age = used.shape[-1]
+    return np.array([[np.argmax(row), n_age - np.argmax(row[::-1])] if row.any() else [0, 0]
+                     for row in used], dtype=np.int64).reshape(-1, 2)
+
+
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
-            migration_factor=None, keep_cube=True, engine="numba", validate=True, weights=None) -> dict:
+            migration_factor=None, keep_cube=True, engine="numba", validate=True, weights=None,
+            weight_ages=None) -> dict:
     """Run the cohort-component projection.
 
     Parameters
@@ -268,6 +277,8 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     weights : numpy.ndarray, shape (K, T+1, P, S, A), optional
         Weights of the population (e.g. coverage shares); the result then has ``weighted``
         ``[n, T+1, P, K]``, the weighted population summed over sex and age.
+    weight_ages : numpy.ndarray, shape (K, 2), optional
+        :func:`weight_age_bounds` of ``weights``, when the caller already has it.
 
     Returns
     -------
@@ -306,9 +317,7 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         raise InputError(f"shape {weights.shape}", key="weights", expected=f"(K, {steps + 1}, {n_prov}, {n_sex}, {n_age})")
     out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))
     # the ages where each weight is not zero: the kernel sums over those only
-    used = np.any(weights != 0.0, axis=(1, 2, 3))                                   # (K, A)
-    weight_ages = np.array([[np.argmax(row), n_age - np.argmax(row[::-1])] if row.any() else [0, 0]
-                            for row in used], dtype=np.int64).reshape(-1, 2)
+    weight_ages = weight_age_bounds(weights) if weight_ages is None else np.asarray(weight_ages, dtype=np.int64)
     kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
     contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
                   ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
