@@ -137,13 +137,17 @@ def _deterministic(scenario: Scenario) -> dict:
 
 
 def _coverage_weights(ds) -> np.ndarray:
-    """Members per resident, [K, Y, P, S, A] in the kernel's layout (0 where nobody lives)."""
+    """Members per resident, [K, Y, P, S, A] in the kernel's layout (0 where nobody lives).
+
+    Single precision (7 digits): the shares are ratios of counts, and float32 halves the memory
+    the kernel's weighted sums read for every draw and step.
+    """
     population = ds["population"].transpose("year", "province", "sex", "age").values
     weights = []
     for name in _COVERAGE:
         members = ds[name].transpose("year", "province", "sex", "age").values
         weights.append(np.divide(members, population, out=np.zeros_like(members), where=population > 0))
-    return np.stack(weights)
+    return np.stack(weights).astype(np.float32)
 
 
 def _draw_funds(ds, first, weighted, wage_ratio, returns, unemployment, pooled_share, frozen, engine):

@@ -32,7 +32,7 @@ Outputs: ``population[n, T+1, P, S]`` totals, ``births``, ``deaths``, ``net_migr
 ``[n, T, P, S]``, and, when the cube arrays have a non-zero first dimension,
 ``population_cube[n, T+1, P, S, A]`` and ``migration_cube[n, T, P, S, A]`` (migrants by
 end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
-``weight_ages[k, 0] <= a < weight_ages[k, 1]``, gives ``weighted[n, T+1, P, K]``,
+``weight_ages[k, s, 0] <= a < weight_ages[k, s, 1]`` of each sex, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping
 the age cube of each draw. By construction population(t+1) = population(t) - deaths + births +
@@ -133,7 +133,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 migration_cube[i, t, p, s] = work
                 population_cube[i, t + 1, p, s] = now
             for k in range(weights.shape[0]):
-                lo, hi = weight_ages[k, 0], weight_ages[k, 1]  # only the ages where the weight is not 0
+                lo, hi = weight_ages[k, s, 0], weight_ages[k, s, 1]  # only the ages where the weight is not 0
                 weighted[i, t + 1, p, k] += row_dot(weights[k, t + 1, p, s, lo:hi], now[lo:hi])
 
 

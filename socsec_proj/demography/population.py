@@ -250,11 +250,15 @@ def validate_inputs(inputs: PopulationInputs) -> None:
 
 
 def weight_age_bounds(weights) -> np.ndarray:
-    """For each weight ``[K, T+1, P, S, A]``, the ages ``[lo, hi)`` outside which it is zero: ``[K, 2]``."""
-    used = np.any(np.asarray(weights) != 0.0, axis=(1, 2, 3))                          # (K, A)
+    """For each weight ``[K, T+1, P, S, A]`` and sex, the ages ``[lo, hi)`` outside which it is zero: ``[K, S, 2]``."""
+    used = np.any(np.asarray(weights) != 0.0, axis=(1, 2))                             # (K, S, A)
     n_age = used.shape[-1]
-    return np.array([[np.argmax(row), n_age - np.argmax(row[::-1])] if row.any() else [0, 0]
-                     for row in used], dtype=np.int64).reshape(-1, 2)
+    bounds = np.zeros(used.shape[:2] + (2,), dtype=np.int64)
+    for k, s in np.ndindex(*used.shape[:2]):
+        row = used[k, s]
+        if row.any():
+            bounds[k, s] = (np.argmax(row), n_age - np.argmax(row[::-1]))
+    return bounds
 
 
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
@@ -275,9 +279,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     validate : bool, default True
         Check the inputs first (see :func:`validate_inputs`).
     weights : numpy.ndarray, shape (K, T+1, P, S, A), optional
-        Weights of the population (e.g. coverage shares); the result then has ``weighted``
-        ``[n, T+1, P, K]``, the weighted population summed over sex and age.
-    weight_ages : numpy.ndarray, shape (K, 2), optional
+        Weights of the population (e.g. coverage shares; float64 or float32); the result then
+        has ``weighted`` ``[n, T+1, P, K]``, the weighted population summed over sex and age.
+    weight_ages : numpy.ndarray, shape (K, S, 2), optional
         :func:`weight_age_bounds` of ``weights``, when the caller already has it.
 
     Returns
@@ -311,8 +315,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         "population_cube": np.zeros((n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
         "migration_cube": np.zeros((n_sets if keep_cube else 0, steps, n_prov, n_sex, n_age)),
     }
+    # single-precision weights are kept as they are (half the memory traffic of the weighted sums)
     weights = np.zeros((0, steps + 1, n_prov, n_sex, n_age)) if weights is None else \
-        np.ascontiguousarray(weights, dtype=float)
+        np.ascontiguousarray(weights, dtype=np.float32 if np.asarray(weights).dtype == np.float32 else float)
     if weights.shape[1:] != (steps + 1, n_prov, n_sex, n_age):
         raise InputError(f"shape {weights.shape}", key="weights", expected=f"(K, {steps + 1}, {n_prov}, {n_sex}, {n_age})")
     out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))

@@ -80,7 +80,9 @@ def coverage_kernel(population, retired_fraction, category_weight, coverage, ent
                     r_before = retired_fraction[c, t - 1, a - 1]
                     r_after = retired_fraction[c, t, a]
                     moving = 0.0
-                    if r_before < 1.0 and r_after > r_before:
+                    if r_after >= 1.0:
+                        moving = previous_insured[c, a - 1]  # the whole cohort has retired: exactly all
+                    elif r_before < 1.0 and r_after > r_before:
                         # at most all of them (rounding must not leave a negative remainder)
                         moving = min(previous_insured[c, a - 1] * (r_after - r_before) / (1.0 - r_before),
                                      previous_insured[c, a - 1])
@@ -93,7 +95,9 @@ def coverage_kernel(population, retired_fraction, category_weight, coverage, ent
                     r_before = retired_fraction[c, t - 1, last]
                     r_after = retired_fraction[c, t, last]
                     moving = 0.0
-                    if r_before < 1.0 and r_after > r_before:
+                    if r_after >= 1.0:
+                        moving = previous_insured[c, last]
+                    elif r_before < 1.0 and r_after > r_before:
                         moving = min(previous_insured[c, last] * (r_after - r_before) / (1.0 - r_before),
                                      previous_insured[c, last])
                     share_insured[c, last] = (share_insured[c, last] * below
@@ -163,6 +167,7 @@ def coverage_numpy(population, retired_fraction, category_weight, coverage, entr
             with np.errstate(divide="ignore", invalid="ignore"):
                 moving = np.where((rb < 1.0) & (ra > rb), share_insured[..., :-1] * (ra - rb) / (1.0 - rb), 0.0)
             moving = np.minimum(moving, share_insured[..., :-1])
+            moving = np.where(ra >= 1.0, share_insured[..., :-1], moving)  # a fully retired cohort: exactly all
             new_insured = share_insured.copy()
             new_retired = share_retired.copy()
             new_insured[..., 1:] = share_insured[..., :-1] - moving
@@ -171,6 +176,7 @@ def coverage_numpy(population, retired_fraction, category_weight, coverage, entr
             with np.errstate(divide="ignore", invalid="ignore"):
                 moving_top = np.where((rp < 1.0) & (rt > rp), share_insured[..., last] * (rt - rp) / (1.0 - rp), 0.0)
             moving_top = np.minimum(moving_top, share_insured[..., last])
+            moving_top = np.where(rt >= 1.0, share_insured[..., last], moving_top)
             below, top = pop[t - 1, ..., last - 1], pop[t - 1, ..., last]
             both = below + top
             safe = np.where(both > 0, both, 1.0)
