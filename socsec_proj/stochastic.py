@@ -133,7 +133,8 @@ def _deterministic(scenario: Scenario) -> dict:
     ds = run_deterministic(full)
     weights = _coverage_weights(ds)
     return {"ds": ds, "weights": weights, "weight_ages": weight_age_bounds(weights),
-            "inputs": prepare_inputs(scenario.parameters, ds["year"].values)}
+            "inputs": prepare_inputs(scenario.parameters, ds["year"].values),
+            "fund_bases": _fund_bases(ds, int(np.searchsorted(ds["year"].values, 2024)))}
 
 
 def _coverage_weights(ds) -> np.ndarray:
@@ -150,8 +151,8 @@ def _coverage_weights(ds) -> np.ndarray:
     return np.stack(weights).astype(np.float32)
 
 
-def _draw_funds(ds, first, weighted, wage_ratio, returns, unemployment, pooled_share, frozen, engine):
-    """The four funds of every draw (see :func:`socsec_proj.funds._kernels.draw_funds`): [4, 4, D, P, Y]."""
+def _fund_bases(ds, first) -> dict:
+    """The deterministic flows, members and opening balances the funds of every draw scale."""
     n_prov, n_years = ds.sizes["province"], ds.sizes["year"]
 
     def flow(name):
@@ -166,16 +167,26 @@ def _draw_funds(ds, first, weighted, wage_ratio, returns, unemployment, pooled_s
         flow("resident_pension_expenditure"),
         flow("unemployment_revenue") - flow("unemployment_investment_income"), flow("unemployment_expenditure"),
         flow("injury_revenue") - flow("injury_investment_income"), flow("injury_expenditure")])
-    base_members = np.stack([ds[name].sum(("sex", "age")).values for name in _COVERAGE])
-    present = np.array([int(f"{scheme}_balance" in ds) for scheme in DRAW_SCHEMES])
     opening = np.stack([
         (flow(f"{s}_balance")[:, first] - flow(f"{s}_revenue")[:, first] + flow(f"{s}_expenditure")[:, first])
         if f"{s}_balance" in ds else np.zeros(n_prov) for s in DRAW_SCHEMES])
+    return {
+        "present": np.array([int(f"{scheme}_balance" in ds) for scheme in DRAW_SCHEMES]),
+        "base_flows": np.nan_to_num(base_flows),
+        "base_members": np.nan_to_num(np.stack([ds[name].sum(("sex", "age")).values for name in _COVERAGE])),
+        "opening": np.nan_to_num(opening),
+    }
+
+
+def _draw_funds(shared, first, weighted, wage_ratio, returns, unemployment, pooled_share, frozen, engine):
+    """The four funds of every draw (see :func:`socsec_proj.funds._kernels.draw_funds`): [4, 4, D, P, Y]."""
+    bases = shared["fund_bases"]
+    n_prov, n_years = bases["base_flows"].shape[1:]
     # single precision (7 digits) for the draws' fund paths: half the memory of 4 x 4 x draws x
     # provinces x years values, and these are read as distributions, not to the yuan
     out = np.empty((4, 4, weighted.shape[0], n_prov, n_years), dtype=np.float32)
     kernel = {"numba": _fund_kernels.draw_funds, "numpy": _fund_kernels.draw_funds_numpy}[engine]
-    kernel(first, present, np.nan_to_num(base_flows), np.nan_to_num(base_members), np.nan_to_num(opening),
+    kernel(first, bases["present"], bases["base_flows"], bases["base_members"], bases["opening"],
            np.ascontiguousarray(weighted), np.ascontiguousarray(wage_ratio), np.ascontiguousarray(returns),
            np.ascontiguousarray(unemployment), np.ascontiguousarray(pooled_share, dtype=float), frozen, out)
     return out
@@ -197,9 +208,10 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     paths = {name: np.stack([d[name] for d in drivers]) for name in drivers[0]}          # (D, Y)
 
     steps_mid = lambda x: np.exp(0.5 * (x[:, :-1] + x[:, 1:]))                          # noqa: E731
+    # the inputs were checked when the deterministic run used them; the draws' factors are checked here
     result = project(shared["inputs"], mortality_factor=steps_mid(paths["mortality"]),
                      fertility_factor=steps_mid(paths["fertility"]), keep_cube="population" in keep,
-                     weights=shared["weights"], weight_ages=shared["weight_ages"], engine=engine)
+                     weights=shared["weights"], weight_ages=shared["weight_ages"], engine=engine, validate=False)
     weighted = result["weighted"]                                                        # (D, Y, P, K)
     members = {name: np.moveaxis(weighted[..., k], 1, 2) for k, name in enumerate(_COVERAGE)}  # (D, P, Y)
     out = {"population_total": np.moveaxis(result["population"].sum(axis=-1), 1, 2)}
@@ -214,7 +226,7 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     share = np.asarray(parameters.get("employee_pension.pooling_remittance_share").annual(years), dtype=float)
     active = np.asarray(parameters.get("employee_pension.national_pooling").annual(years), dtype=bool)
     frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
-    funds = _draw_funds(ds, first, weighted, wage_ratio, returns, np.exp(paths["unemployment"]), share * active,
+    funds = _draw_funds(shared, first, weighted, wage_ratio, returns, np.exp(paths["unemployment"]), share * active,
                         frozen, engine)
     for k, scheme in enumerate(DRAW_SCHEMES):
         if f"{scheme}_balance" in ds:
