@@ -192,6 +192,12 @@ def _draw_funds(shared, first, weighted, wage_ratio, returns, unemployment, pool
     return out
 
 
+def _step_multiplier(log_path):
+    """Multipliers of the mid-year steps [D, Y-1] from a log path by calendar year [D, Y]: the
+    mean of the two years each step straddles, as the deterministic rates are."""
+    return np.exp(0.5 * (log_path[:, :-1] + log_path[:, 1:]))
+
+
 def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", deterministic=None):
     """Draws ``start..stop-1`` of a stochastic run (see :func:`run`); a dict of numpy arrays."""
     from .demography.population import project
@@ -207,10 +213,9 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     drivers = [draw_drivers(settings, seed, i, n_years) for i in range(start, stop)]
     paths = {name: np.stack([d[name] for d in drivers]) for name in drivers[0]}          # (D, Y)
 
-    steps_mid = lambda x: np.exp(0.5 * (x[:, :-1] + x[:, 1:]))                          # noqa: E731
     # the inputs were checked when the deterministic run used them; the draws' factors are checked here
-    result = project(shared["inputs"], mortality_factor=steps_mid(paths["mortality"]),
-                     fertility_factor=steps_mid(paths["fertility"]), keep_cube="population" in keep,
+    result = project(shared["inputs"], mortality_factor=_step_multiplier(paths["mortality"]),
+                     fertility_factor=_step_multiplier(paths["fertility"]), keep_cube="population" in keep,
                      weights=shared["weights"], weight_ages=shared["weight_ages"], engine=engine, validate=False)
     weighted = result["weighted"]                                                        # (D, Y, P, K)
     members = {name: np.moveaxis(weighted[..., k], 1, 2) for k, name in enumerate(_COVERAGE)}  # (D, P, Y)
