@@ -54,6 +54,14 @@ def empty_dataset(scenario: Scenario, horizon=None) -> xr.Dataset:
     return ds
 
 
+def check_stages(scenario: Scenario, stages=STAGES) -> None:
+    """Run every stage's ``check(scenario)``: bad input stops here, before any stage computes."""
+    for stage in stages:
+        check = getattr(stage, "check", None)
+        if check is not None:
+            check(scenario)
+
+
 def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client=None) -> xr.Dataset:
     """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
@@ -83,10 +91,7 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     stages = STAGES if stages is None else tuple(stages)
-    for stage in stages:
-        check = getattr(stage, "check", None)
-        if check is not None:
-            check(scenario)
+    check_stages(scenario, stages)
     ds = empty_dataset(scenario)
     horizon = int(ds["year"][-1])
     if horizon < CALIBRATION_YEAR:  # the stages calibrate to 2024: project that far, then cut

@@ -288,13 +288,9 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         scenario = load_scenario(scenario)
     elif client is not None:
         name_or_path = str(scenario.source)
-    from .projection import STAGES
-    for stage in STAGES:
-        check = getattr(stage, "check", None)
-        if check is not None:
-            check(scenario)
-    settings_check = driver_settings(scenario.parameters, [FIRST_SHOCK_YEAR], scenario.source)  # bad input first
-    del settings_check
+    from .projection import check_stages
+    check_stages(scenario)
+    driver_settings(scenario.parameters, [FIRST_SHOCK_YEAR], scenario.source)  # the drivers' bad input, first too
     keep = tuple(keep)
     if client is None:
         deterministic = _deterministic(scenario)
