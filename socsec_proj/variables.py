@@ -1,7 +1,7 @@
 """Every variable of the projection Dataset, declared once: dimensions, unit and long name.
 
-Stages build their outputs with :func:`dataset`, so a variable's unit and meaning are
-written in exactly one place. Dimension names are fixed across the project: ``scenario``,
+Stages add their outputs with :func:`add` (or build a Dataset with :func:`dataset`), so a
+variable's unit and meaning are written in exactly one place. Dimension names are fixed across the project: ``scenario``,
 ``draw``, ``province``, ``sex``, ``age``, ``year``.
 
 Flows (births, deaths, migrants, revenue, payout) labelled ``year`` = Y are those of the
@@ -209,3 +209,42 @@ def merge_into(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
     """
     stale = [name for name in new.data_vars if name in ds.data_vars]
     return ds.drop_vars(stale).merge(new, compat="override", join="left")
+
+
+def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
+    """``ds`` with the declared variables ``values`` added, replacing any of the same name.
+
+    What every stage returns. It is :func:`merge_into` of :func:`dataset` without the
+    alignment: the arrays are in their declared dimension order on ``ds``'s coordinates, so
+    nothing needs aligning, and xarray checks only that the sizes agree (a few tenths of a
+    millisecond instead of about one for a stage).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The Dataset so far.
+    values : dict of str to numpy.ndarray
+        Data of each declared variable, in its declared dimension order.
+    coords : dict, optional
+        Coordinates of dimensions ``ds`` does not have yet (the population stage adds ``sex``
+        and ``age``); dimensions ``ds`` has keep its coordinates.
+
+    Raises
+    ------
+    ValueError
+        If a variable is not declared, has the wrong number of dimensions, or a size differs
+        from ``ds``'s.
+    """
+    variables = {name: ds.variables[name] for name in ds.data_vars if name not in values}
+    for name, array in values.items():
+        if name not in VARIABLES:
+            raise KeyError(f"{name!r} is not declared in socsec_proj.variables")
+        variable = VARIABLES[name]
+        array = np.asarray(array)
+        if array.ndim != len(variable.dims):
+            raise ValueError(f"{name}: got {array.ndim} dimensions, declared {variable.dims}")
+        variables[name] = xr.Variable(variable.dims, array, {"units": variable.units,
+                                                            "long_name": variable.long_name})
+    extra = {dim: values for dim, values in (coords or {}).items() if dim not in ds.coords}
+    all_coords = ds.coords if not extra else ds.coords.merge(xr.Coordinates(extra)).coords
+    return xr.Dataset(variables, coords=all_coords, attrs=ds.attrs)

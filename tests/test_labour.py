@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import socsec_proj as ssp
 from socsec_proj.errors import InputError
 from socsec_proj.inputs import data
-from socsec_proj.labour import coverage
+from socsec_proj.labour import _kernels, coverage
 from socsec_proj.labour.retirement import LAW_2024, no_delay
 
 SCHEMES = ("employee_pension_contributors", "employee_pension_retirees",
@@ -55,6 +55,22 @@ def test_flexible_retirement_moves_retirement_both_ways():
     # July turn 60 on 1 July, while still counted at 59)
     assert np.all(early[0, :, :59] == 0.0)
     assert np.all(early[0, :, 59] <= 1 / 12 + 1e-12)
+
+
+def test_leaving_fraction_by_hand():
+    # one category, three years, ages 0-3 (3 open): retired shares by age
+    retired = np.array([[[0.0, 0.0, 0.50, 1.0],
+                         [0.0, 0.25, 0.75, 1.0],
+                         [0.0, 0.25, 0.50, 1.0]]])
+    leaving = _kernels.leaving_fraction(retired)
+    assert np.all(leaving[:, 0] == 0.0)  # nobody moves in the base year
+    # year 1, by age now: 0 -> 0.25 (a quarter retire), 0 -> 0.75, 0.5 -> 1 (all of the rest)
+    np.testing.assert_allclose(leaving[0, 1, 1:], [0.25, 0.75, 1.0])
+    assert leaving[0, 1, 0] == 1.0  # the open group (slot 0) stays at 1: any insured left go
+    # year 2: 0 -> 0.25, 0.25 -> 0.5 = (0.5 - 0.25) / (1 - 0.25) = 1/3 of those still insured, 0.75 -> 1
+    np.testing.assert_allclose(leaving[0, 2, 1:], [0.25, 1 / 3, 1.0])
+    falling = _kernels.leaving_fraction(np.array([[[0.0, 0.6], [0.0, 0.4]]]))
+    assert falling[0, 1, 0] == 0.0  # open group 0.6 -> 0.4: nobody leaves, nobody returns
 
 
 @settings(deadline=None, max_examples=30)

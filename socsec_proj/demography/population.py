@@ -22,7 +22,7 @@ import xarray as xr
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import SEXES, dataset, merge_into
+from ..variables import SEXES, add
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -364,19 +364,17 @@ def project_population(ds: xr.Dataset, scenario) -> xr.Dataset:
     e0 = inputs.life_expectancy
     if e0 is None:
         e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
-    new = dataset(
-        {
-            "population": cube,
-            "population_total": np.moveaxis(result["population"][0], 0, -1),
-            "births": flows["births"],
-            "deaths": flows["deaths"],
-            "net_migration": migration,
-            "net_migration_total": flows["net_migration"],
-            "life_expectancy": np.moveaxis(e0, 0, -1),
-            "total_fertility_rate": inputs.tfr.T,
-        },
-        coords,
-    )
-    if list(ds["province"].values) != list(inputs.provinces):
-        new = new.sel(province=ds["province"].values)
-    return merge_into(ds, new)
+    values = {
+        "population": cube,
+        "population_total": np.moveaxis(result["population"][0], 0, -1),
+        "births": flows["births"],
+        "deaths": flows["deaths"],
+        "net_migration": migration,
+        "net_migration_total": flows["net_migration"],
+        "life_expectancy": np.moveaxis(e0, 0, -1),
+        "total_fertility_rate": inputs.tfr.T,
+    }
+    if list(ds["province"].values) != list(inputs.provinces):  # a scenario's subset of provinces
+        rows = [list(inputs.provinces).index(code) for code in ds["province"].values]
+        values = {name: array[rows] for name, array in values.items()}  # province is the first dimension
+    return add(ds, values, coords)

@@ -43,7 +43,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
-from ..variables import dataset, merge_into
+from ..variables import add
 from . import _kernels, pooling
 
 #: The fund stage starts in the year of the last yearbook.
@@ -278,7 +278,7 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         return out
 
     coords = {"province": provinces, "year": all_years}
-    new = dataset({
+    return add(ds, {
         "employee_pension_revenue": padded(revenue),
         "employee_pension_contributions": padded(contributions),
         "employee_pension_subsidy": padded(subsidy),
@@ -292,4 +292,3 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         "employee_pension_contribution_factor": factor,
         "employee_pension_subsidy_share": subsidy_share,
     }, coords)
-    return merge_into(ds, new)

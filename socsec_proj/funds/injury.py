@@ -50,7 +50,7 @@ from .._accelerate import jit
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.paths import params_dir
-from ..variables import dataset, merge_into
+from ..variables import add
 from .unemployment import (
     accounts,
     by_province,
@@ -322,7 +322,7 @@ def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Datase
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
 
-    new = dataset({
+    return add(ds, {
         "injury_contributors": padded(contributors, n, first),
         "injury_revenue": padded(contributions + income, n, first),
         "injury_contributions": padded(contributions, n, first),
@@ -338,7 +338,6 @@ def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Datase
         "injury_coverage": coverage,
         "injury_one_off_payment_months": months,
     }, {"province": provinces, "year": all_years})
-    return merge_into(ds, new)
 
 
 def check_parameters(scenario) -> None:

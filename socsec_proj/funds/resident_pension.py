@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from ..inputs import data
-from ..variables import dataset, merge_into
+from ..variables import add
 from . import _kernels
 from .employee_pension import FUND_BASE_YEAR
 
@@ -87,7 +87,7 @@ def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         out[:, first:] = values
         return out
 
-    new = dataset({
+    return add(ds, {
         "resident_pension_revenue": padded(revenue),
         "resident_pension_contributions": padded(contributions),
         "resident_pension_subsidy": padded(subsidy),
@@ -97,5 +97,4 @@ def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         "resident_pension_months_of_reserve": padded(months),
         "resident_pension_average_benefit": padded(average),
     }, {"province": provinces, "year": all_years})
-    return merge_into(ds, new)
 

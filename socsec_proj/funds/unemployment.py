@@ -52,7 +52,7 @@ from ..inputs import data
 from ..inputs.parameters import ParameterSet
 from ..inputs.paths import params_dir
 from ..inputs.provinces import CODES
-from ..variables import SEXES, dataset, merge_into
+from ..variables import SEXES, add
 from . import _kernels
 from .employee_pension import FUND_BASE_YEAR, wage_path
 
@@ -397,7 +397,7 @@ def project_unemployment(ds: xr.Dataset, scenario) -> xr.Dataset:
     revenue = contributions + income
 
     n = len(all_years)
-    new = dataset({
+    return add(ds, {
         "unemployment_contributors": padded(contributors, n, first),
         "unemployment_beneficiaries": padded(beneficiaries, n, first),
         "unemployment_revenue": padded(revenue, n, first),
@@ -412,7 +412,6 @@ def project_unemployment(ds: xr.Dataset, scenario) -> xr.Dataset:
         "unemployment_average_benefit": padded(benefit, n, first),
         "unemployment_coverage": coverage,
     }, {"province": provinces, "year": all_years})
-    return merge_into(ds, new)
 
 
 def check_parameters(scenario) -> None:

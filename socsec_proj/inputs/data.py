@@ -193,6 +193,24 @@ def _province_table(name: str, columns: list[str]) -> pd.DataFrame:
     return frame.set_index("province").loc[list(CODES), columns]
 
 
+def province_columns(frame: pd.DataFrame, provinces, *columns: str) -> list[np.ndarray]:
+    """Columns of a province table (indexed by code) for ``provinces``, in that order.
+
+    The same as ``frame.loc[list(provinces), column].to_numpy()`` for each column, at a tenth
+    of the cost: stages call it on every run.
+
+    Raises
+    ------
+    KeyError
+        If a province is not in the table.
+    """
+    rows = frame.index.get_indexer(list(provinces))
+    if np.any(rows < 0):
+        missing = [code for code, row in zip(provinces, rows) if row < 0]
+        raise KeyError(f"provinces not in the table: {missing}")
+    return [frame[column].to_numpy()[rows] for column in columns]
+
+
 @cached_per_folder
 def yearbook_employee_pension() -> pd.DataFrame:
     """Urban-employee pension by province, 2024 yearbook: insured workers, retirees [persons],

@@ -20,6 +20,8 @@ Inputs (``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 
 - ``population[Y, P, S, A]`` residents [persons] (the population kernel's layout)
 - ``retired_fraction[C, Y, A]`` share of the cohort aged a on 1 July of year y that has
   reached its retirement age [/1]
+- ``leaving[C, Y, A]`` share of the insured of each cohort retiring in the year
+  (:func:`leaving_fraction`) [/1]
 - ``category_weight[P, C]`` share of the sex in each category (men 1; women: cadre, worker) [/1]
 - ``coverage[P, Y]`` insured workers per resident below ``carry_age`` (times the entry profile) [/1]
 - ``entry_profile[S, A]`` age profile of coverage (0 below the minimum working age) [/1]
@@ -39,29 +41,61 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accelerate import jit, row_sum
+from .._accelerate import jit, prange, row_sum
 
 #: sex of each category
 CATEGORY_SEX = np.array([0, 1, 1])
 
 
-@jit
-def coverage_kernel(population, retired_fraction, category_weight, coverage, entry_profile, retired_level,
-                    carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
-                    retired, resident_contributors, resident_beneficiaries, insured_total, retired_total,
-                    outside_contributing, outside_old):
+def leaving_fraction(retired_fraction):
+    """Share of last year's insured of each cohort who retire this year, by category, year, age.
+
+    ``leaving[c, t, a]`` applies to the cohort aged ``a - 1`` in year ``t - 1`` (aged ``a`` in
+    year ``t``); ``leaving[c, t, 0]`` to the open age group, which stays at the last age. The
+    retired fraction of the cohort rises from r to r': (r' - r) / (1 - r) of those still
+    insured retire, all of them once r' reaches 1, none in the base year. It depends on the
+    schedules alone, so it is worked out once for all provinces.
+
+    Parameters
+    ----------
+    retired_fraction : numpy.ndarray, shape (C, Y, A)
+        [/1]
+
+    Returns
+    -------
+    numpy.ndarray, shape (C, Y, A)
+        [/1], in [0, 1]
+    """
+    r = np.asarray(retired_fraction, dtype=float)
+    leaving = np.zeros_like(r)
+    leaving[:, 1:, 1:] = _retiring_share(r[:, :-1, :-1], r[:, 1:, 1:])
+    leaving[:, 1:, 0] = _retiring_share(r[:, :-1, -1], r[:, 1:, -1])
+    return leaving
+
+
+def _retiring_share(before, after):
+    """(r' - r) / (1 - r) where the fraction rises, 1 once it reaches 1, else 0 [/1]."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rising = np.where((before < 1.0) & (after > before), (after - before) / (1.0 - before), 0.0)
+    return np.where(after >= 1.0, 1.0, np.minimum(rising, 1.0))
+
+
+@jit(parallel=True)
+def coverage_kernel(population, retired_fraction, leaving, category_weight, coverage, entry_profile,
+                    retired_level, carry_age, resident_contribution, contributing_mask, resident_take_up,
+                    pension_mask, insured, retired, resident_contributors, resident_beneficiaries, insured_total,
+                    retired_total, outside_contributing, outside_old):
     n_years, n_prov, n_sex, n_age = population.shape
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
     first_carried = max(carry_age, 1)
-    share_insured = np.empty((n_cat, n_age))
-    share_retired = np.empty((n_cat, n_age))
-    previous_insured = np.empty((n_cat, n_age))
-    previous_retired = np.empty((n_cat, n_age))
-    row_insured = np.empty(n_age)
-    row_retired = np.empty(n_age)
-    sums = np.zeros(4)
-    for p in range(n_prov):
+    for p in prange(n_prov):  # provinces are independent
+        share_insured = np.empty((n_cat, n_age))
+        share_retired = np.empty((n_cat, n_age))
+        previous_insured = np.empty((n_cat, n_age))
+        previous_retired = np.empty((n_cat, n_age))
+        row_insured = np.empty(n_age)
+        row_retired = np.empty(n_age)
         for t in range(n_years):
             for c in range(n_cat):
                 s = 0 if c == 0 else 1
@@ -77,38 +111,27 @@ def coverage_kernel(population, retired_fraction, category_weight, coverage, ent
                     previous_retired[c, a] = share_retired[c, a]
                 # cohorts from carry_age on: last year's shares, one year older, some retiring
                 for a in range(first_carried, n_age):
-                    r_before = retired_fraction[c, t - 1, a - 1]
-                    r_after = retired_fraction[c, t, a]
-                    moving = 0.0
-                    if r_after >= 1.0:
-                        moving = previous_insured[c, a - 1]  # the whole cohort has retired: exactly all
-                    elif r_before < 1.0 and r_after > r_before:
-                        # at most all of them (rounding must not leave a negative remainder)
-                        moving = min(previous_insured[c, a - 1] * (r_after - r_before) / (1.0 - r_before),
-                                     previous_insured[c, a - 1])
+                    moving = previous_insured[c, a - 1] * leaving[c, t, a]
                     share_insured[c, a] = previous_insured[c, a - 1] - moving
                     share_retired[c, a] = previous_retired[c, a - 1] + moving
                 # the open group: the cohort that turned ω and the open group itself, by population
                 below = population[t - 1, p, s, last - 1]
                 top = population[t - 1, p, s, last]
                 if below + top > 0.0:
-                    r_before = retired_fraction[c, t - 1, last]
-                    r_after = retired_fraction[c, t, last]
-                    moving = 0.0
-                    if r_after >= 1.0:
-                        moving = previous_insured[c, last]
-                    elif r_before < 1.0 and r_after > r_before:
-                        moving = min(previous_insured[c, last] * (r_after - r_before) / (1.0 - r_before),
-                                     previous_insured[c, last])
+                    moving = previous_insured[c, last] * leaving[c, t, 0]
                     share_insured[c, last] = (share_insured[c, last] * below
                                               + (previous_insured[c, last] - moving) * top) / (below + top)
                     share_retired[c, last] = (share_retired[c, last] * below
                                               + (previous_retired[c, last] + moving) * top) / (below + top)
                 # younger ages: this year's coverage of those not yet retired
+                level = w * coverage[p, t]
                 for a in range(min(carry_age, n_age)):
-                    r = retired_fraction[c, t, a]
-                    share_insured[c, a] = w * coverage[p, t] * entry_profile[s, a] * (1.0 - r)
+                    share_insured[c, a] = level * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                     share_retired[c, a] = 0.0
+            totals_insured = 0.0
+            totals_retired = 0.0
+            totals_contributing = 0.0
+            totals_old = 0.0
             for s in range(n_sex):
                 # loops without sums (vectorisable), then the four totals
                 for a in range(n_age):
@@ -131,19 +154,18 @@ def coverage_kernel(population, retired_fraction, category_weight, coverage, ent
                     outside = max(people[a] - ins_out[a] - ret_out[a], 0.0)
                     con_out[a] = outside * contribution * contributing_mask[a]
                     ben_out[a] = outside * take_up * pension_mask[a]
-                sums[0] += row_sum(ins_out)
-                sums[1] += row_sum(ret_out)
-                sums[2] += row_sum(con_out)
-                sums[3] += row_sum(ben_out)
-            insured_total[p, t] = sums[0]
-            retired_total[p, t] = sums[1]
-            outside_contributing[p, t] = sums[2]
-            outside_old[p, t] = sums[3]
-            sums[:] = 0.0
+                totals_insured += row_sum(ins_out)
+                totals_retired += row_sum(ret_out)
+                totals_contributing += row_sum(con_out)
+                totals_old += row_sum(ben_out)
+            insured_total[p, t] = totals_insured
+            retired_total[p, t] = totals_retired
+            outside_contributing[p, t] = totals_contributing
+            outside_old[p, t] = totals_old
 
 
-def coverage_numpy(population, retired_fraction, category_weight, coverage, entry_profile, retired_level,
-                   carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
+def coverage_numpy(population, retired_fraction, leaving, category_weight, coverage, entry_profile,
+                   retired_level, carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
                    retired, resident_contributors, resident_beneficiaries, insured_total, retired_total,
                    outside_contributing, outside_old):
     """Plain-numpy reference of :func:`coverage_kernel` (same arguments, same outputs).
@@ -161,22 +183,13 @@ def coverage_numpy(population, retired_fraction, category_weight, coverage, entr
     share_retired = weight * retired_level[:, None, None] * r0
     for t in range(n_years):
         if t > 0:
-            r_before = retired_fraction[:, t - 1][None]       # (1, C, A), by age last year
-            r_after = retired_fraction[:, t][None]
-            rb, ra = r_before[..., :-1], r_after[..., 1:]     # cohort a-1 last year is cohort a now
-            with np.errstate(divide="ignore", invalid="ignore"):
-                moving = np.where((rb < 1.0) & (ra > rb), share_insured[..., :-1] * (ra - rb) / (1.0 - rb), 0.0)
-            moving = np.minimum(moving, share_insured[..., :-1])
-            moving = np.where(ra >= 1.0, share_insured[..., :-1], moving)  # a fully retired cohort: exactly all
+            # cohort a-1 last year is cohort a now
+            moving = share_insured[..., :-1] * leaving[:, t, 1:][None]
             new_insured = share_insured.copy()
             new_retired = share_retired.copy()
             new_insured[..., 1:] = share_insured[..., :-1] - moving
             new_retired[..., 1:] = share_retired[..., :-1] + moving
-            rp, rt = r_before[..., last], r_after[..., last]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                moving_top = np.where((rp < 1.0) & (rt > rp), share_insured[..., last] * (rt - rp) / (1.0 - rp), 0.0)
-            moving_top = np.minimum(moving_top, share_insured[..., last])
-            moving_top = np.where(rt >= 1.0, share_insured[..., last], moving_top)
+            moving_top = share_insured[..., last] * leaving[:, t, 0][None]
             below, top = pop[t - 1, ..., last - 1], pop[t - 1, ..., last]
             both = below + top
             safe = np.where(both > 0, both, 1.0)

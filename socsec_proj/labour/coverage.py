@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
-from ..variables import SEXES, dataset, merge_into
+from ..variables import SEXES, add
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
 
@@ -102,6 +102,22 @@ def retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_s
     Cached: a pure function of the schedules and shares, which most runs share.
     See :func:`_retired_fraction` for the parameters.
     """
+    return retirement_by_cohort(schedules, years, n_age, early_share, late_share, flexible_months)[0]
+
+
+def retirement_by_cohort(schedules: dict, years, n_age=101, early_share=None, late_share=None, flexible_months=36):
+    """:func:`retired_fraction` and the share of each cohort's insured retiring each year.
+
+    Both are pure functions of the schedules and shares, which most runs share: cached, and
+    returned read-only.
+
+    Returns
+    -------
+    retired : numpy.ndarray, shape (3, Y, A)
+        [/1], see :func:`_retired_fraction`
+    leaving : numpy.ndarray, shape (3, Y, A)
+        [/1], see :func:`._kernels.leaving_fraction`
+    """
     years = tuple(int(y) for y in years)
     early = None if early_share is None else tuple(float(x) for x in early_share)
     late = None if late_share is None else tuple(float(x) for x in late_share)
@@ -110,8 +126,10 @@ def retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_s
     if result is None:
         if len(_RETIRED_CACHE) > 32:
             _RETIRED_CACHE.clear()
-        result = _retired_fraction(schedules, years, n_age, early, late, flexible_months)
-        result.setflags(write=False)
+        retired = _retired_fraction(schedules, years, n_age, early, late, flexible_months)
+        result = (retired, _kernels.leaving_fraction(retired))
+        for array in result:
+            array.setflags(write=False)
         _RETIRED_CACHE[key] = result
     return result
 
@@ -160,8 +178,12 @@ def _retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_
 
 
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
-                 resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba") -> dict:
+                 resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
+                 leaving=None) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
+
+    ``leaving`` is :func:`._kernels.leaving_fraction` of ``retired``, worked out here if not
+    given (a caller running the kernel several times on the same schedules passes it).
 
     Returns
     -------
@@ -171,14 +193,18 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         ``outside_old`` as ``[P, Y]`` [persons].
     """
     n_years, n_prov, n_sex, n_age = population.shape
-    # every element is written by the kernel: no need to zero 16 MB first
-    out = {name: np.empty((n_prov, n_sex, n_years, n_age))
-           for name in ("insured", "retired", "resident_contributors", "resident_beneficiaries")}
+    # Every element is written by the kernel: no need to zero 16 MB first. One block, not four
+    # arrays of 3.9 MB: numpy asks Linux for huge pages from 4 MiB on, and faulting the fresh
+    # memory in was then the largest cost of the stage (6.5 ms for four arrays, 1.4 ms for one).
+    cubes = ("insured", "retired", "resident_contributors", "resident_beneficiaries")
+    block = np.empty((len(cubes), n_prov, n_sex, n_years, n_age))
+    out = dict(zip(cubes, block))
     out.update({name: np.empty((n_prov, n_years))
                 for name in ("insured_total", "retired_total", "outside_contributing", "outside_old")})
     kernel = {"numba": _kernels.coverage_kernel, "numpy": _kernels.coverage_numpy}[engine]
     before = [np.ascontiguousarray(x, dtype=float) for x in
-              (population, retired, category_weight, coverage, entry_profile, retired_level)]
+              (population, retired, _kernels.leaving_fraction(retired) if leaving is None else leaving, category_weight, coverage, entry_profile,
+               retired_level)]
     after = [np.ascontiguousarray(x, dtype=float) for x in
              (resident_contribution, contributing_mask, resident_take_up, pension_mask)]
     kernel(*before, CARRY_AGE, *after, *out.values())
@@ -203,14 +229,14 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     ``resident_pension_contribution_share``, ``resident_pension_take_up`` (by province).
     """
     parameters = scenario.parameters
-    years = ds["year"].values
-    provinces = ds["province"].values
+    years = ds.variables["year"].values
+    provinces = ds.variables["province"].values
     if CALIBRATION_YEAR not in years:
         raise InputError(f"the labour stage is calibrated to {CALIBRATION_YEAR}", key="horizon",
                          expected=f"a projection that includes {CALIBRATION_YEAR}")
     t_cal = int(np.searchsorted(years, CALIBRATION_YEAR))
     # the population stage's buffer is [year, province, sex, age]: this view of it is contiguous
-    population = ds["population"].transpose("year", "province", "sex", "age").values
+    population = ds.variables["population"].transpose("year", "province", "sex", "age").values
     n_age = population.shape[-1]
     ages = np.arange(n_age)
 
@@ -221,7 +247,7 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
         raise InputError("early and late shares add to more than 1", key="labour.flexible_early_share",
                          expected="flexible_early_share + flexible_late_share <= 1")
     months = int(round(parameters.get("labour.flexible_months").at(datetime.date(2025, 1, 1))))
-    retired = retired_fraction(schedules, years, n_age, early, late, months)
+    retired, leaving = retirement_by_cohort(schedules, years, n_age, early, late, months)
 
     cadre = _check_share(parameters.get("labour.female_cadre_share").by_province([years[0]], provinces)[:, 0],
                          "labour.female_cadre_share")
@@ -241,15 +267,17 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     # so two unit runs up to the calibration year give both levels of every province exactly;
     # a third gives the residents outside the scheme on which the resident shares are set.
     head = slice(0, t_cal + 1)
-    population_head, retired_head = population[head], retired[:, head]
+    population_head, retired_head, leaving_head = population[head], retired[:, head], leaving[:, head]
     ones, zeros = np.ones(len(provinces)), np.zeros(len(provinces))
     resident_head = (resident_scale[:, head], contributing_mask, ones, pension_mask)
-    from_workers = run_coverage(population_head, retired_head, weight, scale[:, head], entry, zeros, *resident_head)
+    from_workers = run_coverage(population_head, retired_head, weight, scale[:, head], entry, zeros, *resident_head,
+                                leaving=leaving_head)
     from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
-                                *resident_head)
-    yearbook = data.yearbook_employee_pension().loc[list(provinces)]
-    level = yearbook["insured_workers"].to_numpy() / from_workers["insured_total"][:, t_cal]
-    take_up = (yearbook["retirees"].to_numpy() - level * from_workers["retired_total"][:, t_cal]) \
+                                *resident_head, leaving=leaving_head)
+    insured_workers, retirees = data.province_columns(data.yearbook_employee_pension(), provinces,
+                                                      "insured_workers", "retirees")
+    level = insured_workers / from_workers["insured_total"][:, t_cal]
+    take_up = (retirees - level * from_workers["retired_total"][:, t_cal]) \
         / from_retired["retired_total"][:, t_cal]
     if np.any(take_up < 0):
         p = int(np.argmin(take_up))
@@ -258,15 +286,15 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
                          key="retirees", expected="retirees above those the insured workers alone produce")
     coverage = level[:, None] * scale
     calibrated = run_coverage(population_head, retired_head, weight, coverage[:, head], entry, take_up,
-                              *resident_head)
-    resident = data.yearbook_resident_pension().loc[list(provinces)]
-    contribution_share = (resident["insured"] - resident["beneficiaries"]).to_numpy() \
-        / calibrated["outside_contributing"][:, t_cal]
-    resident_take_up = resident["beneficiaries"].to_numpy() / calibrated["outside_old"][:, t_cal]
+                              *resident_head, leaving=leaving_head)
+    insured, beneficiaries = data.province_columns(data.yearbook_resident_pension(), provinces,
+                                                   "insured", "beneficiaries")
+    contribution_share = (insured - beneficiaries) / calibrated["outside_contributing"][:, t_cal]
+    resident_take_up = beneficiaries / calibrated["outside_old"][:, t_cal]
 
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
-                          pension_mask)
+                          pension_mask, leaving=leaving)
 
     def cube(values):  # kernel layout [P, S, Y, A] -> declared (province, sex, age, year), a view
         return np.swapaxes(values, 2, 3)
@@ -276,9 +304,9 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     employee_insured = result["insured_total"] + result["retired_total"]
     # the kernel's totals of resident members (no need to sum the cubes again)
     resident_insured = result["outside_contributing"] + result["outside_old"]
-    adults = population[..., int(np.ceil(entry_age)):].sum(axis=(2, 3)).T          # residents 16+, (P, Y)
+    adults = np.einsum("ypsa->py", population[..., int(np.ceil(entry_age)):])     # residents 16+ [persons]
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
-    new = dataset({
+    return add(ds, {
         "employee_pension_insured": employee_insured,
         "resident_pension_insured": resident_insured,
         "pension_coverage_rate": (employee_insured + resident_insured) / adults,
@@ -292,7 +320,6 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
         "resident_pension_contribution_share": contribution_share,
         "resident_pension_take_up": resident_take_up,
     }, coords)
-    return merge_into(ds, new)
 
 
 def check_parameters(scenario) -> None:
