@@ -18,6 +18,9 @@ DISABLE_JIT = os.environ.get("SOCSEC_PROJ_DISABLE_JIT", "") not in ("", "0")
 
 prange = numba.prange
 
+#: The number of threads numba runs ``prange`` loops on (callable inside kernels too).
+thread_count = numba.get_num_threads
+
 
 def jit(function=None, *, parallel=False, fastmath=False):
     """Compile ``function`` with numba in nopython mode, cached on disk.

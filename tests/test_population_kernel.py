@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from socsec_proj.demography import _kernels
 from socsec_proj.demography.population import project
 
 from .helpers import random_inputs
@@ -36,6 +37,12 @@ def test_kernel_equals_numpy_reference(shape):
     assert fast.keys() == slow.keys()
     for name in fast:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)
+    # what a stochastic run asks for: totals and weighted sums only, the same numbers
+    for engine, full in (("numba", fast), ("numpy", slow)):
+        lean = project(inputs, engine=engine, weights=weights, keep_cube=False, keep_flows=False, **factors)
+        assert lean.keys() == {"population", "weighted"}
+        for name in lean:
+            np.testing.assert_array_equal(lean[name], full[name], err_msg=f"{engine} {name}")
 
 
 @settings(deadline=None, max_examples=40)
@@ -136,3 +143,12 @@ def test_province_order_does_not_change_results(shape):
     base, moved = project(inputs), project(permuted)
     for name in base:  # axis 2 is the province axis of every output
         np.testing.assert_allclose(moved[name], base[name][:, :, order], rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+def test_sets_per_block_spreads_blocks_evenly_over_threads():
+    assert _kernels.SETS_PER_BLOCK == 32
+    assert _kernels.sets_per_block(1000, 2) == 32    # 32 blocks: 31 of 32 sets and one of 8
+    assert _kernels.sets_per_block(100, 2) == 25     # 4 blocks of 25, two per thread
+    assert _kernels.sets_per_block(1000, 1) == 32    # a dask worker: one thread
+    assert _kernels.sets_per_block(3, 2) == 2        # fewer sets than a block
+    assert _kernels.sets_per_block(1, 8) == 1        # the deterministic run

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import xarray as xr
 
+from .._accelerate import thread_count
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
@@ -262,7 +263,7 @@ def weight_age_bounds(weights) -> np.ndarray:
 
 
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
-            migration_factor=None, keep_cube=True, engine="numba", validate=True, weights=None,
+            migration_factor=None, keep_cube=True, keep_flows=True, engine="numba", validate=True, weights=None,
             weight_ages=None) -> dict:
     """Run the cohort-component projection.
 
@@ -274,6 +275,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         default one set of ones.
     keep_cube : bool, default True
         Also return the population and migration by single age.
+    keep_flows : bool, default True
+        Return births, deaths and net migration (a stochastic run needs only the population
+        and its weighted sums).
     engine : {"numba", "numpy"}
         The compiled kernel or its plain-numpy reference.
     validate : bool, default True
@@ -287,9 +291,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     Returns
     -------
     dict of numpy.ndarray
-        ``population [n, T+1, P, S]``, ``births``, ``deaths``, ``net_migration`` ``[n, T, P, S]``
-        and, with ``keep_cube``, ``population_cube [n, T+1, P, S, A]`` and
-        ``migration_cube [n, T, P, S, A]`` [persons, persons/year].
+        ``population [n, T+1, P, S]``; with ``keep_flows``, ``births``, ``deaths`` and
+        ``net_migration`` ``[n, T, P, S]``; with ``keep_cube``, ``population_cube
+        [n, T+1, P, S, A]`` and ``migration_cube [n, T, P, S, A]`` [persons, persons/year].
     """
     if validate:
         validate_inputs(inputs)
@@ -305,13 +309,14 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         factors.append(factor)
     n_sets = max(f.shape[0] for f in factors)
     factors = [np.ascontiguousarray(np.broadcast_to(f, (n_sets, steps))) for f in factors]
-    pop0 = np.ascontiguousarray(np.broadcast_to(inputs.pop0, (n_sets,) + np.shape(inputs.pop0)), dtype=float)
+    pop0 = np.ascontiguousarray(inputs.pop0, dtype=float)[None]  # every set starts from it: no copy per set
     n_prov, n_sex, n_age = pop0.shape[1:]
+    flow_sets = n_sets if keep_flows else 0
     out = {
         "population": np.zeros((n_sets, steps + 1, n_prov, n_sex)),
-        "births": np.zeros((n_sets, steps, n_prov, n_sex)),
-        "deaths": np.zeros((n_sets, steps, n_prov, n_sex)),
-        "net_migration": np.zeros((n_sets, steps, n_prov, n_sex)),
+        "births": np.zeros((flow_sets, steps, n_prov, n_sex)),
+        "deaths": np.zeros((flow_sets, steps, n_prov, n_sex)),
+        "net_migration": np.zeros((flow_sets, steps, n_prov, n_sex)),
         "population_cube": np.zeros((n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
         "migration_cube": np.zeros((n_sets if keep_cube else 0, steps, n_prov, n_sex, n_age)),
     }
@@ -329,9 +334,11 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
                    "international")]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
            out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
-           out["weighted"])
+           out["weighted"], _kernels.sets_per_block(n_sets, thread_count()))
     if not keep_cube:
         del out["population_cube"], out["migration_cube"]
+    if not keep_flows:
+        del out["births"], out["deaths"], out["net_migration"]
     if weights.shape[0] == 0:
         del out["weighted"]
     return out
