@@ -27,7 +27,7 @@ def test_stochastic_draws(benchmark, engine, draws):
     stochastic.simulate_chunk(scenario, 1, 0, 2, engine=engine, deterministic=deterministic)  # compile / warm
     result = benchmark.pedantic(stochastic.simulate_chunk, args=(scenario, 1, 0, draws),
                                 kwargs=dict(engine=engine, deterministic=deterministic),
-                                rounds=1 if engine == "numpy" else 5, iterations=1)
+                                rounds=3 if engine == "numpy" else 9, iterations=1)
     assert result["population_total"].shape[0] == draws
 
 

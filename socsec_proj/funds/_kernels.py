@@ -143,55 +143,65 @@ def draw_funds(first, present, base_flows, base_members, opening, members, wage_
     """
     n_draws, n_years, n_prov = members.shape[0], members.shape[1], members.shape[2]
     for d in prange(n_draws):
-        balance = np.empty((4, n_prov))
-        subsidy_before = np.zeros(n_prov)
-        ratios = np.empty(4)
+        # national pooling of this draw, year by year: remittances on insured workers' wages,
+        # shared out equally per retiree
+        per_retiree = np.zeros(n_years)
+        for t in range(first, n_years):
+            remitted_total = 0.0
+            retirees_total = 0.0
+            for p in range(n_prov):
+                remitted_total += pooled_share[t] * base_flows[3, p, t] * wage_ratio[d, t] * 12.0 \
+                    * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
+                retirees_total += members[d, t, p, 1]
+            per_retiree[t] = remitted_total / retirees_total if retirees_total > 0.0 else 0.0
+        # then each fund of each province along its years (the paths are written in order)
         for k in range(4):
             for p in range(n_prov):
-                balance[k, p] = opening[k, p]
                 # NaN before the first fund year and for schemes the projection lacks
                 for t in range(n_years if present[k] == 0 else first):
                     for q in range(4):
                         out[k, q, d, p, t] = np.nan
-        for t in range(first, n_years):
-            wage = wage_ratio[d, t]
-            rate = returns[d, t]
-            # national pooling of this draw: remittances on insured workers' wages, equal per retiree
-            remitted_total = 0.0
-            retirees_total = 0.0
-            for p in range(n_prov):
-                remitted_total += pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
-                retirees_total += members[d, t, p, 1]
-            per_retiree = remitted_total / retirees_total if retirees_total > 0.0 else 0.0
-            for p in range(n_prov):
-                for m in range(4):
-                    ratios[m] = members[d, t, p, m] / base_members[m, p, t] if base_members[m, p, t] > 0.0 else 1.0
-                for k in range(4):
-                    if present[k] == 0:
-                        continue
+                if present[k] == 0:
+                    continue
+                balance = opening[k, p]
+                subsidy_before = 0.0
+                for t in range(first, n_years):
+                    wage = wage_ratio[d, t]
                     if k == 0:
-                        expenditure = base_flows[1, p, t] * ratios[1]
+                        retired = _ratio(members[d, t, p, 1], base_members[1, p, t])
+                        expenditure = base_flows[1, p, t] * retired
                         share = base_flows[2, p, t] / base_flows[1, p, t] if base_flows[1, p, t] > 0.0 else 0.0
-                        subsidy = subsidy_before[p] if (frozen[t] and t > first) else share * expenditure
-                        subsidy_before[p] = subsidy
-                        remitted = pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
-                        inflow = (base_flows[0, p, t] * ratios[0] * wage + subsidy
-                                  + per_retiree * members[d, t, p, 1] - remitted)
+                        subsidy = subsidy_before if (frozen[t] and t > first) else share * expenditure
+                        subsidy_before = subsidy
+                        remitted = pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE \
+                            * members[d, t, p, 0]
+                        inflow = (base_flows[0, p, t] * _ratio(members[d, t, p, 0], base_members[0, p, t]) * wage
+                                  + subsidy + per_retiree[t] * members[d, t, p, 1] - remitted)
                     elif k == 1:
-                        expenditure = base_flows[6, p, t] * ratios[3]
-                        inflow = base_flows[4, p, t] * ratios[2] + base_flows[5, p, t] * ratios[3]
-                    elif k == 2:
-                        expenditure = base_flows[8, p, t] * ratios[0] * wage * unemployment[d, t]
-                        inflow = base_flows[7, p, t] * ratios[0] * wage
+                        beneficiaries = _ratio(members[d, t, p, 3], base_members[3, p, t])
+                        expenditure = base_flows[6, p, t] * beneficiaries
+                        inflow = (base_flows[4, p, t] * _ratio(members[d, t, p, 2], base_members[2, p, t])
+                                  + base_flows[5, p, t] * beneficiaries)
                     else:
-                        expenditure = base_flows[10, p, t] * ratios[0] * wage
-                        inflow = base_flows[9, p, t] * ratios[0] * wage
-                    income = rate * balance[k, p]
-                    balance[k, p] = balance[k, p] + inflow + income - expenditure
+                        workers = _ratio(members[d, t, p, 0], base_members[0, p, t]) * wage
+                        if k == 2:
+                            expenditure = base_flows[8, p, t] * workers * unemployment[d, t]
+                            inflow = base_flows[7, p, t] * workers
+                        else:
+                            expenditure = base_flows[10, p, t] * workers
+                            inflow = base_flows[9, p, t] * workers
+                    income = returns[d, t] * balance
+                    balance = balance + inflow + income - expenditure
                     out[k, 0, d, p, t] = inflow + income
                     out[k, 1, d, p, t] = expenditure
-                    out[k, 2, d, p, t] = balance[k, p]
-                    out[k, 3, d, p, t] = balance[k, p] / (expenditure / 12.0) if expenditure > 0.0 else np.nan
+                    out[k, 2, d, p, t] = balance
+                    out[k, 3, d, p, t] = balance / (expenditure / 12.0) if expenditure > 0.0 else np.nan
+
+
+@jit
+def _ratio(members, base):
+    """A draw's members per deterministic member (1 where the deterministic run had none)."""
+    return members / base if base > 0.0 else 1.0
 
 
 def draw_funds_numpy(first, present, base_flows, base_members, opening, members, wage_ratio, returns, unemployment,
