@@ -125,6 +125,16 @@ def test_annual_is_day_weighted(params):
     assert got.dtype == float and got.shape == (4,)
 
 
+def test_annual_remembers_but_hands_out_copies(params):
+    rate = params.get("pension.employer_rate")
+    first = rate.annual([2018, 2019])
+    first[:] = -1.0  # a caller writing into its result changes nothing for the next caller
+    again = rate.annual([2018, 2019])
+    assert again.tolist() == [0.20, pytest.approx(0.17315068493150685)]
+    assert rate.annual(np.array([[2019], [2040]])).tolist() == [[pytest.approx(0.17315068493150685)], [0.16]]
+    assert rate.annual([2019, 2018])[1] == 0.20  # other years, other answer
+
+
 def test_annual_counts_leap_days(tmp_path):
     text = RATE.replace("2019-05-01: 0.16", "2020-03-01: 0.10").replace("2016-01-01: 0.20", "2016-01-01: 0.40")
     rate = load_parameters(write_tree(tmp_path, {"rate.yaml": text})).get("rate")

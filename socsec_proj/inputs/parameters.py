@@ -364,6 +364,9 @@ class StepFunction:
 
     dates: tuple
     values: tuple
+    #: annual means already worked out, by the years asked for (the function never changes;
+    #: every stage asks for the same years on every run)
+    _annual: dict = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self):
         if not self.dates or len(self.dates) != len(self.values):
@@ -405,6 +408,15 @@ class StepFunction:
         numpy.ndarray of float, shaped like ``years``
         """
         years = _as_years(years)
+        key = (years.shape, years.tobytes())
+        known = self._annual.get(key)
+        if known is None:
+            if len(self._annual) > 16:
+                self._annual.clear()
+            known = self._annual[key] = self._annual_mean(years)
+        return known.copy()
+
+    def _annual_mean(self, years) -> np.ndarray:
         flat = years.ravel()
         days = self._day_numbers()
         values = np.asarray(self.values, dtype=float)

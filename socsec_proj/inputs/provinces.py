@@ -90,6 +90,7 @@ def validate_codes(codes, *, source=None, key="provinces") -> tuple[str, ...]:
                 key=key,
                 expected="ISO 3166-2:CN codes such as CN-GD, CN-HE, CN-GZ",
             )
-    if len(set(codes)) != len(codes):
+    listed = set(codes)
+    if len(listed) != len(codes):
         raise InputError("a province is listed twice", source=source, key=key)
-    return tuple(code for code in CODES if code in set(codes))
+    return tuple(code for code in CODES if code in listed)
