@@ -145,10 +145,14 @@ def test_province_order_does_not_change_results(shape):
         np.testing.assert_allclose(moved[name], base[name][:, :, order], rtol=1e-12, atol=1e-9, err_msg=name)
 
 
-def test_sets_per_block_spreads_blocks_evenly_over_threads():
+def test_blocks_spread_sets_evenly_over_threads():
     assert _kernels.SETS_PER_BLOCK == 32
-    assert _kernels.sets_per_block(1000, 2) == 32    # 32 blocks: 31 of 32 sets and one of 8
-    assert _kernels.sets_per_block(100, 2) == 25     # 4 blocks of 25, two per thread
-    assert _kernels.sets_per_block(1000, 1) == 32    # a dask worker: one thread
-    assert _kernels.sets_per_block(3, 2) == 2        # fewer sets than a block
-    assert _kernels.sets_per_block(1, 8) == 1        # the deterministic run
+    assert _kernels.block_count(1000, 2) == 32   # 31 or 32 sets each, 500 per thread
+    assert _kernels.block_count(100, 2) == 4     # 25 each, two blocks per thread
+    assert _kernels.block_count(1000, 1) == 32   # a dask worker: one thread
+    assert _kernels.block_count(3, 2) == 2       # fewer sets than a block: one block per thread
+    assert _kernels.block_count(1, 8) == 1       # the deterministic run: never an empty block
+    assert _kernels.block_count(0, 2) == 1
+    for n_sets, n_blocks in ((1000, 32), (100, 4), (3, 2), (7, 7)):
+        sizes = [(b + 1) * n_sets // n_blocks - b * n_sets // n_blocks for b in range(n_blocks)]
+        assert sum(sizes) == n_sets and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1

@@ -36,8 +36,8 @@ end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at th
 ``weight_ages[k, s, 0] <= a < weight_ages[k, s, 1]`` of each sex, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping
-the age cube of each draw. ``block_size`` sets are advanced together, step by step
-(:func:`sets_per_block`). By construction population(t+1) = population(t) - deaths + births +
+the age cube of each draw. The sets are advanced in ``n_blocks`` blocks of nearly equal size,
+each block step by step (:func:`block_count`). By construction population(t+1) = population(t) - deaths + births +
 net migration in every province, sex and set.
 """
 
@@ -55,11 +55,14 @@ from .._accelerate import jit, prange, row_dot, row_sum
 SETS_PER_BLOCK = 32
 
 
-def sets_per_block(n_sets, threads):
-    """Sets per block: at most :data:`SETS_PER_BLOCK`, as many blocks on every thread
-    (100 sets on 2 threads: 4 blocks of 25; 1000: 32 blocks of 32, the last of 8)."""
-    n_blocks = threads * max(1, -(-n_sets // (threads * SETS_PER_BLOCK)))
-    return max(1, -(-n_sets // n_blocks))
+def block_count(n_sets, threads):
+    """How many blocks of at most :data:`SETS_PER_BLOCK` sets, as many for every thread.
+
+    Block b holds sets ``b * n_sets // n_blocks`` to ``(b + 1) * n_sets // n_blocks - 1``, so
+    sizes differ by one set at most (1000 sets on 2 threads: 32 blocks of 31 or 32 sets, 500
+    per thread; blocks of exactly 32 left one thread 24 sets short).
+    """
+    return min(threads * max(1, -(-n_sets // (threads * SETS_PER_BLOCK))), max(n_sets, 1))
 
 
 @jit
@@ -174,19 +177,16 @@ def project_population_kernel(
     weights,
     weight_ages,
     weighted,
-    block_size,
+    n_blocks,
 ):
     n_prov, n_sex, n_age = pop0.shape[1:]
     n_sets = mortality_factor.shape[0]
     shared_start = pop0.shape[0] == 1
     n_steps = survival.shape[0]
     keep_cube = population_cube.shape[0] > 0
-    n_blocks = (n_sets + block_size - 1) // block_size
     for block in prange(n_blocks):
-        first = block * block_size
-        stop = min(first + block_size, n_sets)
-        if first >= stop:  # fewer sets than threads
-            continue
+        first = block * n_sets // n_blocks
+        stop = (block + 1) * n_sets // n_blocks
         state = np.empty((stop - first, n_prov, n_sex, n_age))
         pool = np.empty((n_sex, n_age))
         national = np.empty((n_sex, n_age))
@@ -234,11 +234,11 @@ def project_population_numpy(
     weights,
     weight_ages,
     weighted,
-    block_size=1,
+    n_blocks=1,
 ):
     """Plain-numpy reference of :func:`project_population_kernel` (same arguments, same outputs).
 
-    Vectorised over province, sex and age; loops over sets and steps (``block_size`` only
+    Vectorised over province, sex and age; loops over sets and steps (``n_blocks`` only
     matters to the kernel).
     """
     n_sets = mortality_factor.shape[0]

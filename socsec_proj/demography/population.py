@@ -334,7 +334,7 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
                    "international")]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
            out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
-           out["weighted"], _kernels.sets_per_block(n_sets, thread_count()))
+           out["weighted"], _kernels.block_count(n_sets, thread_count()))
     if not keep_cube:
         del out["population_cube"], out["migration_cube"]
     if not keep_flows:
