@@ -1,7 +1,7 @@
 """Every variable of the projection Dataset, declared once: dimensions, unit and long name.
 
-Stages add their outputs with :func:`add` (or build a Dataset with :func:`dataset`), so a
-variable's unit and meaning are written in exactly one place. Dimension names are fixed across the project: ``scenario``,
+Stages add their outputs with :func:`add`, so a variable's unit and meaning are written in
+exactly one place. Dimension names are fixed across the project: ``scenario``,
 ``draw``, ``province``, ``sex``, ``age``, ``year``.
 
 Flows (births, deaths, migrants, revenue, payout) labelled ``year`` = Y are those of the
@@ -179,45 +179,12 @@ _DECLARED = [
 VARIABLES: dict[str, Variable] = {v.name: v for v in _DECLARED}
 
 
-def dataset(values: dict, coords: dict) -> xr.Dataset:
-    """A Dataset of declared variables, built in one step (one alignment, not one per variable).
-
-    Parameters
-    ----------
-    values : dict of str to numpy.ndarray
-        Data of each declared variable, in its declared dimension order.
-    coords : dict
-        Coordinates of the dimensions used.
-    """
-    variables = {}
-    used = set()
-    for name, array in values.items():
-        variable = VARIABLES[name]
-        array = np.asarray(array)
-        if array.ndim != len(variable.dims):
-            raise ValueError(f"{name}: got {array.ndim} dimensions, declared {variable.dims}")
-        variables[name] = (variable.dims, array, {"units": variable.units, "long_name": variable.long_name})
-        used.update(variable.dims)
-    return xr.Dataset(variables, coords={d: coords[d] for d in used if d in coords})
-
-
-def merge_into(ds: xr.Dataset, new: xr.Dataset) -> xr.Dataset:
-    """``ds`` with the variables of ``new`` added, replacing any of the same name.
-
-    A stage rerun on its own output (a sensitivity, a solver) must replace what it wrote the
-    first time; ``xarray.merge`` would keep the first values.
-    """
-    stale = [name for name in new.data_vars if name in ds.data_vars]
-    return ds.drop_vars(stale).merge(new, compat="override", join="left")
-
-
 def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
     """``ds`` with the declared variables ``values`` added, replacing any of the same name.
 
-    What every stage returns. It is :func:`merge_into` of :func:`dataset` without the
-    alignment: the arrays are in their declared dimension order on ``ds``'s coordinates, so
-    nothing needs aligning, and xarray checks only that the sizes agree (a few tenths of a
-    millisecond instead of about one for a stage).
+    What every stage returns. The arrays are in their declared dimension order on ``ds``'s
+    coordinates, so nothing needs aligning and xarray checks only that the sizes agree
+    (0.3 ms for the labour stage's twelve variables; merging a Dataset of them took 1.0 ms).
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from socsec_proj.variables import add, dataset, merge_into
+from socsec_proj.variables import add
 
 
 @pytest.fixture
@@ -13,13 +13,20 @@ def base():
                       attrs={"scenario": "test"})
 
 
-def test_add_equals_merge_of_a_dataset(base):
+def test_add_declares_units_and_new_coordinates(base):
     values = {"population": np.arange(2 * 2 * 3 * 3, dtype=float).reshape(2, 2, 3, 3),
               "total_fertility_rate": np.array([[1.0, 1.1, 1.2], [1.3, 1.4, 1.5]])}
-    coords = {"province": ["CN-GD", "CN-HE"], "sex": ["male", "female"], "age": [0, 1, 2],
+    coords = {"province": ["CN-XX", "CN-YY"], "sex": ["male", "female"], "age": [0, 1, 2],
               "year": [2020, 2021, 2022]}
     added = add(base, values, coords)
-    xr.testing.assert_identical(added, merge_into(base, dataset(values, coords)))
+    expected = base.assign_coords(sex=["male", "female"], age=[0, 1, 2]).assign(
+        population=(("province", "sex", "age", "year"), values["population"],
+                    {"units": "persons", "long_name": added["population"].attrs["long_name"]}),
+        total_fertility_rate=(("province", "year"), values["total_fertility_rate"],
+                              {"units": added["total_fertility_rate"].attrs["units"],
+                               "long_name": added["total_fertility_rate"].attrs["long_name"]}))
+    xr.testing.assert_identical(added, expected)
+    assert list(added["province"].values) == ["CN-GD", "CN-HE"]  # coordinates ds has stay as they are
     assert added["population"].attrs["units"] == "persons"
     assert list(added["sex"].values) == ["male", "female"]
     assert added.attrs == {"scenario": "test"}
