@@ -57,7 +57,6 @@ def test_stochastic_speedup_interleaved(benchmark):
     benchmark.extra_info.update({"pairs_s": timed, "speedups": ratios})
     print(f"\nspeed-up in pairs (numpy s / numba s): "
           + ", ".join(f"{r:.2f} / {k:.3f} = {r / k:.1f}x" for r, k in timed) + f"; median {ratios[1]:.1f}x")
-    assert all(ratio > 0 for ratio in ratios)
 
 
 def test_run_1000_draws(benchmark):

@@ -105,12 +105,7 @@ def driver_settings(parameters, years, source=None) -> dict:
     return {"increments": spread, "sd": sds, "loading": _factor_loading(correlation_matrix(parameters, source))}
 
 
-def draw_drivers(settings: dict, seed: int, index: int, n_years: int) -> dict:
-    """The driver paths of draw ``index`` [n_years each]: its own seed, independent of the others."""
-    return {name: path[0] for name, path in draws_drivers(settings, seed, index, index + 1, n_years).items()}
-
-
-def draws_drivers(settings: dict, seed: int, start: int, stop: int, n_years: int) -> dict:
+def draw_drivers(settings: dict, seed: int, start: int, stop: int, n_years: int) -> dict:
     """The driver paths of draws ``start..stop-1``, ``[draw, year]`` each.
 
     Draw i takes its 6 x ``n_years`` standard normal numbers from its own generator
@@ -223,7 +218,7 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     years = ds["year"].values
     n_years = len(years)
     settings = driver_settings(parameters, years, scenario.source)
-    paths = draws_drivers(settings, seed, start, stop, n_years)                         # (D, Y) each
+    paths = draw_drivers(settings, seed, start, stop, n_years)                          # (D, Y) each
 
     # the inputs were checked when the deterministic run used them; the draws' factors are checked here
     result = project(shared["inputs"], mortality_factor=_step_multiplier(paths["mortality"]),

@@ -212,6 +212,6 @@ def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
             raise ValueError(f"{name}: got {array.ndim} dimensions, declared {variable.dims}")
         variables[name] = xr.Variable(variable.dims, array, {"units": variable.units,
                                                             "long_name": variable.long_name})
-    extra = {dim: values for dim, values in (coords or {}).items() if dim not in ds.coords}
+    extra = {dim: labels for dim, labels in (coords or {}).items() if dim not in ds.coords}
     all_coords = ds.coords if not extra else ds.coords.merge(xr.Coordinates(extra)).coords
     return xr.Dataset(variables, coords=all_coords, attrs=ds.attrs)

@@ -50,8 +50,8 @@ def test_seed_sequence_is_the_spawned_one():
     spawned = np.random.SeedSequence(3).spawn(5)[4]
     direct = np.random.SeedSequence(3, spawn_key=(4,))
     assert spawned.generate_state(4).tolist() == direct.generate_state(4).tolist()
-    a = stochastic.draw_drivers(settings, 3, 4, 11)
-    assert np.all(a["fertility"][:5] == 0.0)  # nothing moves before 2025
+    a = stochastic.draw_drivers(settings, 3, 4, 5, 11)
+    assert np.all(a["fertility"][0, :5] == 0.0)  # nothing moves before 2025
 
 
 def test_fertility_spread_matches_wpp(draws):

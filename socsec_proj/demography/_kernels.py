@@ -8,7 +8,7 @@ them equal:
 Inputs (``T`` steps, ``P`` provinces, ``S = 2`` sexes (0 male, 1 female), ``A`` ages, the
 last open):
 
-- ``pop0[n, P, S, A]`` base population [persons]; with ``n = 1`` every set starts from it
+- ``pop0[P, S, A]`` base population, the same for every set [persons]
 - ``survival[T, P, S, A]`` share of those aged a at the start of the step alive one year
   later (aged a+1, or still in the open group) [/1]
 - ``birth_survival[T, P, S]`` share of the step's births alive at its end [/1]
@@ -36,9 +36,9 @@ end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at th
 ``weight_ages[k, s, 0] <= a < weight_ages[k, s, 1]`` of each sex, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping
-the age cube of each draw. The sets are advanced in ``n_blocks`` blocks of nearly equal size,
-each block step by step (:func:`block_count`). By construction population(t+1) = population(t) - deaths + births +
-net migration in every province, sex and set.
+the age cube of each draw. The sets are advanced in ``n_blocks`` blocks of nearly equal
+size, each block step by step (:func:`block_count`). By construction population(t+1) =
+population(t) - deaths + births + net migration in every province, sex and set.
 """
 
 from __future__ import annotations
@@ -179,9 +179,8 @@ def project_population_kernel(
     weighted,
     n_blocks,
 ):
-    n_prov, n_sex, n_age = pop0.shape[1:]
+    n_prov, n_sex, n_age = pop0.shape
     n_sets = mortality_factor.shape[0]
-    shared_start = pop0.shape[0] == 1
     n_steps = survival.shape[0]
     keep_cube = population_cube.shape[0] > 0
     for block in prange(n_blocks):
@@ -195,15 +194,14 @@ def project_population_kernel(
         exposure = np.empty(n_age)
         staying = np.empty((n_prov, n_sex))
         for i in range(first, stop):
-            start = pop0[0] if shared_start else pop0[i]
-            state[i - first] = start
+            state[i - first] = pop0
             for p in range(n_prov):
                 for s in range(n_sex):
-                    population[i, 0, p, s] = row_sum(start[p, s])
+                    population[i, 0, p, s] = row_sum(pop0[p, s])
                     if keep_cube:
-                        population_cube[i, 0, p, s] = start[p, s]
+                        population_cube[i, 0, p, s] = pop0[p, s]
                     for k in range(weights.shape[0]):
-                        weighted[i, 0, p, k] += row_dot(weights[k, 0, p, s], start[p, s])
+                        weighted[i, 0, p, k] += row_dot(weights[k, 0, p, s], pop0[p, s])
         for t in range(n_steps):
             for i in range(first, stop):
                 _advance_one_year(i, t, state[i - first], pool, national, arriving, work, exposure, staying, survival,
@@ -247,7 +245,7 @@ def project_population_numpy(
     keep_flows = births.shape[0] > 0
     sex_share = np.stack([male_birth_share, 1.0 - male_birth_share], axis=-1)  # (T, P, S)
     for i in range(n_sets):
-        current = pop0[0 if pop0.shape[0] == 1 else i].astype(float).copy()
+        current = pop0.astype(float)  # a copy
         population[i, 0] = current.sum(axis=-1)
         if keep_cube:
             population_cube[i, 0] = current

@@ -309,8 +309,8 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         factors.append(factor)
     n_sets = max(f.shape[0] for f in factors)
     factors = [np.ascontiguousarray(np.broadcast_to(f, (n_sets, steps))) for f in factors]
-    pop0 = np.ascontiguousarray(inputs.pop0, dtype=float)[None]  # every set starts from it: no copy per set
-    n_prov, n_sex, n_age = pop0.shape[1:]
+    pop0 = np.ascontiguousarray(inputs.pop0, dtype=float)  # every set starts from it: no copy per set
+    n_prov, n_sex, n_age = pop0.shape
     flow_sets = n_sets if keep_flows else 0
     out = {
         "population": np.zeros((n_sets, steps + 1, n_prov, n_sex)),

@@ -146,12 +146,14 @@ def draw_funds(first, present, base_flows, base_members, opening, members, wage_
         # national pooling of this draw, year by year: remittances on insured workers' wages,
         # shared out equally per retiree
         per_retiree = np.zeros(n_years)
+        remitted = np.empty((n_prov, n_years))
         for t in range(first, n_years):
             remitted_total = 0.0
             retirees_total = 0.0
             for p in range(n_prov):
-                remitted_total += pooled_share[t] * base_flows[3, p, t] * wage_ratio[d, t] * 12.0 \
+                remitted[p, t] = pooled_share[t] * base_flows[3, p, t] * wage_ratio[d, t] * 12.0 \
                     * BASE_SHARE_OF_WAGE * members[d, t, p, 0]
+                remitted_total += remitted[p, t]
                 retirees_total += members[d, t, p, 1]
             per_retiree[t] = remitted_total / retirees_total if retirees_total > 0.0 else 0.0
         # then each fund of each province along its years (the paths are written in order)
@@ -173,10 +175,8 @@ def draw_funds(first, present, base_flows, base_members, opening, members, wage_
                         share = base_flows[2, p, t] / base_flows[1, p, t] if base_flows[1, p, t] > 0.0 else 0.0
                         subsidy = subsidy_before if (frozen[t] and t > first) else share * expenditure
                         subsidy_before = subsidy
-                        remitted = pooled_share[t] * base_flows[3, p, t] * wage * 12.0 * BASE_SHARE_OF_WAGE \
-                            * members[d, t, p, 0]
                         inflow = (base_flows[0, p, t] * _ratio(members[d, t, p, 0], base_members[0, p, t]) * wage
-                                  + subsidy + per_retiree[t] * members[d, t, p, 1] - remitted)
+                                  + subsidy + per_retiree[t] * members[d, t, p, 1] - remitted[p, t])
                     elif k == 1:
                         beneficiaries = _ratio(members[d, t, p, 3], base_members[3, p, t])
                         expenditure = base_flows[6, p, t] * beneficiaries

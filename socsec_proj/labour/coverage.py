@@ -202,9 +202,10 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     out.update({name: np.empty((n_prov, n_years))
                 for name in ("insured_total", "retired_total", "outside_contributing", "outside_old")})
     kernel = {"numba": _kernels.coverage_kernel, "numpy": _kernels.coverage_numpy}[engine]
+    if leaving is None:
+        leaving = _kernels.leaving_fraction(retired)
     before = [np.ascontiguousarray(x, dtype=float) for x in
-              (population, retired, _kernels.leaving_fraction(retired) if leaving is None else leaving, category_weight, coverage, entry_profile,
-               retired_level)]
+              (population, retired, leaving, category_weight, coverage, entry_profile, retired_level)]
     after = [np.ascontiguousarray(x, dtype=float) for x in
              (resident_contribution, contributing_mask, resident_take_up, pension_mask)]
     kernel(*before, CARRY_AGE, *after, *out.values())
