@@ -1,4 +1,4 @@
-"""Exceptions raised on bad input, before any computing starts."""
+"""Exceptions raised on bad input, before any computing starts, and how a bad value is shown."""
 
 from __future__ import annotations
 
@@ -37,3 +37,26 @@ class InputError(ValueError):
         key = f"{self.key}: " if self.key else ""
         expected = f" (expected {self.expected})" if self.expected else ""
         return f"{where}{key}{self.reason}{expected}"
+
+
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about any input.
+
+    A value read from a file is bounded by the file's size, but a message should stay one
+    short line whatever the value is; strings are cut before ``repr`` so that a long one is
+    never copied whole.
+
+    Examples
+    --------
+    >>> shown("x" * 100, limit=10)
+    "'xxxxxxx...'"
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: max(limit - 3, 1)])[:-1] + "...'"
+    if isinstance(value, (bool, int, float, type(None))):
+        text = repr(value)
+    elif isinstance(value, (list, tuple, dict)) and len(value) > 8:
+        text = f"<{type(value).__name__} of {len(value)} items>"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

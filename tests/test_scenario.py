@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from socsec_proj.errors import InputError
 from socsec_proj.inputs import paths
 from socsec_proj.inputs.parameters import load_parameters
-from socsec_proj.inputs.scenario import Scenario, Target, list_scenarios, load_scenario, validate_scenario
+from socsec_proj.inputs.scenario import Scenario, Target, list_scenarios, load_scenario
 
 PARAMETERS = {
     "pension/employer_rate.yaml": """\
@@ -186,7 +186,7 @@ def test_scenarios_are_frozen(world):
         cut.changes["demography.tfr"]["2040-01-01"] = 2
     shorter = cut.model_copy(update={"horizon": 2050})
     assert shorter.horizon == 2050 and cut.horizon == 2100
-    assert isinstance(validate_scenario(world.shipped / "contribution_rate_cut.yaml"), Scenario)
+    assert isinstance(load_scenario(world.shipped / "contribution_rate_cut.yaml"), Scenario)
 
 
 def test_list_scenarios(world):
@@ -231,7 +231,7 @@ SCENARIO_ERRORS = {
                                           "      CN-GD: {2026-01-01: 2}\n", "demography.tfr",
                                           "has no province breakdown"),
     "unknown province in a target": ("targets:\n  - {indicator: x, province: GD, year: 2025, value: 1, source: s}"
-                                     "  # <-\n", "targets[0]", "unknown province 'GD'"),
+                                     "  # <-\n", "targets[0].province", "unknown province 'GD'"),
     "unknown target field": ("targets:\n  - indicator: x\n    yeer: 2025  # <-\n", "targets[0]",
                              "unknown field 'yeer'; did you mean 'year'?"),
     "target without source": ("targets:\n  - {indicator: x, year: 2025, value: 1}  # <-\n", "targets[0]",

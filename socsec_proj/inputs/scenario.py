@@ -39,34 +39,32 @@ Decisions taken on the format:
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+import pydantic
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from ..errors import InputError
+from ..errors import InputError, shown
 from . import paths
-from .parameters import ParameterSet, YamlMap, load_parameters, normalize_change_key, read_yaml
+from .dated import normalize_change_key
+from .parameters import ParameterSet, load_parameters
 from .provinces import validate_codes
+from .schema import SCENARIO_NAME, Province, ScenarioFile, TargetFields, Text, Year, suggest, validate
+from .schema import Number as _Number
+from .yaml_source import YamlMap, read_yaml
 
 __all__ = ["BASELINE", "Scenario", "Target", "list_scenarios", "load_scenario", "validate_scenario"]
 
 #: The scenario every other one extends unless it says otherwise.
 BASELINE = "baseline"
 
-SCENARIO_KEYS = ("name", "description", "extends", "horizon", "provinces", "changes", "targets")
-TARGET_KEYS = ("indicator", "province", "year", "value", "source")
-REQUIRED_TARGET_KEYS = ("indicator", "year", "value", "source")
-
-# Names end up in result folder names, so they are kept to safe characters.
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_YEARS = (1950, 2300)
+SCENARIO_KEYS = tuple(ScenarioFile.model_fields)
+TARGET_KEYS = tuple(TargetFields.model_fields)
+_NAME = SCENARIO_NAME
 
 
 class Target(NamedTuple):
@@ -84,11 +82,15 @@ class Target(NamedTuple):
         Where the target comes from.
     """
 
-    indicator: str
-    province: str | None
-    year: int
-    value: float
-    source: str
+    indicator: Text
+    province: Province | None
+    year: Year
+    value: _Number
+    source: Text
+
+
+def _codes(codes):
+    return None if codes is None else validate_codes(codes, key="provinces")
 
 
 class Scenario(BaseModel):
@@ -114,20 +116,54 @@ class Scenario(BaseModel):
         The parameters with every change applied.
     files : tuple of Path
         The files read, the root parent first and this scenario's file last.
+    locations : Mapping
+        Where ``horizon``, ``provinces`` and each target were written: ``{"horizon": (file,
+        line), "targets[0]": (file, line), ...}``, for the messages of :meth:`check`.
+
+    A Scenario changed in Python (``scenario.model_copy(update=...)``, a ParameterSet built
+    by hand) is not checked when made; :meth:`check`, which ``ssp.run`` calls, checks it as a
+    file is checked.
     """
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, strict=False)
 
-    name: str
+    name: Annotated[str, pydantic.StringConstraints(pattern=SCENARIO_NAME.pattern)]
     description: str = ""
     source: Path
     extends: str | None = None
-    horizon: int | None = None
-    provinces: tuple[str, ...] | None = None
+    horizon: Year | None = None
+    provinces: Annotated[tuple[str, ...] | None, AfterValidator(_codes)] = None
     changes: MappingProxyType
     targets: tuple[Target, ...] = ()
     parameters: ParameterSet
     files: tuple[Path, ...] = ()
+    locations: MappingProxyType = MappingProxyType({})
+
+    def check(self) -> None:
+        """Every check a projection makes before computing, on this scenario as it now is.
+
+        The fields are validated again (a horizon set to 1990 through ``model_copy``), each
+        parameter that is not the one read from its file is checked against its metadata
+        (a NaN employer rate, a value dated after ``read_at``), the horizon against the
+        embedded data and each target against the variables a projection has. The stages'
+        own checks are :func:`socsec_proj.projection.check_stages` (``validate_scenario``
+        runs both).
+
+        Raises
+        ------
+        InputError
+            Naming the file, line and key where they are known.
+        """
+        try:
+            type(self).model_validate(dict(self))
+        except pydantic.ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            key = ".".join(str(part) for part in error["loc"][:1])
+            source, line = self.locations.get(key, (self.source, None))
+            raise InputError(f"{error['msg']}", source=source, key=key, line=line) from None
+        _check_parameters(self.parameters)
+        _check_horizon(self)
+        _check_targets(self)
 
 
 class _File(NamedTuple):
@@ -135,6 +171,7 @@ class _File(NamedTuple):
 
     path: Path
     data: YamlMap
+    parsed: ScenarioFile
     name: str
     description: str
     extends: str | None
@@ -149,9 +186,53 @@ def _line(mapping, key):
     return getattr(mapping, "key_lines", {}).get(key)
 
 
-def _suggest(word, options) -> str:
-    near = difflib.get_close_matches(str(word), list(options), n=1)
-    return f"; did you mean {near[0]!r}?" if near else ""
+_suggest = suggest
+
+
+def _check_parameters(parameters: ParameterSet) -> None:
+    """Check every parameter that is not the one read from its file (changed in Python)."""
+    try:
+        read = load_parameters(parameters.root) if parameters.root is not None else None
+    except InputError:
+        read = None
+    for path in parameters:
+        parameter = parameters.get(path)
+        if read is None or path not in read or read.get(path) is not parameter:
+            parameter.check()
+
+
+def _check_horizon(scenario) -> None:
+    from .data import mortality_rates  # the table years are those of the embedded data
+
+    if scenario.horizon is None:
+        return
+    _, years = mortality_rates()
+    first, last = int(years[0]) + 1, int(years[-1])
+    if not first <= scenario.horizon <= last:
+        source, line = scenario.locations.get("horizon", (scenario.source, None))
+        raise _error(f"horizon {scenario.horizon} is outside the embedded data", source, "horizon", line,
+                     f"a year in {first}..{last}")
+
+
+def _check_targets(scenario) -> None:
+    """Each target names a variable a projection has, by province if it has one, in a projected year."""
+    from ..variables import VARIABLES
+    from .data import mortality_rates
+
+    _, years = mortality_rates()
+    first, last = int(years[0]), int(scenario.horizon or years[-1])
+    yearly = [name for name, variable in VARIABLES.items() if "year" in variable.dims]
+    for index, target in enumerate(scenario.targets):
+        key = f"targets[{index}]"
+        source, line = scenario.locations.get(key, (scenario.source, None))
+        variable = VARIABLES.get(target.indicator)
+        if variable is None or "year" not in variable.dims:
+            raise _error(f"unknown indicator {target.indicator!r}{_suggest(target.indicator, yearly)}", source, key,
+                         line, "a variable of socsec_proj.variables with a year dimension")
+        if target.province is not None and "province" not in variable.dims:
+            raise _error(f"{target.indicator} has no province dimension", source, key, line, "province: null")
+        if not first <= target.year <= last:
+            raise _error(f"year {target.year} is not projected", source, key, line, f"a year in {first}..{last}")
 
 
 def _shipped_names() -> list[str]:
@@ -159,12 +240,20 @@ def _shipped_names() -> list[str]:
     return sorted(file.stem for file in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, a permission denied on the way
+        return False
+
+
 def _shipped(name: str, *, source=None, key=None, line=None) -> Path:
     """The file of a shipped scenario."""
     if not _NAME.match(name):
-        raise _error(f"{name!r} is not a scenario name", source, key, line, "letters, digits, _ . -")
-    file = paths.scenarios_dir() / f"{name}.yaml"
-    if not file.is_file():
+        raise _error(f"{shown(name)} is not a scenario name", source, key, line, "letters, digits, _ . -")
+    folder = paths.scenarios_dir()
+    file = folder / f"{name}.yaml"
+    if not _is_file(file) or file.resolve().parent != folder.resolve():
         names = _shipped_names()
         raise _error(f"unknown scenario {name!r}{_suggest(name, names)}", source, key, line,
                      "one of " + ", ".join(names) if names else "a file in scenarios/")
@@ -176,27 +265,35 @@ def _is_shipped(path: Path) -> bool:
 
 
 def _resolve_extends(value, path: Path, line) -> Path:
-    """The file ``extends`` names: a shipped scenario or a file beside ``path``."""
+    """The file ``extends`` names: a shipped scenario or a file really beside ``path``.
+
+    "Beside" is decided on the resolved paths: a symbolic link beside the scenario that
+    points elsewhere is refused without its target being read, or named.
+    """
     expected = "a shipped scenario name, or other.yaml / ./other.yaml beside this file"
     if not isinstance(value, str) or not value.strip():
-        raise _error(f"{value!r} is not a scenario name or file name", path, "extends", line, expected)
+        raise _error(f"{shown(value)} is not a scenario name or file name", path, "extends", line, expected)
     text = value.strip()
     posix = text.replace("\\", "/")
     if posix.startswith("/") or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive:
-        raise _error(f"absolute path {text!r} not allowed", path, "extends", line, expected)
+        raise _error(f"absolute path {shown(text)} not allowed", path, "extends", line, expected)
     parts = [part for part in PurePosixPath(posix).parts if part != "."]
     if ".." in parts:
-        raise _error(f"'..' not allowed in {text!r}", path, "extends", line, expected)
+        raise _error(f"'..' not allowed in {shown(text)}", path, "extends", line, expected)
     if len(parts) != 1:
-        raise _error(f"{text!r} is not beside this file", path, "extends", line, expected)
+        raise _error(f"{shown(text)} is not beside this file", path, "extends", line, expected)
     if "/" not in posix and not posix.endswith((".yaml", ".yml")):
         return _shipped(text, source=path, key="extends", line=line)
     if not parts[0].endswith(".yaml"):
-        raise _error(f"{text!r} is not a .yaml file", path, "extends", line, expected)
+        raise _error(f"{shown(text)} is not a .yaml file", path, "extends", line, expected)
     file = path.parent / parts[0]
-    if not file.is_file():
-        raise _error(f"file {parts[0]!r} not found beside this file", path, "extends", line, expected)
-    return file.resolve()
+    if not _is_file(file):
+        raise _error(f"file {shown(parts[0])} not found beside this file", path, "extends", line, expected)
+    resolved = file.resolve()
+    if resolved.parent != path.parent.resolve():
+        raise _error(f"{shown(parts[0])} is a link to a file outside this folder", path, "extends", line,
+                     "a file really beside this one (not a symbolic link leading elsewhere)")
+    return resolved
 
 
 def _read_file(path: Path) -> _File:
@@ -205,23 +302,11 @@ def _read_file(path: Path) -> _File:
     if not isinstance(data, Mapping):
         raise _error("not a scenario: expected a mapping with name, description, changes, ...", path,
                      line=getattr(data, "line", None) or 1, expected=", ".join(SCENARIO_KEYS))
-    for key in data:
-        if key not in SCENARIO_KEYS:
-            raise _error(f"not a scenario: unknown key {str(key)!r}{_suggest(key, SCENARIO_KEYS)}", path,
-                         str(key), _line(data, key), ", ".join(SCENARIO_KEYS))
-    if "name" not in data:
-        raise _error("not a scenario: no 'name'", path, "name", data.line, "name: a_short_name")
-    name = data["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise _error(f"{name!r} is not a scenario name", path, "name", _line(data, "name"),
-                     "letters, digits, _ . - (it names the results folder)")
+    parsed = validate(ScenarioFile, data, source=path, top="key")
+    name = parsed.name
     if _is_shipped(path) and name != path.stem:
         raise _error(f"a shipped scenario's name must be its file name {path.stem!r}", path, "name",
                      _line(data, "name"))
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise _error("description must be text", path, "description", _line(data, "description"))
-
     if "extends" in data:
         extends = data["extends"]
         parent = None if extends is None else _resolve_extends(extends, path, _line(data, "extends"))
@@ -233,7 +318,8 @@ def _read_file(path: Path) -> _File:
         implied = paths.scenarios_dir() / f"{BASELINE}.yaml"
         parent = implied.resolve() if implied.is_file() else None
         extends = BASELINE if parent else None
-    return _File(path=path, data=data, name=name, description=description.strip(), extends=extends, parent=parent)
+    return _File(path=path, data=data, parsed=parsed, name=name, description=(parsed.description or "").strip(),
+                 extends=extends, parent=parent)
 
 
 def _read_chain(entry: Path) -> list[_File]:
@@ -247,66 +333,6 @@ def _read_chain(entry: Path) -> list[_File]:
             raise _error(f"extends cycle: {cycle}", chain[-1].path, "extends", _line(chain[-1].data, "extends"))
         chain.append(_read_file(parent))
     return chain[::-1]
-
-
-def _horizon(file: _File):
-    value, line = file.data["horizon"], _line(file.data, "horizon")
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not _YEARS[0] <= value <= _YEARS[1]:
-        raise _error(f"{value!r} is not a year", file.path, "horizon", line, f"a year in {_YEARS[0]}..{_YEARS[1]}")
-    return value
-
-
-def _provinces(file: _File):
-    value, line = file.data["provinces"], _line(file.data, "provinces")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value:
-        raise _error("provinces must be a non-empty list of codes", file.path, "provinces", line,
-                     "e.g. [CN-GD, CN-HE]")
-    try:
-        return validate_codes(value, source=file.path, key="provinces")
-    except InputError as exc:  # add the line
-        raise _error(exc.reason, file.path, "provinces", line, exc.expected) from None
-
-
-def _target(item, index: int, file: _File, line) -> Target:
-    key = f"targets[{index}]"
-    if not isinstance(item, Mapping):
-        raise _error("a target must be a mapping", file.path, key, line, ", ".join(TARGET_KEYS))
-    line = getattr(item, "line", line)
-    for field in item:
-        if field not in TARGET_KEYS:
-            raise _error(f"unknown field {str(field)!r}{_suggest(field, TARGET_KEYS)}", file.path, key,
-                         _line(item, field) or line, ", ".join(TARGET_KEYS))
-    for field in REQUIRED_TARGET_KEYS:
-        if item.get(field) is None:
-            raise _error(f"missing {field!r}", file.path, key, line, ", ".join(REQUIRED_TARGET_KEYS))
-    for field in ("indicator", "source"):
-        if not isinstance(item[field], str) or not item[field].strip():
-            raise _error(f"{field} must be text", file.path, key, _line(item, field))
-    year, value, province = item["year"], item["value"], item.get("province")
-    if isinstance(year, bool) or not isinstance(year, int) or not _YEARS[0] <= year <= _YEARS[1]:
-        raise _error(f"year {year!r} is not a year", file.path, key, _line(item, "year"),
-                     f"a year in {_YEARS[0]}..{_YEARS[1]}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _error(f"value {value!r} is not a finite number", file.path, key, _line(item, "value"))
-    if province is not None:
-        try:
-            province = validate_codes([province], source=file.path, key=key)[0]
-        except InputError as exc:
-            raise _error(exc.reason, file.path, key, _line(item, "province"), exc.expected) from None
-    return Target(item["indicator"].strip(), province, year, value, item["source"].strip())
-
-
-def _targets(file: _File) -> list[Target]:
-    value, line = file.data["targets"], _line(file.data, "targets")
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _error("targets must be a list", file.path, "targets", line)
-    return [_target(item, index, file, line) for index, item in enumerate(value)]
 
 
 def _merge_dated(into: YamlMap, entries, file: Path, parameter: str, line) -> None:
@@ -382,8 +408,8 @@ def _entry(name_or_path) -> Path:
     text = os.fspath(name_or_path)
     if isinstance(name_or_path, os.PathLike) or "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
-        if not path.is_file():
-            raise _error("scenario file not found", path)
+        if not _is_file(path):
+            raise _error("scenario file not found", shown(text, limit=200))
         return path.resolve()
     return _shipped(text)
 
@@ -415,15 +441,20 @@ def load_scenario(name_or_path, parameters: ParameterSet | None = None) -> Scena
     chain = _read_chain(entry)
     own = chain[-1]
 
-    horizon, provinces, targets = None, None, {}
+    horizon, provinces, targets, locations = None, None, {}, {}
     for file in chain:
+        for key in ("horizon", "provinces"):
+            if key in file.data:
+                locations[key] = (file.path, _line(file.data, key))
         if "horizon" in file.data:
-            horizon = _horizon(file)
+            horizon = file.parsed.horizon
         if "provinces" in file.data:
-            provinces = _provinces(file)
-        if "targets" in file.data:
-            for target in _targets(file):
-                targets[target.indicator, target.province, target.year] = target
+            provinces = None if file.parsed.provinces is None else tuple(file.parsed.provinces)
+        for index, item in enumerate(file.parsed.targets or ()):
+            target = Target(item.indicator, item.province, item.year, item.value, item.source)
+            line = getattr(file.data["targets"][index], "line", None) or _line(file.data, "targets")
+            targets[target.indicator, target.province, target.year] = target, (file.path, line)
+    locations.update({f"targets[{i}]": where for i, (_, where) in enumerate(targets.values())})
 
     changes = _merge_changes(chain)
     base = parameters if parameters is not None else load_parameters()
@@ -436,15 +467,42 @@ def load_scenario(name_or_path, parameters: ParameterSet | None = None) -> Scena
         horizon=horizon,
         provinces=provinces,
         changes=_frozen(changes),
-        targets=tuple(targets.values()),
+        targets=tuple(target for target, _ in targets.values()),
         parameters=applied,
         files=tuple(file.path for file in chain),
+        locations=MappingProxyType(locations),
     )
 
 
-def validate_scenario(path, parameters: ParameterSet | None = None) -> Scenario:
-    """Check a scenario file (the CLI's ``validate``): :func:`load_scenario` under another name."""
-    return load_scenario(path, parameters)
+def validate_scenario(scenario, parameters: ParameterSet | None = None) -> Scenario:
+    """Every check ``run`` makes before computing (the CLI's ``validate``).
+
+    Parameters
+    ----------
+    scenario : str, path or Scenario
+        What :func:`load_scenario` reads, or a Scenario already loaded (and perhaps changed
+        in Python).
+    parameters : ParameterSet, optional
+        For a name or a path: the parameters its changes apply to.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    InputError
+        What :func:`load_scenario` and :meth:`Scenario.check` raise: file, line, key; then
+        what the stages' ``check`` functions raise (a target retirement age below the
+        original one, an injury industry class that does not exist).
+    """
+    from ..projection import check_stages  # projection imports this module: imported late
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, parameters)
+    scenario.check()
+    check_stages(scenario)
+    return scenario
 
 
 def list_scenarios() -> list[tuple[str, str]]:
