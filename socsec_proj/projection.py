@@ -83,7 +83,7 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
         Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
         and ``long_name`` (see :mod:`socsec_proj.variables`).
     """
-    scenario.check() if isinstance(scenario, Scenario) else None  # a Scenario changed in Python, checked as a file is
+    scenario = Scenario.checked(scenario)  # loaded if a name or path; checked however it was made (even in Python)
     if draws is not None:
         if stages is not None:
             raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")

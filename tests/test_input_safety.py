@@ -213,3 +213,43 @@ def test_a_scenario_changed_in_python_is_checked_by_validate_and_run():
         ssp.run(broken)  # refused before computing: no all-NaN balances
     with pytest.raises(InputError, match="horizon 1990 is outside the embedded data"):
         ssp.run(baseline.model_copy(update={"horizon": 1990}))
+
+
+def test_run_refuses_a_target_that_cannot_exist_before_computing(tmp_path, monkeypatch):
+    from socsec_proj import projection
+
+    path = _write(tmp_path, "targets:\n  - {indicator: employee_pension_contributers, year: 2025, value: 1,"
+                            " source: s}\n")
+
+    def no_computing(*args, **kwargs):
+        raise AssertionError("a stage ran")
+
+    monkeypatch.setattr(projection, "empty_dataset", no_computing)
+    with pytest.raises(InputError, match=r"scn\.yaml:3: targets\[0\]: unknown indicator"):
+        ssp.run(path)
+
+
+def test_fields_changed_in_python_are_checked_with_the_line_they_came_from(tmp_path):
+    path = _write(tmp_path, "provinces: [CN-GD]\n")
+    scenario = load_scenario(path)
+    with pytest.raises(InputError, match=r"scn\.yaml:2: provinces: unknown province 'CN-XX'; did you mean"):
+        scenario.model_copy(update={"provinces": ("CN-XX",)}).check()
+    with pytest.raises(InputError, match=r"name: .*'a b'"):
+        scenario.model_copy(update={"name": "a b"}).check()
+
+
+def test_every_shipped_scenario_passes_every_check():
+    from socsec_proj.inputs.scenario import list_scenarios
+
+    names = [name for name, _ in list_scenarios()]
+    assert len(names) >= 12
+    for name in names:
+        assert validate_scenario(name).name == name
+
+
+def test_a_name_too_long_for_the_file_system_is_refused_as_such(tmp_path):
+    with pytest.raises(InputError, match="cannot read the file: File name too long") as raised:
+        load_scenario(tmp_path / ("x" * 300 + ".yaml"))
+    assert len(str(raised.value)) < 300
+    with pytest.raises(InputError, match="unknown scenario"):
+        load_scenario("y" * 90)

@@ -32,7 +32,6 @@ Scenario changes (see :meth:`ParameterSet.with_changes`) use the same dates, plu
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
 import functools
 import re
@@ -153,8 +152,7 @@ class Parameter:
         """
         for label, steps in (("values: ", self.national), *((f"provinces: {c}: ", s) for c, s in self.provincial)):
             for day, value in steps.items():
-                problem = check_value(value, self.kind, self.metadata) or (
-                    check_read_at(self.metadata, day) if self.metadata.read_at and day > dt.date.min else None)
+                problem = check_value(value, self.kind, self.metadata) or check_read_at(self.metadata, day)
                 if problem:
                     raise InputError(f"{label}{day}: {problem[0]}", source=self.source, key=self.path,
                                      line=self.line, expected=problem[1])

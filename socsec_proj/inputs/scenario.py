@@ -158,12 +158,25 @@ class Scenario(BaseModel):
             type(self).model_validate(dict(self))
         except pydantic.ValidationError as exc:
             error = exc.errors(include_url=False)[0]
-            key = ".".join(str(part) for part in error["loc"][:1])
+            key = str(error["loc"][0]) if error["loc"] else None
+            if key == "targets" and len(error["loc"]) > 1:
+                key = f"targets[{error['loc'][1]}]"
+            cause = (error.get("ctx") or {}).get("error")
+            message = getattr(cause, "message", None) or getattr(cause, "reason", None) or error["msg"]
             source, line = self.locations.get(key, (self.source, None))
-            raise InputError(f"{error['msg']}", source=source, key=key, line=line) from None
+            raise InputError(f"{shown(error.get('input'))}: {message}" if cause is None else message, source=source,
+                             key=key, line=line, expected=getattr(cause, "expected", None)) from None
         _check_parameters(self.parameters)
         _check_horizon(self)
         _check_targets(self)
+
+    @classmethod
+    def checked(cls, scenario) -> Scenario:
+        """``scenario`` loaded if it is a name or a path, then :meth:`check`-ed: what ``ssp.run`` starts from."""
+        if not isinstance(scenario, cls):
+            scenario = load_scenario(scenario)
+        scenario.check()
+        return scenario
 
 
 class _File(NamedTuple):
@@ -408,9 +421,12 @@ def _entry(name_or_path) -> Path:
     text = os.fspath(name_or_path)
     if isinstance(name_or_path, os.PathLike) or "/" in text or "\\" in text or text.endswith((".yaml", ".yml")):
         path = Path(text)
-        if not _is_file(path):
-            raise _error("scenario file not found", shown(text, limit=200))
-        return path.resolve()
+        try:
+            if path.is_file():
+                return path.resolve()
+        except OSError as exc:  # a name too long for the file system, a permission denied on the way
+            raise _error(f"cannot read the file: {exc.strerror}", shown(text, limit=200)) from None
+        raise _error("scenario file not found", shown(text, limit=200))
     return _shipped(text)
 
 

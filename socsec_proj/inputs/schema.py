@@ -235,7 +235,7 @@ def check_read_at(metadata: Metadata, day: dt.date):
 
 def _check_entries(label, entries, kind, metadata: Metadata):
     for day, value, line in entries:
-        problem = check_value(value, kind, metadata) or (check_read_at(metadata, day) if metadata.read_at else None)
+        problem = check_value(value, kind, metadata) or check_read_at(metadata, day)
         if problem:
             raise Located(f"{label}{day}: {problem[0]}", line=line, expected=problem[1])
 
