@@ -201,6 +201,8 @@ def _write(tmp_path, body, name="scn"):
      "unknown indicator 'employee_pension_contributers'; did you mean 'employee_pension_contributors'?"),
     ("targets:\n  - {indicator: employee_pension_contributors, year: 2150, value: 1, source: s}\n", 3,
      "year 2150 is not projected (expected a year in 2020..2100)"),
+    ("targets:\n  - {indicator: employee_pension_coverage, province: CN-GD, year: 2025, value: 1, source: s}\n", 3,
+     "employee_pension_coverage has no year dimension"),
     ("horizon: 2050\ntargets:\n  - {indicator: employee_pension_contributors, year: 2060, value: 1, source: s}\n",
      4, "year 2060 is not projected (expected a year in 2020..2050)"),
 ])
@@ -269,3 +271,14 @@ def test_a_name_too_long_for_the_file_system_is_refused_as_such(tmp_path):
     assert len(str(raised.value)) < 300
     with pytest.raises(InputError, match="unknown scenario"):
         load_scenario("y" * 90)
+
+
+def test_a_provincial_target_of_a_national_variable_is_refused(tmp_path, monkeypatch):
+    from socsec_proj import variables
+
+    national = variables.Variable("national_thing", ("year",), "persons", "a national total")
+    monkeypatch.setitem(variables.VARIABLES, "national_thing", national)
+    path = _write(tmp_path, "targets:\n  - {indicator: national_thing, province: CN-GD, year: 2025, value: 1,"
+                            " source: s}\n")
+    with pytest.raises(InputError, match=r"scn\.yaml:3: targets\[0\]: national_thing has no province dimension"):
+        validate_scenario(path)

@@ -239,9 +239,12 @@ def _check_targets(scenario) -> None:
         key = f"targets[{index}]"
         source, line = scenario.locations.get(key, (scenario.source, None))
         variable = VARIABLES.get(target.indicator)
-        if variable is None or "year" not in variable.dims:
+        if variable is None:
             raise _error(f"unknown indicator {target.indicator!r}{_suggest(target.indicator, yearly)}", source, key,
                          line, "a variable of socsec_proj.variables with a year dimension")
+        if "year" not in variable.dims:
+            raise _error(f"{target.indicator} has no year dimension (a calibrated level)", source, key, line,
+                         "a variable of socsec_proj.variables with a year dimension")
         if target.province is not None and "province" not in variable.dims:
             raise _error(f"{target.indicator} has no province dimension", source, key, line, "province: null")
         if not first <= target.year <= last:
