@@ -5,14 +5,63 @@ Kernels elsewhere use :func:`jit` and :data:`prange` from here, so that the comp
 variable ``SOCSEC_PROJ_DISABLE_JIT=1`` runs every kernel as plain Python (for debugging), and
 :func:`single_threaded` is what a dask worker uses so that numba's threads never nest inside
 dask's.
+
+numba's on-disk cache goes to a per-user folder keyed on the package version
+(:func:`cache_dir`, e.g. ``~/.cache/socsec_proj/0.1.0/numba``), never beside the sources: the
+default would write ``__pycache__/*.nbi``/``*.nbc`` inside an installed package, and a later
+editable install then imports that left-over folder instead of the checkout. A user's own
+``NUMBA_CACHE_DIR`` is respected. If the folder cannot be written, kernels compile without a
+cache rather than fall back to the package's folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
+from pathlib import Path
 
-import numba
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("socsec_proj")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def cache_dir() -> Path:
+    """Where numba keeps compiled kernels: ``$NUMBA_CACHE_DIR`` if the user set it, else the
+    per-user cache folder of socsec_proj for this version (``platformdirs.user_cache_dir``)."""
+    own = os.environ.get("NUMBA_CACHE_DIR")
+    if own:
+        return Path(own)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("socsec_proj")) / _version() / "numba"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+CACHE_DIR = cache_dir()
+#: Whether kernels are cached on disk: only where the cache folder can be written, since
+#: numba would otherwise fall back to ``__pycache__`` inside the package.
+CACHE = _writable(CACHE_DIR)
+# Before numba is imported (it reads the variable once); if it already was, set its config too.
+os.environ["NUMBA_CACHE_DIR"] = str(CACHE_DIR)
+if "numba" in sys.modules:
+    sys.modules["numba"].config.CACHE_DIR = str(CACHE_DIR)
+
+import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
 
 DISABLE_JIT = os.environ.get("SOCSEC_PROJ_DISABLE_JIT", "") not in ("", "0")
 
@@ -23,7 +72,7 @@ thread_count = numba.get_num_threads
 
 
 def jit(function=None, *, parallel=False, fastmath=False):
-    """Compile ``function`` with numba in nopython mode, cached on disk.
+    """Compile ``function`` with numba in nopython mode, cached on disk in :data:`CACHE_DIR`.
 
     Parameters
     ----------
@@ -36,7 +85,7 @@ def jit(function=None, *, parallel=False, fastmath=False):
     def wrap(fn):
         if DISABLE_JIT:
             return fn
-        return numba.njit(cache=True, parallel=parallel, nogil=True, fastmath=fastmath)(fn)
+        return numba.njit(cache=CACHE, parallel=parallel, nogil=True, fastmath=fastmath)(fn)
 
     return wrap if function is None else wrap(function)
 

@@ -10,13 +10,17 @@ Commands::
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
 one tidy CSV per scheme (``employee_pension.csv``, ...), ``population.csv``, the PNG charts
-and ``summary.md``. ``compare`` writes ``DIR/``: ``differences.csv`` (B - A by province and
-year), one ``compare_<variable>.png`` per headline variable and ``comparison.md``.
+and ``summary.md``. ``compare`` writes ``DIR/<a>_vs_<b>/``: ``differences.csv`` (B - A by
+province and year), one ``compare_<variable>.png`` per headline variable and ``comparison.md``.
 
-Exit codes: 0 ok, 2 bad input (the message names the file, the line and the key), 1 internal
-error. Every input is checked before anything is computed; results are written to a
-temporary folder beside ``--out`` and renamed into place only when complete, so a failed run
-leaves nothing behind.
+Exit codes: 0 ok, 2 bad input (one line naming the file, the line and the key, or the
+command-line option), 1 a disk error (naming the path) or an internal error, 130 Ctrl-C.
+Every input, option and the destination are checked before anything is computed. Each result
+folder is written beside its final place and swapped in whole when complete
+(:mod:`socsec_proj.outputs`): nothing else in ``DIR`` is touched, and a failed or interrupted
+run leaves the earlier result as it was.
+
+This module parses and dispatches; what is written is planned in :mod:`socsec_proj.report`.
 """
 
 from __future__ import annotations
@@ -25,13 +29,12 @@ import argparse
 import contextlib
 import os
 import re
-import shutil
+import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: Where an error in a command-line option is said to be (there is no file to name).
 COMMAND_LINE = "command line"
@@ -39,32 +42,54 @@ COMMAND_LINE = "command line"
 #: Steps of one scenario's ``run``, for the progress bar: project, data files, charts, summary.
 _RUN_STEPS = 4
 
+#: Bounds of ``--seed``: numpy's SeedSequence takes any non-negative integer, but a seed is
+#: written into the results as a 64-bit attribute.
+SEED_LIMIT = 2**64
+
+#: Longest argument accepted [characters]; a path's single names are limited by the file system.
+ARGUMENT_LIMIT = 4096
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and exit 2) like every other refusal."""
+
+    def error(self, message):
+        raise SystemExit(_refuse(f"{message} (see `{self.prog} --help`)"))
+
+
+def _refuse(message: str) -> int:
+    print(f"socsec-proj: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="socsec-proj", description="Actuarial projection of China's "
-                                     "provincial social-insurance funds.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="socsec-proj", description="Actuarial projection of China's "
+                     "provincial social-insurance funds.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="project one or more scenarios and write their results",
                               description="Project each scenario and write DIR/<name>/: projection.nc, "
                               "one CSV per scheme, population.csv, PNG charts and summary.md.")
     run.add_argument("scenarios", nargs="+", help="shipped scenario names or paths to scenario YAML files")
-    run.add_argument("--out", required=True, type=Path, help="folder for the results (created)")
-    run.add_argument("--provinces", help="comma-separated ISO codes, e.g. CN-GD,CN-HE (default: all 31)")
+    run.add_argument("--out", required=True, help="folder for the results (created); each scenario's "
+                     "results go to DIR/<name>/, replacing only that folder")
+    run.add_argument("--provinces", help="comma-separated ISO codes, e.g. CN-GD,CN-HE (default: all 31); "
+                     "selects what is reported: all 31 are projected and pooled")
     run.add_argument("--start", type=int, help="first year written (default: the base year)")
     run.add_argument("--end", type=int, help="last year projected (default: the scenario's horizon)")
     run.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
     run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
-    run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws (default 0)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws, 0 <= seed < 2**64 (default 0)")
     run.add_argument("--scheduler", help="address of a dask.distributed scheduler to run the draws on "
                                          "(e.g. tcp://10.0.0.5:8786); default: this machine")
 
     compare = commands.add_parser("compare", help="project two scenarios and write what B changes against A",
-                                  description="Project scenarios A and B and write DIR/: differences.csv "
-                                  "(B - A), comparison charts and comparison.md.")
+                                  description="Project scenarios A and B and write DIR/<a>_vs_<b>/: "
+                                  "differences.csv (B - A), comparison charts and comparison.md.")
     compare.add_argument("a", help="the reference scenario (name or file)")
     compare.add_argument("b", help="the scenario compared with it (name or file)")
-    compare.add_argument("--out", required=True, type=Path, help="folder for the comparison (created)")
+    compare.add_argument("--out", required=True, help="folder for the comparison (created); it goes to "
+                         "DIR/<a>_vs_<b>/, replacing only that folder")
     compare.add_argument("--provinces", help="comma-separated ISO codes, e.g. CN-GD,CN-HE (default: all 31)")
     compare.add_argument("--end", type=int, help="last year projected (default: the scenarios' horizon)")
     compare.add_argument("--progress", action="store_true",
@@ -72,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="shipped scenarios with their descriptions")
     validate = commands.add_parser("validate", help="check a scenario file without running it")
-    validate.add_argument("file", type=Path)
+    validate.add_argument("file")
     params = commands.add_parser("params", help="print a parameter's values, unit and reference")
     params.add_argument("path", help="a parameter path such as demography.total_fertility_rate")
     return parser
@@ -83,85 +108,105 @@ def _parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------------------------
 
 
-class Progress:
-    """A plain-text progress bar on stderr, for runs that take more than ``delay`` seconds.
+def progress_bar(total: int, *, enabled: bool, stream=None, delay: float = 1.0):
+    """A ``tqdm`` bar on stderr for runs that take more than ``delay`` seconds [s].
 
-    Nothing is drawn during the first ``delay`` seconds, so quick runs stay quiet. On a
-    terminal the bar is redrawn in place (``\\r``); on a file or pipe (``--progress``) each
-    update is a line of its own, so a log stays readable.
-
-    Parameters
-    ----------
-    total : int
-        Steps of the whole run.
-    enabled : bool
-        Whether to draw at all (stderr is a terminal, or ``--progress``).
-    stream : file, optional
-        Where to draw; ``sys.stderr`` by default.
-    delay : float, default 1.0
-        Seconds [s] before the first drawing.
-    clock : callable, default time.monotonic
-        Seconds [s] now; tests pass a fake one.
-    width : int, default 30
-        Characters of the bar.
+    Nothing is drawn during the first ``delay`` seconds, so quick runs stay quiet; disabled
+    unless stderr is a terminal or ``--progress`` asks for it. ``bar.set_description_str(label)``
+    names the step, ``bar.update()`` counts it. tqdm (rather than a bar of our own) gets the
+    terminal width, redrawing and Jupyter right.
     """
+    from tqdm import tqdm
 
-    def __init__(self, total: int, *, enabled: bool, stream=None, delay: float = 1.0, clock=time.monotonic,
-                 width: int = 30):
-        self.total = max(int(total), 1)
-        self.done = 0
-        self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.delay = delay
-        self.clock = clock
-        self.width = width
-        self.started = clock()
-        self.shown = False
-        self._line = 0
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def advance(self, label: str = "", steps: int = 1) -> None:
-        """Count ``steps`` more as done and redraw, once the delay has passed."""
-        self.done = min(self.done + steps, self.total)
-        self._draw(label)
-
-    def _draw(self, label: str) -> None:
-        elapsed = self.clock() - self.started
-        if not self.enabled or elapsed < self.delay:
-            return
-        filled = round(self.width * self.done / self.total)
-        text = (f"[{'#' * filled}{'-' * (self.width - filled)}] {100 * self.done / self.total:3.0f}%"
-                f"  {label}  ({elapsed:.1f} s)")
-        if self._tty:
-            # Pad with spaces to wipe a longer previous line.
-            self.stream.write("\r" + text.ljust(self._line))
-            self._line = len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        """Wipe the bar from a terminal line before something else is printed."""
-        if self.shown and self._tty:
-            self.stream.write("\r" + " " * self._line + "\r")
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the bar's line, if one was drawn."""
-        if self.shown and self._tty:
-            self.stream.write("\n")
-            self.stream.flush()
+    return tqdm(total=max(int(total), 1), disable=not enabled, delay=delay, file=stream or sys.stderr,
+                bar_format="[{bar:30}] {percentage:3.0f}%  {desc}  ({elapsed})", leave=True, mininterval=0.2)
 
 
-def _progress(args, total: int) -> Progress:
+def _progress(args, total: int):
     enabled = bool(getattr(args, "progress", False)) or sys.stderr.isatty()
-    return Progress(total, enabled=enabled)
+    return progress_bar(total, enabled=enabled)
+
+
+def _step(bar, label: str) -> None:
+    bar.set_description_str(label, refresh=False)
+    bar.update(1)
 
 
 # --------------------------------------------------------------------------------------------
 # Inputs: every check before anything runs
 # --------------------------------------------------------------------------------------------
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """An argument as it may be printed: escaped (no control byte reaches the terminal), cut short."""
+    shown = ascii(text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
+def check_argument(value: str, key: str, *, path: bool = False) -> str:
+    """A command-line argument that is text a file name or code can hold, else InputError.
+
+    Refused by name: control characters (NUL, escape, newline...), bytes that are not UTF-8
+    (Python hands them over as lone surrogates), arguments over :data:`ARGUMENT_LIMIT`
+    characters and, for a path, any single name longer than the file system allows
+    (ENAMETOOLONG otherwise, after the work). A path's ``~`` is expanded as a shell would.
+    """
+    from .errors import InputError
+
+    if len(value) > ARGUMENT_LIMIT:
+        raise InputError(f"an argument of {len(value):,} characters", source=COMMAND_LINE, key=key,
+                         expected=f"at most {ARGUMENT_LIMIT:,}")
+    for position, character in enumerate(value):
+        code = ord(character)
+        if 0xDC80 <= code <= 0xDCFF:
+            raw = os.fsencode(value).decode("ascii", "backslashreplace")
+            raise InputError(f"'{raw[:60]}' is not valid UTF-8 (byte 0x{code - 0xDC00:02x} at position {position})",
+                             source=COMMAND_LINE, key=key, expected="UTF-8 text")
+        if 0xD800 <= code <= 0xDFFF:
+            raise InputError(f"{_shown(value)} holds a lone surrogate U+{code:04X} at position {position}",
+                             source=COMMAND_LINE, key=key, expected="UTF-8 text")
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            raise InputError(f"{_shown(value)} holds the control character U+{code:04X} at position {position}",
+                             source=COMMAND_LINE, key=key, expected="printable text")
+    if not path:
+        return value
+    value = os.path.expanduser(value)
+    for name in Path(value).parts:
+        size = len(os.fsencode(name))
+        if size > 255:
+            raise InputError(f"the name {_shown(name, 40)} is {size} bytes long", source=COMMAND_LINE, key=key,
+                             expected="names of at most 255 bytes (the file system's limit)")
+    if not value:
+        raise InputError("an empty path", source=COMMAND_LINE, key=key, expected="a file or folder name")
+    return value
+
+
+def _scenario_argument(value: str, key: str = "SCENARIO") -> str:
+    text = check_argument(value, key, path=True)
+    if "/" not in text and not text.endswith((".yaml", ".yml")) and len(os.fsencode(text)) > 250:
+        return check_argument(text + ".yaml", key, path=True)  # a shipped name: scenarios/NAME.yaml
+    return text
+
+
+@contextlib.contextmanager
+def _reading(what: str):
+    """Input that cannot even be parsed stops with one line (exit 2), not a traceback: too
+    deeply nested (RecursionError), too large (MemoryError), not text (UnicodeError), a file
+    that cannot be read (OSError)."""
+    from .errors import InputError
+
+    try:
+        yield
+    except InputError:
+        raise
+    except RecursionError:
+        raise InputError("nested too deeply to be read", source=what, expected="a flat scenario file") from None
+    except MemoryError:
+        raise InputError("too large to be read", source=what, expected="a scenario file of ordinary size") from None
+    except UnicodeError as error:
+        raise InputError(f"not valid UTF-8 text ({error.reason})", source=what, expected="UTF-8 text") from None
+    except OSError as error:
+        raise InputError(f"cannot be read: {error.strerror or error}", source=error.filename or what) from None
 
 
 def _load(name, provinces=None, end=None):
@@ -170,11 +215,14 @@ def _load(name, provinces=None, end=None):
     from .inputs import data
     from .inputs.provinces import validate_codes
     from .inputs.scenario import load_scenario
-    from .projection import BASE_YEAR, STAGES
+    from .projection import BASE_YEAR, check_stages
 
-    scenario = load_scenario(name)
+    name = _scenario_argument(name)
+    with _reading(name):
+        scenario = load_scenario(name)
     updates = {}
     if provinces:
+        check_argument(provinces, "--provinces")
         updates["provinces"] = validate_codes([p.strip() for p in provinces.split(",")], source=COMMAND_LINE,
                                               key="--provinces")
     if end is not None:
@@ -186,10 +234,7 @@ def _load(name, provinces=None, end=None):
     scenario = scenario.model_copy(update=updates) if updates else scenario
     # The stages' own checks (a retirement age below the original one, ...) run here too, so
     # that the second scenario of a run cannot fail after the first was computed.
-    for stage in STAGES:
-        check = getattr(stage, "check", None)
-        if check is not None:
-            check(scenario)
+    check_stages(scenario)
     return scenario
 
 
@@ -221,40 +266,36 @@ def _check_names(scenarios) -> None:
         seen[scenario.name] = scenario.source
 
 
+def _check_draws(args, scenarios) -> None:
+    """``--seed`` and ``--draws`` (against the memory the draws would need), before anything runs."""
+    from .errors import InputError
+    from .projection import BASE_YEAR
+    from .resources import check_draws
+
+    if not 0 <= args.seed < SEED_LIMIT:
+        raise InputError(f"--seed {args.seed}", source=COMMAND_LINE, key="--seed",
+                         expected="a whole number from 0 to 2**64 - 1")
+    if args.scheduler is not None:
+        check_argument(args.scheduler, "--scheduler")
+    if args.draws is None:
+        return
+    years = max((s.horizon or 2100) - BASE_YEAR + 1 for s in scenarios)
+    check_draws(args.draws, n_years=years, source=COMMAND_LINE, key="--draws")
+
+
+def _out(args, names) -> Path:
+    """``--out``, checked: text a path can hold (``~`` expanded), a folder or nothing yet, and no
+    file or foreign folder where a result would go."""
+    from .outputs import check_destination
+
+    out = Path(check_argument(args.out, "--out", path=True))
+    check_destination(out, names)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _staged(out: Path):
-    """A temporary folder beside ``out``, renamed to ``out`` when the block completes.
-
-    An existing ``out`` is replaced only then; on any error the temporary folder, and any
-    parent folder this created, is removed, so a failed run leaves nothing behind.
-    """
-    out = Path(out)
-    created = [parent for parent in reversed(out.parents) if not parent.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        yield staging
-        if out.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, backup / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(backup)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for parent in reversed(created):  # innermost first; only those left empty
-            with contextlib.suppress(OSError):
-                parent.rmdir()
-        raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
 
 
 def _csv(table, path: Path) -> None:
@@ -268,139 +309,113 @@ def _save(figure, path: Path) -> None:
     figure.clear()  # free the drawing now: a run of many scenarios writes dozens
 
 
-def _charts(ds, folder: Path) -> dict[str, str]:
-    """Every chart the Dataset has variables for, saved in ``folder``; ``{title: file name}``."""
-    from .report import plots
-    from .report.summary import SCHEME_TITLES, SCHEMES
-
-    years = [y for y in (2024, 2050) if y in ds["year"].values] or [int(ds["year"][0]), int(ds["year"][-1])]
-    planned = [("population_pyramid.png", f"Population pyramid, {' and '.join(map(str, years))}",
-                lambda: plots.population_pyramid(ds, years=years), ("population",))]
-    planned.append(("contributors_vs_retirees.png", "Urban-employee pension: insured workers and pensioners",
-                    lambda: plots.contributors_vs_retirees(ds),
-                    ("employee_pension_contributors", "employee_pension_retirees")))
-    for scheme in SCHEMES:
-        title = SCHEME_TITLES[scheme]
-        planned.append((f"{scheme}_balance.png", f"{title}: fund balance",
-                        lambda scheme=scheme: plots.fund_balance(ds, scheme), (f"{scheme}_balance",)))
-        planned.append((f"{scheme}_months_of_reserve.png", f"{title}: months of reserve",
-                        lambda scheme=scheme: plots.months_of_reserve(ds, scheme), (f"{scheme}_months_of_reserve",)))
-    written = {}
-    for file, title, draw, needs in planned:
-        if all(name in ds.data_vars for name in needs):  # skip what this projection lacks
-            _save(draw(), folder / file)
-            written[title] = file
-    return written
+def _save_charts(charts, folder: Path) -> dict[str, str]:
+    """Draw and save the planned charts in ``folder``; ``{title: file name}`` for the summary."""
+    for chart in charts:
+        _save(chart.draw(), folder / chart.file)
+    return {chart.title: chart.file for chart in charts}
 
 
-def _write_scenario(ds, scenario, folder: Path, progress: Progress) -> None:
-    """Everything ``run`` writes for one scenario into ``folder``."""
-    from .report.summary import summary_markdown, tidy_tables
-
-    folder.mkdir(parents=True, exist_ok=True)
-    ds.to_netcdf(folder / "projection.nc")
-    for name, table in tidy_tables(ds).items():
-        _csv(table, folder / f"{name}.csv")
-    progress.advance(f"{scenario.name}: tables written")
-    charts = _charts(ds, folder)
-    progress.advance(f"{scenario.name}: charts drawn")
-    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts), encoding="utf-8")
-    progress.advance(f"{scenario.name}: summary written")
-
-
-def _write_draws(scenario, folder: Path, draws: int, seed: int, scheduler=None) -> None:
-    """A stochastic run's outputs: the draws (NetCDF), quantiles per scheme (CSV), fan charts
-    and depletion-year histograms (PNG)."""
+def _stochastic(scenario, draws: int, seed: int, scheduler=None):
     from .projection import run
-    from .report import plots
-    from .report.summary import SCHEMES
-    from .stochastic import summarize
 
     client = None
     if scheduler:
         from distributed import Client
         client = Client(scheduler)
     try:
-        ds = run(scenario, draws=draws, seed=seed, client=client)
+        return run(scenario, draws=draws, seed=seed, client=client)
     finally:
         if client is not None:
             client.close()
-    ds.to_netcdf(folder / "draws.nc")
-    quantiles = summarize(ds, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
-    for scheme in SCHEMES:
-        if f"{scheme}_balance" not in ds:
-            continue
-        names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
-        _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
-        _save(plots.fan_chart(ds, scheme), folder / f"{scheme}_fan.png")
-        _save(plots.depletion_histogram(ds, scheme), folder / f"{scheme}_depletion_years.png")
+
+
+def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
+    """Everything ``run`` writes for one scenario into ``folder`` (and, with ``draws``, the
+    stochastic run's draws, quantiles per scheme, fan charts and depletion-year histograms)."""
+    from .report.plan import draw_charts, projection_charts
+    from .report.summary import SCHEMES, summary_markdown, tidy_tables
+    from .stochastic import summarize
+
+    ds.to_netcdf(folder / "projection.nc")
+    for name, table in tidy_tables(ds).items():
+        _csv(table, folder / f"{name}.csv")
+    _step(progress, f"{scenario.name}: tables written")
+    charts = _save_charts(projection_charts(ds), folder)
+    if draws is not None:
+        draws.to_netcdf(folder / "draws.nc")
+        quantiles = summarize(draws, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
+        for scheme in SCHEMES:
+            names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
+            if f"{scheme}_balance" in draws and names:
+                _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
+        charts |= _save_charts(draw_charts(draws), folder)
+    _step(progress, f"{scenario.name}: charts drawn")
+    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws), encoding="utf-8")
+    _step(progress, f"{scenario.name}: summary written")
 
 
 def _run(args) -> int:
+    from . import outputs
     from .projection import run
 
-    if args.draws is not None and args.draws < 1:
-        from .errors import InputError
-        raise InputError(f"--draws {args.draws}", source="command line", key="--draws",
-                         expected="a whole number of draws, at least 1")
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
     _check_start(args.start, scenarios)
+    _check_draws(args, scenarios)
+    out = _out(args, [scenario.name for scenario in scenarios])
     progress = _progress(args, _RUN_STEPS * len(scenarios))
-    with _staged(args.out) as staging:
+    with progress, outputs.destination(out):
         for scenario in scenarios:
             began = time.perf_counter()
             ds = run(scenario)
-            progress.advance(f"{scenario.name}: projected")
+            draws = _stochastic(scenario, args.draws, args.seed, args.scheduler) if args.draws else None
+            _step(progress, f"{scenario.name}: projected")
             if args.start is not None:
                 ds = ds.sel(year=slice(args.start, None))
-            _write_scenario(ds, scenario, staging / scenario.name, progress)
-            if args.draws:
-                _write_draws(scenario, staging / scenario.name, args.draws, args.seed, args.scheduler)
+            with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
+                _write_scenario(ds, scenario, folder, progress, draws)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
-            progress.clear()
             n = len(ds["province"])
-            print(f"{scenario.name}: {n} province{'s' if n != 1 else ''}, {first}-{last}; "
-                  f"population {float(total.sel(year=first)) / 1e6:,.1f} M -> "
-                  f"{float(total.sel(year=last)) / 1e6:,.1f} M ({time.perf_counter() - began:.2f} s)")
-    progress.close()
-    print(f"results written to {args.out}/")
+            progress.write(f"{scenario.name}: {n} province{'s' if n != 1 else ''}, {first}-{last}; "
+                           f"population {float(total.sel(year=first)) / 1e6:,.1f} M -> "
+                           f"{float(total.sel(year=last)) / 1e6:,.1f} M ({time.perf_counter() - began:.2f} s)",
+                           file=sys.stdout)
+    print(f"results written to {out}/")
     return EXIT_OK
 
 
 def _compare(args) -> int:
+    from . import outputs
     from .errors import InputError
     from .projection import run
-    from .report import plots
-    from .report.summary import SCHEMES, comparison_markdown, differences
+    from .report.plan import COMPARED_VARIABLES, comparison_charts
+    from .report.summary import comparison_markdown, differences
 
     a, b = (_load(name, args.provinces, args.end) for name in (args.a, args.b))
     if a.name == b.name:
         raise InputError(f"both scenarios are named {a.name!r}", source=COMMAND_LINE, key="A B",
                          expected="two different scenarios")
-    variables = ["employee_pension_contributors", "employee_pension_retirees", "system_dependency_ratio"]
-    variables += [f"{scheme}_{quantity}" for scheme in SCHEMES for quantity in ("balance", "months_of_reserve")]
-    progress = _progress(args, 3 + len(variables))
-    with _staged(args.out) as staging:
+    name = f"{a.name}_vs_{b.name}"
+    out = _out(args, [name])
+    progress = _progress(args, 3 + len(COMPARED_VARIABLES))
+    with progress, outputs.destination(out):
         datasets = {}
         for scenario in (a, b):
             datasets[scenario.name] = run(scenario)
-            progress.advance(f"{scenario.name}: projected")
+            _step(progress, f"{scenario.name}: projected")
         ds_a, ds_b = datasets[a.name], datasets[b.name]
-        _csv(differences(ds_a, ds_b), staging / "differences.csv")
-        charts = {}
-        for variable in variables:
-            if variable in ds_a.data_vars and variable in ds_b.data_vars:
-                file = f"compare_{variable}.png"
-                _save(plots.scenario_comparison(datasets, variable), staging / file)
-                charts[plots.variable_title(variable)] = file
-            progress.advance(f"chart of {variable}")
-        (staging / "comparison.md").write_text(comparison_markdown(ds_a, ds_b, a, b, charts), encoding="utf-8")
-        progress.advance("comparison written")
-    progress.close()
+        with outputs.staged(out, name, note=f"compare {a.name} {b.name}") as folder:
+            _csv(differences(ds_a, ds_b), folder / "differences.csv")
+            charts = {}
+            for chart in comparison_charts(datasets):
+                charts |= _save_charts([chart], folder)
+                _step(progress, f"chart: {chart.title}")
+            (folder / "comparison.md").write_text(comparison_markdown(ds_a, ds_b, a, b, charts), encoding="utf-8")
+            _step(progress, "comparison written")
     print(f"{b.name} against {a.name}: {len(charts)} chart(s), differences by province and year")
-    print(f"comparison written to {args.out}/")
+    print(f"comparison written to {out / name}/")
     return EXIT_OK
 
 
@@ -415,15 +430,18 @@ def _list(args) -> int:
 def _validate(args) -> int:
     from .inputs.scenario import validate_scenario
 
-    scenario = validate_scenario(args.file)
-    print(f"{args.file}: scenario {scenario.name!r} is valid ({len(scenario.changes)} change(s))")
+    file = check_argument(args.file, "FILE", path=True)
+    with _reading(file):
+        scenario = validate_scenario(file)
+    print(f"{file}: scenario {scenario.name!r} is valid ({len(scenario.changes)} change(s))")
     return EXIT_OK
 
 
 def _params(args) -> int:
     from .inputs.parameters import load_parameters
 
-    parameter = load_parameters().get(args.path)
+    path = check_argument(args.path, "PATH")
+    parameter = load_parameters().get(path)
     meta = parameter.metadata
     print(f"{parameter.path}: {meta.label} [{meta.unit}]")
     print(f"  reference: {meta.reference}")
@@ -509,22 +527,55 @@ def _message(error) -> str:
     return message + "".join(f"\n  {i + 1:>4} | {lines[i]}" for i in shown)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that staging folders are removed."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
+def _disk_error(error: OSError) -> str:
+    path = error.filename or "the results folder"
+    return f"socsec-proj: error: {path}: {error.strerror or error} (a disk error; no result was left half-written)"
+
+
 def main(argv=None) -> int:
-    """Entry point of ``socsec-proj``; returns the exit code."""
+    """Entry point of ``socsec-proj``; returns the exit code.
+
+    0 done; 2 bad input, one line; 1 a disk error (the path and the reason) or an internal
+    error (with the traceback, for a report); 130 Ctrl-C, 143 SIGTERM, one line, nothing left.
+    """
     from .errors import InputError
 
-    args = _parser().parse_args(argv)
-    command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
-               "params": _params}[args.command]
+    with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): leave it
+        signal.signal(signal.SIGTERM, _terminate)
     try:
+        args = _parser().parse_args(argv)
+        command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
+                   "params": _params}[args.command]
         return command(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return EXIT_OK
-    except InputError as error:
-        print(_message(error), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as error:  # an internal error: say so plainly, keep the traceback for a report
-        import traceback
+    except KeyboardInterrupt:
+        print("socsec-proj: interrupted (Ctrl-C); no result was left half-written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        print("socsec-proj: terminated (SIGTERM); no result was left half-written", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except SystemExit as exit:  # argparse: --help, or a refusal it already printed
+        return exit.code if isinstance(exit.code, int) else EXIT_BAD_INPUT
+    except Exception as error:
+        if isinstance(error, InputError):
+            print(_message(error), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if isinstance(error, OSError):  # a disk full or read-only: not a bug of ours
+            print(_disk_error(error), file=sys.stderr)
+            return EXIT_INTERNAL
+        if isinstance(error, MemoryError):
+            print("socsec-proj: error: out of memory (fewer --draws or fewer scenarios at once)", file=sys.stderr)
+            return EXIT_INTERNAL
+        import traceback  # an internal error: say so plainly, keep the traceback for a report
 
         traceback.print_exc()
         print(f"socsec-proj: internal error: {error!r}", file=sys.stderr)

@@ -75,28 +75,39 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
     draws, seed, keep, client : optional
         A stochastic run of ``draws`` paths (see :func:`socsec_proj.stochastic.run`): per
         (draw, province, year) totals, reproducible for a ``seed`` however the draws are
-        split, optionally mapped over a ``dask.distributed`` ``client``.
+        split, optionally mapped over a ``dask.distributed`` ``client``. A number of draws
+        that would not fit in memory is refused first (:func:`socsec_proj.resources.check_draws`).
 
     Returns
     -------
     xarray.Dataset
         Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
-        and ``long_name`` (see :mod:`socsec_proj.variables`).
+        and ``long_name`` (see :mod:`socsec_proj.variables`). With ``provinces`` in the
+        scenario, all 31 are projected (pooling among all) and those selected.
     """
     scenario = Scenario.checked(scenario)  # loaded if a name or path; checked however it was made (even in Python)
     if draws is not None:
         if stages is not None:
             raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")
         from . import stochastic
+        from .resources import check_draws
+        check_draws(draws, keep=keep)
         return stochastic.run(scenario, draws=draws, seed=seed, keep=keep, client=client)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     stages = STAGES if stages is None else tuple(stages)
     check_stages(scenario, stages)
-    ds = empty_dataset(scenario)
+    # ``provinces`` selects what is reported, never what is computed: migration between
+    # provinces and national pooling need all 31, so they are projected and then selected
+    # (a one-province run gives that province's figures of the full run, not of a country of one).
+    reported = list(scenario.provinces) if scenario.provinces else None
+    computed = scenario.model_copy(update={"provinces": None}) if reported else scenario
+    ds = empty_dataset(computed)
     horizon = int(ds["year"][-1])
     if horizon < CALIBRATION_YEAR:  # the stages calibrate to 2024: project that far, then cut
-        ds = empty_dataset(scenario, horizon=CALIBRATION_YEAR)
+        ds = empty_dataset(computed, horizon=CALIBRATION_YEAR)
     for stage in stages:
-        ds = stage(ds, scenario)
+        ds = stage(ds, computed)
+    if reported:
+        ds = ds.sel(province=reported)
     return ds.sel(year=slice(None, horizon)) if horizon < CALIBRATION_YEAR else ds

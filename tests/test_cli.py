@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from socsec_proj import cli
+from socsec_proj import cli, outputs
 from socsec_proj.report import SCHEMES
 
 
@@ -112,7 +112,8 @@ def comparison(end_to_end):
 
 def _expected_files(ds) -> set[str]:
     """What ``run`` must write for a projection: fixed files, then one CSV / chart per scheme present."""
-    files = {"projection.nc", "population.csv", "summary.md", "population_pyramid.png", "contributors_vs_retirees.png"}
+    files = {"projection.nc", "population.csv", "summary.md", "population_pyramid.png", "contributors_vs_retirees.png",
+             outputs.MARKER}
     for scheme in SCHEMES:
         if any(str(name).startswith(f"{scheme}_") and {"province", "year"} <= set(ds[name].dims)
                for name in ds.data_vars):
@@ -128,15 +129,15 @@ def test_run_two_scenarios_writes_every_file(two_runs):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     results = folder / "results"
-    assert sorted(p.name for p in results.iterdir()) == sorted(SCENARIOS)
-    assert [p.name for p in folder.iterdir()] == ["results"]  # no staging folder left beside it
+    assert sorted(p.name for p in results.iterdir()) == sorted([*SCENARIOS, outputs.LOCK_NAME])  # no staging left
+    assert [p.name for p in folder.iterdir()] == ["results"]
     for name in SCENARIOS:
         assert f"{name}: 31 provinces, 2020-2100" in done.stdout
         ds = xr.open_dataset(results / name / "projection.nc")
         assert ds.attrs["scenario"] == name
         written = {p.name for p in (results / name).iterdir()}
         assert written == _expected_files(ds), name
-        for file in written:
+        for file in written - {outputs.MARKER}:
             assert (results / name / file).stat().st_size > 1000, file
         employee = pd.read_csv(results / name / "employee_pension.csv")
         assert list(employee.columns[:2]) == ["province", "year"]
@@ -158,8 +159,9 @@ def test_run_two_scenarios_writes_every_file(two_runs):
 def test_compare_writes_differences_charts_and_markdown(comparison):
     folder, done = comparison
     assert done.returncode == 0, done.stderr
-    out = folder / "comparison"
+    out = folder / "comparison" / "baseline_vs_no_retirement_delay"  # compare, like run, writes one folder in --out
     assert [p.name for p in folder.iterdir()] == ["comparison"]
+    assert sorted(p.name for p in out.parent.iterdir()) == [outputs.LOCK_NAME, out.name]
     files = {p.name for p in out.iterdir()}
     assert {"differences.csv", "comparison.md", "compare_employee_pension_contributors.png",
             "compare_employee_pension_retirees.png", "compare_system_dependency_ratio.png"} <= files
@@ -242,17 +244,17 @@ def test_compare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
 
 def test_internal_error_leaves_nothing_behind(tmp_path):
     out = tmp_path / "new" / "deeper" / "results"
-    with pytest.raises(RuntimeError), cli._staged(out) as staging:
+    with pytest.raises(RuntimeError), outputs.destination(out), outputs.staged(out, "baseline") as staging:
         (staging / "half-written.csv").write_text("x")
         raise RuntimeError("a stage failed")
     assert list(tmp_path.iterdir()) == []  # neither the staging folder nor the parents it made
-    out.parent.mkdir(parents=True)
-    (out).mkdir()
-    (out / "old.csv").write_text("old")
-    with cli._staged(out) as staging:
+    (out / "baseline").mkdir(parents=True)
+    (out / "baseline" / outputs.MARKER).write_text("")
+    (out / "baseline" / "old.csv").write_text("old")
+    with outputs.destination(out), outputs.staged(out, "baseline") as staging:
         (staging / "new.csv").write_text("new")
-    assert [p.name for p in out.iterdir()] == ["new.csv"]  # replaced whole, when complete
-    assert [p.name for p in out.parent.iterdir()] == ["results"]
+    assert sorted(p.name for p in (out / "baseline").iterdir()) == [outputs.MARKER, "new.csv"]  # replaced whole
+    assert sorted(p.name for p in out.iterdir()) == [outputs.LOCK_NAME, "baseline"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,44 +262,25 @@ def test_internal_error_leaves_nothing_behind(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-class _Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 class _Terminal(io.StringIO):
     def isatty(self):
         return True
 
 
-def test_progress_bar_only_after_a_second_and_only_when_enabled():
-    clock, stream = _Clock(), io.StringIO()
-    bar = cli.Progress(4, enabled=True, stream=stream, clock=clock)
-    bar.advance("quick step")
-    assert stream.getvalue() == ""  # under a second: nothing
-    clock.now = 1.5
-    bar.advance("slow step")
-    bar.close()
-    assert stream.getvalue() == "[###############---------------]  50%  slow step  (1.5 s)\n"  # a file: one line each
-
-    off = io.StringIO()
-    bar = cli.Progress(2, enabled=False, stream=off, clock=clock)
-    clock.now = 10.0
-    bar.advance("x")
-    bar.close()
-    assert off.getvalue() == ""
-
-    terminal, clock = _Terminal(), _Clock()
-    bar = cli.Progress(2, enabled=True, stream=terminal, clock=clock)
-    clock.now = 2.0
-    bar.advance("first")
-    bar.advance("second")
-    bar.close()
+def test_progress_bar_only_after_the_delay_and_only_when_enabled():
+    stream = io.StringIO()
+    with cli.progress_bar(4, enabled=True, stream=stream, delay=60.0) as bar:
+        cli._step(bar, "quick step")
+    assert stream.getvalue() == ""  # within the delay: nothing
+    with cli.progress_bar(2, enabled=False, stream=stream, delay=0.0) as bar:
+        cli._step(bar, "x")
+    assert stream.getvalue() == ""  # disabled: nothing
+    terminal = _Terminal()
+    with cli.progress_bar(2, enabled=True, stream=terminal, delay=0.0) as bar:
+        cli._step(bar, "first")
+        cli._step(bar, "second")
     text = terminal.getvalue()
-    assert text.startswith("\r[") and text.count("\r") == 2 and text.endswith("100%  second  (2.0 s)\n")
+    assert text.startswith("\r[") and text.endswith("] 100%  second  (00:00)\n")  # redrawn in place
 
 
 def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
@@ -315,3 +298,103 @@ def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     assert set(table["province"]) == {"CN-GZ"}
     assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Command-line arguments and the destination: refused before anything runs (in-process)
+# --------------------------------------------------------------------------------------------
+
+ARGUMENT_CASES = {
+    # name: (arguments after "run", what the one line must say)
+    "seed_negative": (["baseline", "--seed", "-3"], ["--seed", "-3", "0 to 2**64 - 1"]),
+    "seed_too_large": (["baseline", "--seed", str(2**64)], ["--seed", "18446744073709551616"]),
+    "seed_not_a_number": (["baseline", "--seed", "1e3"], ["argument --seed", "invalid int value"]),
+    "draws_zero": (["baseline", "--draws", "0"], ["--draws", "at least 1"]),
+    "draws_beyond_memory": (["baseline", "--draws", str(10**8)], ["--draws", "100,000,000 draws would need about",
+                                                                 "GiB of memory", "draws fit"]),
+    "control_character": (["base\x1b[2Jline"], ["SCENARIO", "control character U+001B at position 4"]),
+    "nul_byte": (["baseline", "--provinces", "CN-GD\x00"], ["--provinces", "control character U+0000"]),
+    "not_utf8": (["baseline", "--provinces", "CN-GD\udcff"], ["--provinces", "not valid UTF-8", "byte 0xff"]),
+    "lone_surrogate": (["baseline\ud800"], ["SCENARIO", "lone surrogate U+D800"]),
+    "long_name": (["x" * 300 + ".yaml"], ["SCENARIO", "is 305 bytes long", "at most 255 bytes"]),
+    "long_shipped_name": (["x" * 252], ["SCENARIO", "is 257 bytes long"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ARGUMENT_CASES))
+def test_bad_argument_exits_2_with_one_line_before_anything_runs(case, tmp_path, capsys, monkeypatch):
+    arguments, expected = ARGUMENT_CASES[case]
+    monkeypatch.setattr("socsec_proj.projection.run", lambda *a, **k: pytest.fail("computed before refusing"))
+    code = cli.main(["run", *arguments, "--out", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("socsec-proj: error: ") and err.count("\n") == 1, err  # one line, no traceback
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    assert "\x1b" not in err and "\x00" not in err  # never echoed raw to the terminal
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_destination_exits_2_and_touches_nothing(tmp_path, capsys):
+    (tmp_path / "summary.md").write_text("a user's file")
+    (tmp_path / "results" / "baseline").mkdir(parents=True)  # a folder socsec-proj did not write
+    (tmp_path / "results" / "baseline" / "mine.txt").write_text("mine")
+    cases = {str(tmp_path / "summary.md"): "summary.md is a file", str(tmp_path / "summary.md" / "x"): "which is a file",
+             str(tmp_path / "results"): "was not written by socsec-proj", "x" * 256: "is 256 bytes long"}
+    for out, expected in cases.items():
+        for command in (["run", "baseline"], ["compare", "baseline", "no_retirement_delay"]):
+            code = cli.main([*command, "--out", out])
+            err = capsys.readouterr().err
+            if command[0] == "compare" and "not written" in expected:
+                assert code == 0  # compare writes results/baseline_vs_no_retirement_delay/: no clash
+                continue
+            assert code == 2 and expected in err and err.count("\n") == 1, err
+    assert (tmp_path / "summary.md").read_text() == "a user's file"
+    assert (tmp_path / "results" / "baseline" / "mine.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [outputs.LOCK_NAME, "baseline",
+                                                                        "baseline_vs_no_retirement_delay"]
+
+
+def test_validate_refuses_unreadable_input_in_one_line(tmp_path, capsys):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: deep\nchanges:\n  x: " + "[" * 20000 + "]" * 20000 + "\n")
+    assert cli.main(["validate", str(deep)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "deep.yaml" in err and "Traceback" not in err
+    assert cli.main(["validate", str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_tilde_and_dot_in_out_are_the_home_and_current_folders(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    small = ["--end", "2030", "--provinces", "CN-GD"]
+    assert cli.main(["run", "baseline", "--out", "~/results", *small]) == 0, capsys.readouterr().err
+    assert (tmp_path / "home" / "results" / "baseline" / "summary.md").is_file() and not (tmp_path / "~").exists()
+    (tmp_path / "keep.txt").write_text("kept")
+    assert cli.main(["run", "baseline", "--out", ".", *small]) == 0, capsys.readouterr().err
+    assert (tmp_path / "baseline" / "projection.nc").is_file() and (tmp_path / "keep.txt").read_text() == "kept"
+
+
+@pytest.mark.parametrize("code, reason", [(28, "No space left on device"), (30, "Read-only file system")])
+def test_disk_errors_exit_1_naming_the_path(tmp_path, capsys, monkeypatch, code, reason):
+    out = tmp_path / "results"
+    full = out / ".baseline.tmp" / "projection.nc"
+
+    def fail(ds, scenario, folder, progress, draws=None):
+        (folder / "summary.md").write_text("half")
+        raise OSError(code, reason, str(full))
+
+    monkeypatch.setattr(cli, "_write_scenario", fail)
+    assert cli.main(["run", "baseline", "--out", str(out), "--end", "2030", "--provinces", "CN-GD"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"socsec-proj: error: {full}: {reason} (a disk error; no result was left half-written)\n"
+    assert not out.exists()  # the folders it made are gone again
+
+
+def test_read_only_destination_is_a_disk_error_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(outputs.os, "access", lambda path, mode: False)
+    monkeypatch.setattr("socsec_proj.projection.run", lambda *a, **k: pytest.fail("computed before refusing"))
+    assert cli.main(["run", "baseline", "--out", str(tmp_path / "results")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"socsec-proj: error: {tmp_path}: ") and "Traceback" not in err and err.count("\n") == 1

@@ -66,6 +66,60 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     return result
 
 
+def depletion_year_quantiles(draws: xr.Dataset, scheme: str = "employee_pension", quantiles=(0.05, 0.5, 0.95),
+                             national_total: bool = True) -> xr.DataArray:
+    """Quantiles over draws of the depletion year, counting the draws that never deplete.
+
+    A draw whose balance stays at or above zero through the horizon is depleted "after the
+    horizon": it counts as +inf, never as missing. Leaving those draws out would report
+    "5-95 %: 2044-2078" when 5 % of the draws last beyond 2100. A quantile is the earliest
+    year by which at least that share of the draws are depleted (``inverted_cdf``: always a
+    year some draw has, never an average of two), +inf when fewer are depleted by the horizon;
+    :func:`format_depletion_year` prints that as "> 2100".
+
+    Parameters
+    ----------
+    draws : xarray.Dataset
+        A stochastic projection (dim ``draw``) with ``{scheme}_balance`` [CNY].
+    scheme : str
+        ``"employee_pension"``, ``"resident_pension"``, ``"unemployment"`` or ``"injury"``.
+    quantiles : sequence of float
+        Shares in [0, 1].
+    national_total : bool, default True
+        Quantiles of the year China's total balance is depleted; False: per province.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dim ``quantile`` (and ``province``): calendar year [year], +inf for "after the
+        horizon"; attributes ``horizon`` (the last year projected) and ``never_depleted``
+        (share of draws [/1] not depleted by then, national or the largest over provinces).
+    """
+    q = [float(x) for x in quantiles]
+    if not q or any(not 0.0 <= x <= 1.0 for x in q):
+        raise InputError(f"quantiles {quantiles!r}", key="quantiles", expected="numbers between 0 and 1")
+    if "draw" not in draws.dims:
+        raise InputError("the Dataset has no draw dimension", key="draws", expected="a stochastic projection")
+    years = depletion_year(draws, scheme, national_total=national_total)
+    never = years.isnull()
+    result = years.fillna(np.inf).quantile(q, dim="draw", method="inverted_cdf")
+    result.name = f"{scheme}_depletion_year"
+    horizon = int(draws["year"].values[-1])
+    result.attrs.update(units="year", horizon=horizon, never_depleted=float(never.mean("draw").max()),
+                        long_name=f"quantiles over draws of the first year the {scheme.replace('_', ' ')} balance "
+                                  f"is below zero (inf: not by {horizon})")
+    return result
+
+
+def format_depletion_year(year, horizon: int) -> str:
+    """A depletion year as text: ``"2055"``, or ``"> 2100"`` for a year after the horizon
+    (+inf from :func:`depletion_year_quantiles`, or NaN from :func:`depletion_year`)."""
+    year = float(year)
+    if np.isnan(year) or year > horizon:
+        return f"> {horizon}"
+    return str(int(year))
+
+
 def cost_rate(ds: xr.Dataset) -> xr.DataArray:
     """PAYG cost rate of the employee pension: expenditure / covered payroll [/1]."""
     _check_scheme(ds, "employee_pension")

@@ -506,14 +506,16 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
 def depletion_histogram(draws: xr.Dataset, scheme: str, province: str | None = None) -> Figure:
     """Distribution across draws of the year a fund's balance first falls below zero.
 
-    Draws whose fund lasts beyond the horizon are counted in a bar of their own.
+    Draws whose fund lasts beyond the horizon are counted in a bar of their own, "> 2100", and
+    the median and 5-95 % range in the subtitle count them as after the horizon
+    (:func:`~socsec_proj.funds.measures.depletion_year_quantiles`).
     """
-    from ..funds.measures import depletion_year
+    from ..funds.measures import depletion_year, depletion_year_quantiles, format_depletion_year
 
     _check_scheme(scheme)
     _require(draws, f"{scheme}_balance")
-    years = depletion_year(draws.sel(province=[province]) if province else draws, scheme,
-                           national_total=True).values.ravel()
+    selected = draws.sel(province=[province]) if province else draws
+    years = depletion_year(selected, scheme, national_total=True).values.ravel()
     horizon = int(draws["year"].values[-1])
     depleted = years[np.isfinite(years)].astype(int)
     fig, axes = _figure(9.0, 4.8)
@@ -523,11 +525,14 @@ def depletion_histogram(draws: xr.Dataset, scheme: str, province: str | None = N
         ax.hist(depleted, bins=bins, color="tab:red", alpha=0.8, label="depleted in that year")
     lasting = int(np.sum(~np.isfinite(years)))
     if lasting:
-        ax.bar([horizon + 2], [lasting], width=1.6, color="tab:green", label=f"never by {horizon}")
+        ax.bar([horizon + 2], [lasting], width=1.6, color="tab:green", label=f"> {horizon}: never by {horizon}")
+        ax.annotate(f"> {horizon}", (horizon + 2, lasting), ha="center", va="bottom", fontsize=8)
     ax.set_xlabel("year the balance first falls below zero")
     ax.set_ylabel("draws")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    share = f"median {int(np.median(depleted))}" if depleted.size else "never depleted"
+    low, median, high = (format_depletion_year(q, horizon) for q in
+                         depletion_year_quantiles(selected, scheme, (0.05, 0.5, 0.95)).values)
+    share = f"median {median}, 5-95 %: {low} to {high}"
     where = _name(draws, province) if province else _place(draws)
     _title(fig, f"{SCHEME_TITLES[scheme]}: depletion year, {where}",
            f"{years.size:,} draws, {share}; {_scenario(draws)}".strip("; "))

@@ -37,6 +37,7 @@ __all__ = [
     "comparison_markdown",
     "depletion_years",
     "differences",
+    "draws_depletion",
     "fund_variables",
     "scheme_variables",
     "schemes_present",
@@ -531,6 +532,45 @@ def _funds(ds: xr.Dataset) -> list[str]:
     return lines
 
 
+def draws_depletion(draws: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> pd.DataFrame:
+    """Depletion year of each fund's national balance over a stochastic run's draws, as text.
+
+    Draws never depleted within the projection count as after the horizon, shown "> 2100"
+    (:func:`~socsec_proj.funds.measures.depletion_year_quantiles`), so a median falls there
+    when fewer than half the draws are depleted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index scheme; one column per quantile (``"5 %"``, ``"median"``, ...) holding a year or
+        ``"> 2100"``, and ``never depleted`` (draws not depleted by the horizon, ``"44 of 1,000"``).
+    """
+    from ..funds.measures import depletion_year, depletion_year_quantiles, format_depletion_year
+
+    horizon = int(draws["year"].values[-1])
+    columns = ["median" if q == 0.5 else f"{100 * q:g} %" for q in quantiles]
+    rows = {}
+    for scheme in SCHEMES:
+        if f"{scheme}_balance" not in draws.data_vars:
+            continue
+        values = depletion_year_quantiles(draws, scheme, quantiles).values
+        never = int(depletion_year(draws, scheme, national_total=True).isnull().sum())
+        rows[SCHEME_TITLES[scheme]] = [format_depletion_year(v, horizon) for v in values] + [
+            f"{never:,} of {draws.sizes['draw']:,}"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[*columns, "never depleted"])
+
+
+def _draws(draws: xr.Dataset) -> list[str]:
+    table = draws_depletion(draws)
+    last = int(draws["year"].values[-1])
+    lines = [f"{draws.sizes['draw']:,} stochastic draws (seed {draws.attrs.get('seed', '?')}). The year the "
+             f"balance, provinces pooled, first falls below zero; a draw never depleted by {last} counts as "
+             f"after {last} (\"> {last}\"), so a quantile shows \"> {last}\" when fewer draws than that share "
+             "are depleted by then.", ""]
+    rows = [[scheme, *values] for scheme, values in zip(table.index, table.values.tolist())]
+    return lines + _markdown_table(["scheme", *table.columns], rows, ["---", *["---:"] * len(table.columns)])
+
+
 def _targets(ds: xr.Dataset, scenario) -> list[str]:
     checks = target_checks(ds, scenario)
     if checks.empty:
@@ -558,7 +598,8 @@ def _targets(ds: xr.Dataset, scenario) -> list[str]:
                                                              "---"])
 
 
-def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | None = None) -> str:
+def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | None = None,
+                     draws: xr.Dataset | None = None) -> str:
     """A one-page Markdown summary of one projection, for readers who do not read code.
 
     Parameters
@@ -571,6 +612,9 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
     charts : mapping of str to str, optional
         ``{title: relative path}`` of the charts to link, e.g.
         ``{"Population pyramid": "population_pyramid.png"}``.
+    draws : xarray.Dataset, optional
+        A stochastic run of the same scenario: adds the depletion year over the draws
+        (quantiles, never-depleted draws counted as "> 2100").
 
     Returns
     -------
@@ -609,6 +653,8 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
     lines += [f"- Years reported: {first}–{last}; {provinces}. Figures below are for {place}.", ""]
     lines += ["## Headline figures", ""] + _headline(ds) + [""]
     lines += ["## Funds", ""] + _funds(ds) + [""]
+    if draws is not None:
+        lines += ["## Stochastic draws", ""] + _draws(draws) + [""]
     if scenario is not None:
         lines += ["## Plan targets", ""] + _targets(ds, scenario) + [""]
     if charts:

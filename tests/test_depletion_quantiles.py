@@ -1,0 +1,66 @@
+"""Depletion-year quantiles over draws count the draws that never deplete as after the horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from socsec_proj.funds.measures import depletion_year_quantiles, format_depletion_year
+from socsec_proj.report import plots
+from socsec_proj.report.summary import draws_depletion, summary_markdown
+
+YEARS = np.arange(2020, 2101)
+
+
+def _draws(depleted_in) -> xr.Dataset:
+    """A stochastic Dataset whose national employee-pension balance is first negative in the
+    given year per draw (None: never by 2100), split over two provinces."""
+    balance = np.ones((len(depleted_in), 2, YEARS.size))
+    for draw, year in enumerate(depleted_in):
+        if year is not None:
+            balance[draw, :, YEARS >= year] = -1.0
+    ds = xr.Dataset({"employee_pension_balance": (("draw", "province", "year"), balance, {"units": "CNY"})},
+                    coords={"draw": np.arange(len(depleted_in)), "province": ["CN-GD", "CN-HE"], "year": YEARS})
+    ds.attrs.update(scenario="constructed", seed=7)
+    return ds
+
+
+# 10 draws: 4 depleted (2040, 2050, 2060, 2070), 6 never by 2100.
+CASE = [2060, None, 2040, None, None, 2070, None, 2050, None, None]
+
+
+def test_median_is_after_the_horizon_when_most_draws_never_deplete():
+    q = depletion_year_quantiles(_draws(CASE), quantiles=(0.05, 0.1, 0.4, 0.41, 0.5, 0.95))
+    # inverted_cdf: the earliest year by which at least that share of the 10 draws is depleted
+    assert q.values.tolist() == [2040.0, 2040.0, 2070.0, np.inf, np.inf, np.inf]
+    assert q.attrs["horizon"] == 2100 and q.attrs["never_depleted"] == pytest.approx(0.6)
+    assert [format_depletion_year(v, 2100) for v in q.values] == ["2040", "2040", "2070", "> 2100", "> 2100", "> 2100"]
+    # leaving the never-depleted draws out, as before, would have said a median of 2055
+    assert np.median([y for y in CASE if y is not None]) == 2055
+
+
+def test_every_draw_depleted_gives_plain_years():
+    q = depletion_year_quantiles(_draws([2030 + i for i in range(10)]), quantiles=(0.0, 0.5, 1.0))
+    assert q.values.tolist() == [2030.0, 2034.0, 2039.0] and q.attrs["never_depleted"] == 0.0
+
+
+def test_summary_and_histogram_say_after_2100():
+    draws = _draws(CASE)
+    table = draws_depletion(draws)
+    assert table.loc["Urban-employee pension"].tolist() == ["2040", "> 2100", "> 2100", "6 of 10"]
+    projection = draws.isel(draw=0, drop=True)
+    text = summary_markdown(projection, draws=draws)
+    assert "## Stochastic draws" in text and "| Urban-employee pension | 2040 | > 2100 | > 2100 | 6 of 10 |" in text
+    figure = plots.depletion_histogram(draws, "employee_pension")
+    texts = [t.get_text() for t in figure.texts] + [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert any("median > 2100, 5-95 %: 2040 to > 2100" in t for t in texts), texts
+    bars = [p for p in figure.axes[0].patches if p.get_facecolor()[:3] == pytest.approx((0.172, 0.627, 0.172), abs=0.01)]
+    assert [b.get_height() for b in bars] == [6]  # the "> 2100" bar holds the six draws
+
+
+def test_quantiles_out_of_range_are_refused():
+    from socsec_proj import InputError
+
+    with pytest.raises(InputError, match="quantiles"):
+        depletion_year_quantiles(_draws(CASE), quantiles=(1.5,))
