@@ -491,9 +491,13 @@ def _opened_at(text: str, line: int) -> int | None:
         mark = exc.context_mark
         if mark is not None and mark.line + 1 < line:
             return mark.line + 1
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # a file too deep to re-read: name the line only
         pass
     return None
+
+
+def _clipped(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _message(error) -> str:
@@ -524,7 +528,8 @@ def _message(error) -> str:
         keys = _key_path(lines, shown[0])
         if keys:
             message += f"\n  near key: {' > '.join(keys)}"
-    return message + "".join(f"\n  {i + 1:>4} | {lines[i]}" for i in shown)
+    # a quoted line is cut at 160 characters: a hostile file's line can be megabytes long
+    return message + "".join(f"\n  {i + 1:>4} | {_clipped(lines[i])}" for i in shown)
 
 
 class _Terminated(BaseException):
