@@ -33,6 +33,7 @@ GROUPS = (
     ("Urban-rural resident pension fund", lambda name: name.startswith("resident_pension_")),
     ("Unemployment insurance fund", lambda name: name.startswith("unemployment_")),
     ("Work-injury insurance fund", lambda name: name.startswith("injury_")),
+    ("Stochastic drivers (by draw and year)", lambda name: name.startswith("driver_")),
 )
 
 
@@ -48,6 +49,16 @@ def _group(name: str) -> str:
     return "Other"
 
 
+def _aggregation(variable) -> str:
+    """How the variable aggregates over sex, age and provinces (its declared rule)."""
+    if variable.aggregation == "ratio":
+        factor = f"{variable.factor:g} x " if variable.factor != 1 else ""
+        return f"{factor}`{variable.parts[0]}` / `{variable.parts[1]}` of the totals"
+    if variable.aggregation == "mean":
+        return f"mean weighted by `{variable.parts[0]}`"
+    return variable.aggregation
+
+
 def render() -> str:
     """The glossary page as Markdown."""
     lines = [
@@ -60,7 +71,9 @@ def render() -> str:
         "attribute) and its long name (the `long_name` attribute). A unit of `1` is a plain",
         "ratio. Stocks are at 1 July; population flows labelled year Y are those of the twelve",
         "months to 1 July Y; fund flows are those of the calendar year and fund balances are at",
-        "its end (fund variables are NaN before 2024, the first fund year).",
+        "its end (fund variables are NaN before 2024, the first fund year). The last column is",
+        "how a variable aggregates over sex, age and provinces (`ssp.national`, the report's",
+        "tables and charts): `sum`, a ratio of two totals, a weighted mean, or `none`.",
         "",
         f"{len(VARIABLES)} variables.",
         "",
@@ -71,10 +84,11 @@ def render() -> str:
     for heading in [g[0] for g in GROUPS] + ["Other"]:
         if heading not in grouped:
             continue
-        lines += [f"## {heading}", "", "| variable | dimensions | unit | long name |", "|---|---|---|---|"]
+        lines += [f"## {heading}", "", "| variable | dimensions | unit | long name | aggregates as |",
+                  "|---|---|---|---|---|"]
         for v in grouped[heading]:
             dims = ", ".join(v.dims)
-            lines.append(f"| `{v.name}` | ({dims}) | {_cell(v.units)} | {_cell(v.long_name)} |")
+            lines.append(f"| `{v.name}` | ({dims}) | {_cell(v.units)} | {_cell(v.long_name)} | {_aggregation(v)} |")
         lines.append("")
     return "\n".join(lines)
 

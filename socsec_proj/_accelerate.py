@@ -110,6 +110,38 @@ def row_dot(x, y):
     return total
 
 
+ENGINES = ("numba", "numpy")
+
+
+def kernel(numba_fn, numpy_fn):
+    """The engine switch of a kernel pair: ``kernel(fast, reference)(engine)`` is one of them.
+
+    Every numba kernel has a plain-numpy reference of the same contract (held equal by a
+    test); stages take ``engine="numba"`` or ``"numpy"`` and pick with this one function.
+
+    Returns
+    -------
+    callable
+        ``pick(engine)`` returning ``numba_fn`` for ``"numba"`` and ``numpy_fn`` for ``"numpy"``.
+
+    Raises
+    ------
+    ValueError
+        From ``pick`` for any other engine.
+    """
+
+    def pick(engine="numba"):
+        if engine == "numba":
+            return numba_fn
+        if engine == "numpy":
+            return numpy_fn
+        raise ValueError(f"engine {engine!r}; expected one of {', '.join(ENGINES)}")
+
+    pick.numba = numba_fn
+    pick.numpy = numpy_fn
+    return pick
+
+
 @contextlib.contextmanager
 def single_threaded():
     """Run numba kernels on one thread inside the block (used inside dask workers)."""

@@ -16,20 +16,22 @@ however the draws are split (``SeedSequence(seed).spawn(n)[i]``, built directly 
 Shocks are low-dimensional (one number per driver, draw and year), never per-cell cubes.
 Drivers start in 2025, so every draw keeps the 2024 calibration.
 
-How a draw is projected. The deterministic projection of the scenario runs once. Each draw's
-population is then projected by the cohort-component kernel with its fertility and mortality
-multipliers, and the kernel weighs every draw's population by the deterministic coverage
-shares (insured workers, pensioners, resident contributors and beneficiaries per resident of
-each province, sex, age and year) — so each draw's contributors and pensioners follow its own
-population without its age cube ever being kept. The funds of each draw scale the
-deterministic flows by the draw's members and wages: contributions by insured workers x the
-wage index, pensions by pensioners (pensions in payment are indexed by rule, not by wages;
-the wage sensitivity of new pensions is left out), pooling recomputed, subsidies by the
-scenario's rule, returns shocked, balances run year by year.
+How a draw is projected: by the same stages as the deterministic run
+(:data:`socsec_proj.projection.STAGES`), on a Dataset with a ``draw`` dimension. A chunk of
+draws (:data:`CHUNK_SIZE` at a time, so memory stays bounded) starts from the deterministic
+run's coordinates plus the drivers as variables ``driver_*`` (draw, year); the population
+stage projects every draw with its fertility and mortality, the labour stage covers every
+draw's population, and each fund runs its rules on the draw's members, wages (contributions,
+new pensions, pooling and wage-linked indexation follow them), CPI, returns and unemployment
+inflow. The 2024 calibration reads years no draw changes, so it is the deterministic one in
+every draw. Of each chunk the (draw, province, year) totals are kept (:func:`kept`) and the
+cubes dropped. With every shock at zero each draw is the deterministic projection
+(``tests/test_stochastic.py``).
 
 ``run(..., client=dask_client)`` maps chunks of draws over a ``dask.distributed`` cluster
 (each worker runs numba single-threaded); without a client the draws run in this process on
-numba's threads. Either way the results are the same to the bit.
+numba's threads. Either way the results are the same to the bit: every draw is computed
+alone, whatever chunk holds it.
 """
 
 from __future__ import annotations
@@ -42,20 +44,24 @@ import pandas as pd
 import xarray as xr
 
 from ._accelerate import single_threaded
-from .funds import _kernels as _fund_kernels
-from .funds._kernels import DRAW_QUANTITIES, DRAW_SCHEMES
 from .errors import InputError
 from .inputs import data
 from .inputs.scenario import Scenario, load_scenario
+from .variables import SCHEMES, VARIABLES, add
 
 #: The correlated economic shocks, in the order of the correlation matrix.
 SHOCKS = ("wage", "cpi", "return", "unemployment")
 #: Drivers start moving in this year; earlier years are the calibrated history.
 FIRST_SHOCK_YEAR = 2025
-#: Variables a stochastic Dataset keeps per (draw, province, year).
-SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
-_COVERAGE = ("employee_pension_contributors", "employee_pension_retirees",
-             "resident_pension_contributors", "resident_pension_beneficiaries")
+#: Draws projected together (in this process, and at most per dask task): 16 draws' cubes
+#: are ~0.5 GB while the stages run.
+CHUNK_SIZE = 16
+#: Fund quantities a stochastic Dataset keeps per (draw, province, year), for every scheme.
+KEPT_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
+#: Members a stochastic Dataset keeps per (draw, province, year), summed over sex and age.
+KEPT_MEMBERS = ("employee_pension_contributors", "employee_pension_retirees",
+                "resident_pension_contributors", "resident_pension_beneficiaries")
+DRIVERS = ("fertility", "mortality") + SHOCKS
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,125 +137,80 @@ def draw_drivers(settings: dict, seed: int, start: int, stop: int, n_years: int)
 # One chunk of draws
 
 
-def _deterministic(scenario: Scenario) -> dict:
-    """What every chunk of draws shares: the deterministic projection (all provinces: they
-    exchange migrants), its coverage weights and the population kernel's inputs."""
-    from .demography.population import prepare_inputs, weight_age_bounds
-    from .projection import run as run_deterministic
+def _projection_years(scenario) -> tuple:
+    """The stages' Dataset of ``scenario`` (coordinates only) and the horizon the result is cut at."""
+    from .labour.coverage import CALIBRATION_YEAR
+    from .projection import empty_dataset
 
-    full = scenario.model_copy(update={"provinces": None})
-    ds = run_deterministic(full)
-    weights = _coverage_weights(ds)
-    return {"ds": ds, "weights": weights, "weight_ages": weight_age_bounds(weights),
-            "inputs": prepare_inputs(scenario.parameters, ds["year"].values),
-            "fund_bases": _fund_bases(ds, int(np.searchsorted(ds["year"].values, 2024)))}
+    ds = empty_dataset(scenario)
+    horizon = int(ds["year"][-1])
+    if horizon < CALIBRATION_YEAR:  # the stages calibrate to 2024: project that far, then cut
+        ds = empty_dataset(scenario, horizon=CALIBRATION_YEAR)
+    return ds, horizon
 
 
-def _coverage_weights(ds) -> np.ndarray:
-    """Members per resident, [K, Y, P, S, A] in the kernel's layout (0 where nobody lives).
-
-    Single precision (7 digits): the shares are ratios of counts, and float32 halves the memory
-    the kernel's weighted sums read for every draw and step.
-    """
-    population = ds["population"].transpose("year", "province", "sex", "age").values
-    weights = []
-    for name in _COVERAGE:
-        members = ds[name].transpose("year", "province", "sex", "age").values
-        weights.append(np.divide(members, population, out=np.zeros_like(members), where=population > 0))
-    return np.stack(weights).astype(np.float32)
-
-
-def _fund_bases(ds, first) -> dict:
-    """The deterministic flows, members and opening balances the funds of every draw scale."""
-    n_prov, n_years = ds.sizes["province"], ds.sizes["year"]
-
-    def flow(name):
-        return ds[name].values if name in ds else np.zeros((n_prov, n_years))
-
-    workers = ds["employee_pension_contributors"].sum(("sex", "age")).values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wage = np.where(workers > 0, flow("employee_pension_covered_payroll") / (12.0 * workers), 0.0)
-    base_flows = np.stack([
-        flow("employee_pension_contributions"), flow("employee_pension_expenditure"), flow("employee_pension_subsidy"),
-        wage, flow("resident_pension_contributions"), flow("resident_pension_subsidy"),
-        flow("resident_pension_expenditure"),
-        flow("unemployment_revenue") - flow("unemployment_investment_income"), flow("unemployment_expenditure"),
-        flow("injury_revenue") - flow("injury_investment_income"), flow("injury_expenditure")])
-    opening = np.stack([
-        (flow(f"{s}_balance")[:, first] - flow(f"{s}_revenue")[:, first] + flow(f"{s}_expenditure")[:, first])
-        if f"{s}_balance" in ds else np.zeros(n_prov) for s in DRAW_SCHEMES])
-    return {
-        "present": np.array([int(f"{scheme}_balance" in ds) for scheme in DRAW_SCHEMES]),
-        "base_flows": np.nan_to_num(base_flows),
-        "base_members": np.nan_to_num(np.stack([ds[name].sum(("sex", "age")).values for name in _COVERAGE])),
-        "opening": np.nan_to_num(opening),
-    }
-
-
-def _draw_funds(shared, first, weighted, wage_ratio, returns, unemployment, pooled_share, frozen, engine):
-    """The four funds of every draw (see :func:`socsec_proj.funds._kernels.draw_funds`): [4, 4, D, P, Y]."""
-    bases = shared["fund_bases"]
-    n_prov, n_years = bases["base_flows"].shape[1:]
-    # single precision (7 digits) for the draws' fund paths: half the memory of 4 x 4 x draws x
-    # provinces x years values, and these are read as distributions, not to the yuan
-    out = np.empty((4, 4, weighted.shape[0], n_prov, n_years), dtype=np.float32)
-    kernel = {"numba": _fund_kernels.draw_funds, "numpy": _fund_kernels.draw_funds_numpy}[engine]
-    kernel(first, bases["present"], bases["base_flows"], bases["base_members"], bases["opening"],
-           np.ascontiguousarray(weighted), np.ascontiguousarray(wage_ratio), np.ascontiguousarray(returns),
-           np.ascontiguousarray(unemployment), np.ascontiguousarray(pooled_share, dtype=float), frozen, out)
+def kept(ds: xr.Dataset, keep=()) -> dict:
+    """What a stochastic run keeps of a chunk's Dataset: per (draw, province, year) the total
+    population, the members of :data:`KEPT_MEMBERS` summed over sex and age, and the
+    :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``."""
+    population = ds["population_total"].transpose("draw", "province", "sex", "year").values
+    out = {"population_total": population[:, :, 0] + population[:, :, 1]}
+    for name in KEPT_MEMBERS:
+        out[name] = ds[name].transpose("draw", "province", "sex", "year", "age").values.sum(axis=(2, 4))
+    for scheme in SCHEMES:
+        for quantity in KEPT_QUANTITIES:
+            name = f"{scheme}_{quantity}"
+            if name in ds:
+                out[name] = ds[name].transpose("draw", "province", "year").values
+    for name in DRIVERS:
+        out[f"driver_{name}"] = ds[f"driver_{name}"].transpose("draw", "year").values
+    if "population" in keep:
+        out["population"] = ds["population"].transpose("draw", "province", "sex", "age", "year").values
+    out["coords"] = {"province": list(ds["province"].values), "year": ds["year"].values}
     return out
 
 
-def _step_multiplier(log_path):
-    """Multipliers of the mid-year steps [D, Y-1] from a log path by calendar year [D, Y]: the
-    mean of the two years each step straddles, as the deterministic rates are."""
-    return np.exp(0.5 * (log_path[:, :-1] + log_path[:, 1:]))
+def project_draws(scenario, drivers: dict, draws=None, engine="numba") -> xr.Dataset:
+    """The stages' Dataset of given driver paths: every stage of the deterministic run, with a
+    ``draw`` dimension (the cubes included; :func:`kept` is what a stochastic run keeps of it).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    drivers : dict of str to numpy.ndarray
+        Paths ``[D, Y]`` by calendar year of the Dataset's years (2020 on) for the names of
+        :data:`DRIVERS`; a missing driver is 0 (no shock).
+    draws : array_like of int, optional
+        Labels of the draws (default 0..D-1).
+    """
+    from .projection import STAGES
+
+    ds, _ = _projection_years(scenario)
+    n_years = ds.sizes["year"]
+    n_draws = len(next(iter(drivers.values())))
+    paths = {name: np.asarray(drivers.get(name, np.zeros((n_draws, n_years))), dtype=float) for name in DRIVERS}
+    unknown = sorted(set(drivers) - set(DRIVERS))
+    if unknown:
+        raise InputError(f"unknown driver {unknown[0]!r}", key="drivers", expected=f"names among {', '.join(DRIVERS)}")
+    for name, values in paths.items():
+        if values.shape != (n_draws, n_years):
+            raise InputError(f"shape {values.shape}", key=f"driver_{name}", expected=f"({n_draws}, {n_years})")
+    ds = ds.assign_coords(draw=np.arange(n_draws) if draws is None else np.asarray(draws))
+    ds = add(ds, {f"driver_{name}": paths[name] for name in DRIVERS})
+    for stage in STAGES:
+        ds = stage(ds, scenario, engine=engine)
+    return ds
 
 
-def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", deterministic=None):
-    """Draws ``start..stop-1`` of a stochastic run (see :func:`run`); a dict of numpy arrays."""
-    from .demography.population import project
-
+def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba") -> dict:
+    """Draws ``start..stop-1`` of a stochastic run (see :func:`run`): :func:`kept` of the stages'
+    Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    shared = deterministic if deterministic is not None else _deterministic(scenario)
-    ds = shared["ds"]
-    parameters = scenario.parameters
-    years = ds["year"].values
-    n_years = len(years)
-    settings = driver_settings(parameters, years, scenario.source)
-    paths = draw_drivers(settings, seed, start, stop, n_years)                          # (D, Y) each
-
-    # the inputs were checked when the deterministic run used them; the draws' factors are checked here
-    result = project(shared["inputs"], mortality_factor=_step_multiplier(paths["mortality"]),
-                     fertility_factor=_step_multiplier(paths["fertility"]), keep_cube="population" in keep,
-                     keep_flows=False, weights=shared["weights"], weight_ages=shared["weight_ages"], engine=engine, validate=False)
-    weighted = result["weighted"]                                                        # (D, Y, P, K)
-    members = {name: np.moveaxis(weighted[..., k], 1, 2) for k, name in enumerate(_COVERAGE)}  # (D, P, Y)
-    population = result["population"]                                                    # (D, Y, P, S)
-    # men + women: numpy's sum over a last axis of 2 is twenty times slower (30 ms for 1000 draws)
-    out = {"population_total": np.moveaxis(population[..., 0] + population[..., 1], 1, 2)}
-    out.update(members)
-
-    first = int(np.searchsorted(years, 2024))
-    growth = np.asarray(parameters.get("economy.wage_growth").annual(years), dtype=float)
-    wage_ratio = np.cumprod(np.where(years >= FIRST_SHOCK_YEAR, (1.0 + growth + paths["wage"]) / (1.0 + growth),
-                                     1.0), axis=1)
-    returns = np.asarray(parameters.get("employee_pension.investment_return").annual(years), dtype=float)
-    returns = returns[None, :] + paths["return"]
-    share = np.asarray(parameters.get("employee_pension.pooling_remittance_share").annual(years), dtype=float)
-    active = np.asarray(parameters.get("employee_pension.national_pooling").annual(years), dtype=bool)
-    frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
-    funds = _draw_funds(shared, first, weighted, wage_ratio, returns, np.exp(paths["unemployment"]), share * active,
-                        frozen, engine)
-    for k, scheme in enumerate(DRAW_SCHEMES):
-        if f"{scheme}_balance" in ds:
-            for q, quantity in enumerate(DRAW_QUANTITIES):
-                out[f"{scheme}_{quantity}"] = funds[k, q]
-    out["drivers"] = paths
-    if "population" in keep:
-        out["population"] = np.moveaxis(result["population_cube"], 1, -1)               # (D, P, S, A, Y)
-    return out
+    years = _projection_years(scenario)[0]["year"].values
+    settings = driver_settings(scenario.parameters, years, scenario.source)
+    paths = draw_drivers(settings, seed, start, stop, len(years))                       # (D, Y) each
+    return kept(project_draws(scenario, paths, np.arange(start, stop), engine), keep)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,7 +225,7 @@ def _chunk_in_worker(name_or_path, seed, start, stop, keep):
 
 def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=None, chunk_size: int = None,
         engine: str = "numba") -> xr.Dataset:
-    """Stochastic projection: ``draws`` paths of the scenario.
+    """Stochastic projection: ``draws`` paths of the scenario, each through every stage.
 
     Parameters
     ----------
@@ -279,9 +240,10 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     client : dask.distributed.Client, optional
         Map chunks of draws over its workers (scenario given by name or path).
     chunk_size : int, optional
-        Draws per chunk with a client (default: draws / (2 x workers)).
+        Draws per chunk (default :data:`CHUNK_SIZE`; with a client at most draws / (2 x workers)).
+        The results do not depend on it.
     engine : {"numba", "numpy"}
-        The compiled kernel or its plain-numpy reference (for benchmarks).
+        The compiled kernels or their plain-numpy references (for benchmarks).
 
     Returns
     -------
@@ -302,11 +264,21 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     driver_settings(scenario.parameters, [FIRST_SHOCK_YEAR], scenario.source)  # the drivers' bad input, first too
     keep = tuple(keep)
     if client is None:
-        deterministic = _deterministic(scenario)
-        parts = [simulate_chunk(scenario, seed, 0, draws, keep, engine, deterministic)]
+        size = chunk_size or CHUNK_SIZE
+        collected = None
+        for start in range(0, draws, size):
+            part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
+            if collected is None:  # all draws' arrays at once: no copy to join them at the end
+                collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
+                             if name != "coords"}
+                collected["coords"] = part["coords"]
+            for name, values in part.items():
+                if name != "coords":
+                    collected[name][start:start + len(values)] = values
+        parts = [collected]
     else:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        size = chunk_size or max(1, math.ceil(draws / (2 * workers)))
+        size = chunk_size or max(1, min(CHUNK_SIZE, math.ceil(draws / (2 * workers))))
         bounds = [(s, min(s + size, draws)) for s in range(0, draws, size)]
         futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
         parts = client.gather(futures)
@@ -314,37 +286,32 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
 
 
 def _to_dataset(scenario, parts, seed) -> xr.Dataset:
-    from .inputs.provinces import CODES
-
-    def join(values):  # one chunk: no copy
+    """The stochastic Dataset of the chunks ``parts`` (in draw order), cut at the scenario's horizon."""
+    def join(values):  # one part: no copy
         return values[0] if len(values) == 1 else np.concatenate(values)
 
-    joined = {name: join([p[name] for p in parts]) for name in parts[0] if name != "drivers"}
-    drivers = {name: join([p["drivers"][name] for p in parts]) for name in parts[0]["drivers"]}
-    years = np.arange(2020, 2020 + joined["population_total"].shape[-1])
-    provinces = list(CODES)
-    units = {"population_total": "persons", "revenue": "CNY/year", "expenditure": "CNY/year", "balance": "CNY",
-             "months_of_reserve": "months"}
+    coords = parts[0]["coords"]
     variables = {}
-    for name, values in joined.items():
-        if name == "population":
-            variables[name] = (("draw", "province", "sex", "age", "year"), values,
-                               {"units": "persons", "long_name": "resident population at 1 July"})
+    for name in parts[0]:
+        if name == "coords":
             continue
-        unit = units.get(name) or units.get(name.split("_", 2)[-1]) or next(
-            (u for q, u in units.items() if name.endswith(q)), "persons")
-        variables[name] = (("draw", "province", "year"), values, {"units": unit, "long_name": name.replace("_", " ")})
-    for name, values in drivers.items():
-        label = {"fertility": "log multiplier of the TFR", "mortality": "log multiplier of the probability of dying",
-                 "wage": "shock to nominal wage growth", "cpi": "shock to CPI inflation",
-                 "return": "shock to the rate of return", "unemployment": "log multiplier of unemployment inflow"}[name]
-        variables[f"driver_{name}"] = (("draw", "year"), values, {"units": "1", "long_name": label})
-    ds = xr.Dataset(variables, coords={"draw": np.arange(len(joined["population_total"])), "province": provinces,
-                                       "year": years, "sex": ["male", "female"], "age": np.arange(101)})
-    if scenario.provinces:
-        ds = ds.sel(province=list(scenario.provinces))
-    if scenario.horizon:
-        ds = ds.sel(year=slice(None, scenario.horizon))
+        values = join([p[name] for p in parts])
+        declared = VARIABLES[name]
+        if name.startswith("driver_"):
+            dims = ("draw", "year")
+        elif name == "population":
+            dims = ("draw", "province", "sex", "age", "year")
+        else:
+            dims = ("draw", "province", "year")
+        long_name = declared.long_name
+        if len(dims) < len(declared.dims) + 1 and not name.startswith("driver_"):
+            long_name += " (summed over sex" + (" and age)" if "age" in declared.dims else ")")
+        variables[name] = (dims, values, {"units": declared.units, "long_name": long_name})
+    n_draws = len(variables["population_total"][1])
+    ds = xr.Dataset(variables, coords={"draw": np.arange(n_draws), "province": coords["province"],
+                                       "year": coords["year"], "sex": ["male", "female"], "age": np.arange(101)})
+    _, horizon = _projection_years(scenario)
+    ds = ds.sel(year=slice(None, horizon))
     ds.attrs.update(scenario=scenario.name, seed=seed, title="socsec_proj stochastic projection")
     return ds
 

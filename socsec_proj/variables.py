@@ -12,7 +12,7 @@ flows are NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -20,15 +20,43 @@ import xarray as xr
 DIMENSIONS = ("scenario", "draw", "province", "sex", "age", "year")
 SEXES = ("male", "female")
 
+#: The social-insurance schemes, as variable-name prefixes (fund variables are ``{scheme}_{quantity}``).
+SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
+
+
+#: How a variable aggregates over sex, age and provinces (see :func:`aggregate`).
+AGGREGATIONS = ("sum", "ratio", "mean", "none")
+
 
 @dataclass(frozen=True)
 class Variable:
-    """Declaration of one Dataset variable."""
+    """Declaration of one Dataset variable.
+
+    Attributes
+    ----------
+    name, dims, units, long_name
+        The variable's name, dimensions, unit and meaning.
+    aggregation : {"sum", "ratio", "mean", "none"}
+        How it aggregates over sex, age and provinces: counts and money add up; a ratio is
+        ``factor x sum(parts[0]) / sum(parts[1])`` of two declared variables; a mean is weighted
+        by the declared variable ``parts[0]``; ``none`` (calibrated constants, drivers) does not
+        aggregate.
+    parts : tuple of str
+        The declared variables a ratio or mean is formed from.
+    factor : float
+        Multiplier of a ratio (12 for months of reserve: balance / monthly expenditure).
+    scheme : str or None
+        The scheme of :data:`SCHEMES` whose tables show the variable.
+    """
 
     name: str
     dims: tuple[str, ...]
     units: str
     long_name: str
+    aggregation: str = "sum"
+    parts: tuple[str, ...] = ()
+    factor: float = 1.0
+    scheme: str | None = None
 
 
 _DECLARED = [
@@ -174,7 +202,48 @@ _DECLARED = [
              " for CN-GD, CN-HE, CN-GZ; injury.default_coverage_ratio elsewhere)"),
     Variable("injury_one_off_payment_months", ("province",), "months",
              "calibrated one-off payment per one-off case in months of the provincial average wage (2024)"),
+    # stochastic drivers, per draw and calendar year (0 before 2025); the stages read them when present
+    Variable("driver_fertility", ("draw", "year"), "1", "log multiplier of the TFR"),
+    Variable("driver_mortality", ("draw", "year"), "1", "log multiplier of the probability of dying"),
+    Variable("driver_wage", ("draw", "year"), "1", "shock to nominal wage growth"),
+    Variable("driver_cpi", ("draw", "year"), "1", "shock to CPI inflation"),
+    Variable("driver_return", ("draw", "year"), "1", "shock to the rate of return"),
+    Variable("driver_unemployment", ("draw", "year"), "1", "log multiplier of unemployment inflow"),
 ]
+
+def _rules() -> dict:
+    """The aggregation of every variable that is not a plain sum: ``{name: (aggregation, parts, factor)}``."""
+    rules = {
+        "life_expectancy": ("mean", ("population_total",), 1.0),
+        "total_fertility_rate": ("mean", ("population_total",), 1.0),
+        "pension_coverage_rate": ("mean", ("population_total",), 1.0),
+        "system_dependency_ratio": ("ratio", ("employee_pension_retirees", "employee_pension_contributors"), 1.0),
+        "employee_pension_average_benefit": ("mean", ("employee_pension_retirees",), 1.0),
+        "resident_pension_average_benefit": ("mean", ("resident_pension_beneficiaries",), 1.0),
+        "unemployment_average_benefit": ("mean", ("unemployment_beneficiaries",), 1.0),
+        "injury_average_benefit": ("mean", ("injury_long_term_recipients",), 1.0),
+    }
+    for scheme in SCHEMES:
+        rules[f"{scheme}_months_of_reserve"] = ("ratio", (f"{scheme}_balance", f"{scheme}_expenditure"), 12.0)
+    for variable in _DECLARED:  # calibrated constants by province and the stochastic drivers
+        if "year" not in variable.dims or variable.name.startswith("driver_"):
+            rules[variable.name] = ("none", (), 1.0)
+    return rules
+
+
+def _scheme(name: str) -> str | None:
+    if name == "system_dependency_ratio":
+        return "employee_pension"
+    return next((scheme for scheme in SCHEMES if name.startswith(scheme + "_")), None)
+
+
+def _with_rule(variable: Variable, rules: dict) -> Variable:
+    aggregation, parts, factor = rules.get(variable.name, ("sum", (), 1.0))
+    return replace(variable, aggregation=aggregation, parts=parts, factor=factor, scheme=_scheme(variable.name))
+
+
+_RULES = _rules()
+_DECLARED = [_with_rule(variable, _RULES) for variable in _DECLARED]
 
 VARIABLES: dict[str, Variable] = {v.name: v for v in _DECLARED}
 
@@ -201,17 +270,100 @@ def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
     ValueError
         If a variable is not declared, has the wrong number of dimensions, or a size differs
         from ``ds``'s.
+
+    Notes
+    -----
+    A stochastic run's Dataset has a ``draw`` dimension: an array with one more (leading)
+    dimension than declared is then that variable by draw, ``("draw", *declared)``. Without a
+    ``draw`` dimension such an array must have a leading size of 1 (the one path of a
+    deterministic run), which is dropped; so stages always compute with a leading draw axis.
     """
+    has_draws = "draw" in ds.dims
     variables = {name: ds.variables[name] for name in ds.data_vars if name not in values}
     for name, array in values.items():
         if name not in VARIABLES:
             raise KeyError(f"{name!r} is not declared in socsec_proj.variables")
         variable = VARIABLES[name]
+        dims = variable.dims
         array = np.asarray(array)
-        if array.ndim != len(variable.dims):
+        if array.ndim == len(dims) + 1 and "draw" not in dims:
+            if has_draws:
+                dims = ("draw",) + dims
+            elif array.shape[0] == 1:
+                array = array[0]
+            else:
+                raise ValueError(f"{name}: {array.shape[0]} draws, but the Dataset has no draw dimension")
+        if array.ndim != len(dims):
             raise ValueError(f"{name}: got {array.ndim} dimensions, declared {variable.dims}")
-        variables[name] = xr.Variable(variable.dims, array, {"units": variable.units,
+        variables[name] = xr.Variable(dims, array, {"units": variable.units,
                                                             "long_name": variable.long_name})
     extra = {dim: labels for dim, labels in (coords or {}).items() if dim not in ds.coords}
     all_coords = ds.coords if not extra else ds.coords.merge(xr.Coordinates(extra)).coords
     return xr.Dataset(variables, coords=all_coords, attrs=ds.attrs)
+
+
+def by_draw(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:
+    """The values of ``ds[name]`` in the order ``dims`` behind a leading draw axis (size 1 without
+    draws): what stages compute on. A view wherever the transposition allows one."""
+    values = ds.variables[name]
+    if "draw" in values.dims:
+        return values.transpose("draw", *dims).values
+    return values.transpose(*dims).values[None]
+
+
+def draw_count(ds: xr.Dataset) -> int:
+    """Number of draws of ``ds`` (1 for a deterministic projection)."""
+    return int(ds.sizes.get("draw", 1))
+
+
+def aggregate(ds: xr.Dataset, name: str, dims=("sex", "age", "province")) -> tuple[xr.DataArray, str]:
+    """``ds[name]`` aggregated over those of ``dims`` it has, by its declared rule.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    name : str
+        A declared variable.
+    dims : sequence of str
+        Dimensions to aggregate over (those the variable lacks are ignored; a ``draw``
+        dimension is always kept).
+
+    Returns
+    -------
+    xarray.DataArray, str
+        The aggregate (NaN kept where every part is NaN: ``min_count=1``) and how it was formed
+        (``"sum"``, ``"ratio of the totals"``, ``"mean weighted by ..."``, ``"as projected"``).
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not declared.
+    ValueError
+        If the variable does not aggregate (``none``) but would have to.
+    """
+    variable = VARIABLES[name]
+    array = ds[name]
+    over = [d for d in dims if d in array.dims]
+    if not over:
+        return array, "as projected"
+    kept_dims = [d for d in array.dims if d not in over]
+
+    def total(part):  # a part summed to the variable's kept dimensions
+        values = ds[part]
+        return values.sum([d for d in values.dims if d not in kept_dims], min_count=1)
+
+    rule, parts = variable.aggregation, variable.parts
+    if rule in ("ratio", "mean") and not all(part in ds.data_vars for part in parts):
+        rule, parts = "mean", tuple(p for p in ("population", "population_total") if p in ds.data_vars)[:1]
+    if rule == "sum":
+        return array.sum(over, min_count=1), "sum"
+    if rule == "ratio":
+        return variable.factor * total(parts[0]) / total(parts[1]), "ratio of the totals"
+    if rule == "mean":
+        if not parts:
+            return array.mean(over), "mean"
+        weight = ds[parts[0]]
+        weight = weight.sum([d for d in weight.dims if d not in array.dims])
+        how = "population-weighted mean" if parts[0].startswith("population") else "mean weighted by beneficiaries"
+        return (array * weight).sum(over, min_count=1) / weight.sum(over), how
+    raise ValueError(f"{name} ({variable.aggregation}) does not aggregate over {', '.join(over)}")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import socsec_proj as ssp
 from socsec_proj.errors import InputError
-from socsec_proj.funds import _kernels
+from socsec_proj.funds import _kernels, accounts
 from socsec_proj.funds.employee_pension import annuity_divisor_at, benefit_formula
 from socsec_proj.inputs import data
 
@@ -173,30 +173,64 @@ def test_balancing_rate_keeps_the_fund_solvent(baseline):
 
 
 @settings(deadline=None, max_examples=30)
-@given(st.integers(1, 4), st.integers(2, 6), st.integers(0, 2**32 - 1))
-def test_fund_kernels_equal_numpy(n_prov, n_years, seed):
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
     rng = np.random.default_rng(seed)
-    shape = (n_prov, 2, n_years, 12)
-    retirees = rng.uniform(0, 1e4, shape)
-    continuing = retirees * rng.uniform(0, 1, shape)
-    args = (retirees, continuing, rng.uniform(1000, 5000, shape), rng.uniform(0, 0.05, (n_prov, n_years)),
-            rng.uniform(1000, 5000, n_prov))
-    out_fast = (np.empty(shape), np.empty((n_prov, n_years)))
-    out_slow = (np.empty(shape), np.empty((n_prov, n_years)))
-    _kernels.pension_stock(*args, *out_fast)
-    _kernels.pension_stock_numpy(*args, *out_slow)
-    for fast, slow in zip(out_fast, out_slow):
-        np.testing.assert_allclose(fast, slow, rtol=1e-12)
-    accounts = (rng.uniform(-1e9, 1e9, n_prov), rng.uniform(0, 1e8, (n_prov, n_years)),
-                rng.uniform(0, 1e8, (n_prov, n_years)), rng.uniform(0, 0.3, (n_prov, n_years)),
-                rng.uniform(-1e7, 1e7, (n_prov, n_years)), rng.uniform(-0.02, 0.08, n_years),
-                rng.uniform(0, 1, n_years) < 0.3)
-    fast = [np.empty((n_prov, n_years)) for _ in range(3)]
-    slow = [np.empty((n_prov, n_years)) for _ in range(3)]
-    _kernels.fund_accounts(*accounts, *fast)
-    _kernels.fund_accounts_numpy(*accounts, *slow)
+    n_all, first, n_age = n_years + 2, 2, 12
+    retirees = rng.uniform(0, 1e4, (n_draws * n_prov, 2, n_all, n_age)) * (rng.uniform(0, 1, (1, 1, 1, n_age)) > 0.2)
+    population = np.moveaxis(retirees.reshape(n_draws, n_prov, 2, n_all, n_age), 3, 1) \
+        * rng.uniform(1.0, 3.0, (n_draws, n_all, n_prov, 2, n_age))
+    population[rng.uniform(0, 1, population.shape) < 0.1] = 0.0
+    inputs = _kernels.PensionStockInputs(
+        retirees=retirees, population=np.ascontiguousarray(population), first=first,
+        new_benefit=rng.uniform(1000, 5000, (n_draws * n_prov, n_years, n_age)),
+        indexation=rng.uniform(0, 0.05, (n_draws * n_prov, n_years)),
+        base_benefit=rng.uniform(1000, 5000, n_draws * n_prov))
+    fast, slow = np.empty((n_draws * n_prov, n_years)), np.empty((n_draws * n_prov, n_years))
+    _kernels.pension_stock(inputs, fast)
+    _kernels.pension_stock_numpy(inputs, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
+def test_fund_accounts_kernel_equals_numpy(n_rows, n_years, seed, frozen_share):
+    """The balance recursion (one kernel for the four funds and every draw) against its numpy
+    reference over random inputs, and the recursion's identity row by row."""
+    rng = np.random.default_rng(seed)
+    inputs = accounts.AccountInputs(
+        opening=rng.uniform(-1e9, 1e9, n_rows), contributions=rng.uniform(0, 1e8, (n_rows, n_years)),
+        expenditure=rng.uniform(0, 1e8, (n_rows, n_years)), subsidy_share=rng.uniform(0, 0.3, (n_rows, n_years)),
+        transfer=rng.uniform(-1e7, 1e7, (n_rows, n_years)), rate_of_return=rng.uniform(-0.02, 0.08, (n_rows, n_years)),
+        frozen=rng.uniform(0, 1, n_years) < frozen_share)
+    fast = accounts.AccountOutputs(*(np.empty((n_rows, n_years)) for _ in range(3)))
+    slow = accounts.AccountOutputs(*(np.empty((n_rows, n_years)) for _ in range(3)))
+    accounts.fund_accounts(inputs, fast)
+    accounts.fund_accounts_numpy(inputs, slow)
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-3)
+    before = np.concatenate([inputs.opening[:, None], fast.balance[:, :-1]], axis=1)
+    np.testing.assert_allclose(fast.investment_income, inputs.rate_of_return * before, rtol=1e-12)
+    np.testing.assert_allclose(fast.balance, before + inputs.contributions + fast.subsidy + fast.investment_income
+                               + inputs.transfer - inputs.expenditure, rtol=1e-9, atol=1e-3)
+    for t in range(n_years):
+        expected = fast.subsidy[:, t - 1] if (inputs.frozen[t] and t > 0) else \
+            inputs.subsidy_share[:, t] * inputs.expenditure[:, t]
+        np.testing.assert_array_equal(fast.subsidy[:, t], expected)
+
+
+def test_accounts_with_draws_equal_accounts_draw_by_draw():
+    """``accounts.accounts`` on [D, P, Y] is the recursion of each draw alone, to the bit."""
+    rng = np.random.default_rng(3)
+    shape = (3, 4, 6)
+    args = (rng.uniform(0, 1e9, shape[:2]), rng.uniform(0, 1e8, shape), rng.uniform(0, 1e8, shape),
+            rng.uniform(0, 0.05, (3, 1, 6)), rng.uniform(0, 0.2, (4, 6)), rng.uniform(-1e6, 1e6, shape))
+    together = accounts.accounts(*args, frozen=[False, False, True, True, False, True])
+    for d in range(3):
+        alone = accounts.accounts(args[0][d], args[1][d], args[2][d], args[3][d], args[4], args[5][d],
+                                  frozen=[False, False, True, True, False, True])
+        for a, b in zip(together, alone):
+            np.testing.assert_array_equal(a[d], b)
 
 
 @pytest.mark.parametrize("change, key", [

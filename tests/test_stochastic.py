@@ -8,7 +8,6 @@ import pytest
 import socsec_proj as ssp
 from socsec_proj import stochastic
 from socsec_proj.errors import InputError
-from socsec_proj.funds import _kernels
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +21,9 @@ def test_shape_units_and_calibration_year(draws, baseline):
     for name in ("population_total", "employee_pension_balance", "unemployment_expenditure"):
         assert draws[name].attrs["units"]
     # every draw starts from the calibrated 2024: shocks begin in 2025
-    # fund paths are kept in single precision
     np.testing.assert_allclose(draws["employee_pension_balance"].sel(year=2024),
                                baseline["employee_pension_balance"].sel(year=2024).broadcast_like(
-                                   draws["employee_pension_balance"].sel(year=2024)), rtol=1e-6)
+                                   draws["employee_pension_balance"].sel(year=2024)), rtol=1e-12)
     np.testing.assert_allclose(draws["population_total"].sel(year=2024),
                                baseline["population_total"].sum("sex").sel(year=2024).broadcast_like(
                                    draws["population_total"].sel(year=2024)), rtol=1e-9)
@@ -95,21 +93,6 @@ def test_bad_draw_count(draws):
         ssp.run("baseline", draws=draws)
 
 
-def test_draw_funds_kernel_equals_numpy(draws):
-    rng = np.random.default_rng(0)
-    n_draws, n_prov, n_years, first = 3, 4, 9, 2
-    args = (first, np.array([1, 1, 1, 0]), rng.uniform(1e6, 1e8, (11, n_prov, n_years)),
-            rng.uniform(1e3, 1e5, (4, n_prov, n_years)), rng.uniform(-1e8, 1e9, (4, n_prov)),
-            rng.uniform(1e3, 1e5, (n_draws, n_years, n_prov, 4)), rng.uniform(0.8, 1.2, (n_draws, n_years)),
-            rng.uniform(-0.02, 0.06, (n_draws, n_years)), rng.uniform(0.5, 2, (n_draws, n_years)),
-            rng.uniform(0, 0.05, n_years), rng.uniform(0, 1, n_years) < 0.4)
-    fast = np.empty((4, 4, n_draws, n_prov, n_years))
-    slow = np.empty_like(fast)
-    _kernels.draw_funds(*args, fast)
-    _kernels.draw_funds_numpy(*args, slow)
-    np.testing.assert_allclose(fast, slow, rtol=1e-10, equal_nan=True)
-
-
 def test_dask_local_cluster_equals_in_process(draws):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
@@ -117,3 +100,73 @@ def test_dask_local_cluster_equals_in_process(draws):
         spread = ssp.run("baseline", draws=40, seed=7, client=client)
     for name in draws.data_vars:
         np.testing.assert_array_equal(spread[name].values, draws[name].values, err_msg=name)
+
+
+# --------------------------------------------------------------------------------------------
+# One model: a draw is the deterministic projection with its own drivers
+
+
+NO_SHOCKS = """name: no_shocks
+description: every stochastic spread at zero
+changes:
+  stochastic.wage_growth_sd:
+    2025-01-01: 0.0
+  stochastic.cpi_sd:
+    2025-01-01: 0.0
+  stochastic.return_sd:
+    2025-01-01: 0.0
+  stochastic.unemployment_sd:
+    2025-01-01: 0.0
+  stochastic.fertility_uncertainty_scale:
+    2025-01-01: 0.0
+  stochastic.mortality_uncertainty_scale:
+    2025-01-01: 0.0
+"""
+
+
+def test_without_shocks_every_draw_is_the_deterministic_run(tmp_path):
+    path = tmp_path / "no_shocks.yaml"
+    path.write_text(NO_SHOCKS)
+    deterministic = ssp.run(path)
+    draws = stochastic.run(path, draws=3, seed=5, chunk_size=2)
+    assert float(np.abs(draws["driver_wage"]).max()) == 0.0
+    checked = 0
+    for name in draws.data_vars:
+        if name.startswith("driver_"):
+            continue
+        expected = deterministic[name]
+        expected = expected.sum([d for d in ("sex", "age") if d in expected.dims], min_count=1)
+        expected = expected.transpose("province", "year").values
+        for d in range(3):
+            np.testing.assert_allclose(draws[name].values[d], expected, rtol=1e-9, atol=1e-6, equal_nan=True,
+                                       err_msg=name)
+        checked += 1
+    assert checked == 21   # population, four member counts, four quantities of four funds
+
+
+def test_higher_wage_growth_raises_later_pension_expenditure():
+    """A draw whose wages grow one point faster from 2030 pays more pensions in 2060 in every
+    province (new pensions follow wages) and collects more contributions."""
+    scenario = ssp.load_scenario("baseline")
+    years = np.arange(2020, 2101)
+    wage = np.zeros((2, len(years)))
+    wage[1, years >= 2030] = 0.01
+    ds = stochastic.project_draws(scenario, {"wage": wage})
+    at = ds.sel(year=2060)
+    assert np.all(at["employee_pension_expenditure"].sel(draw=1) > at["employee_pension_expenditure"].sel(draw=0))
+    assert np.all(at["employee_pension_contributions"].sel(draw=1) > at["employee_pension_contributions"].sel(draw=0))
+    # before the shock the two draws are the same path to the bit
+    before = ds.sel(year=slice(None, 2029))
+    np.testing.assert_array_equal(before["employee_pension_balance"].sel(draw=1),
+                                  before["employee_pension_balance"].sel(draw=0))
+    # and draw 0 (no shock) is the deterministic projection
+    deterministic = ssp.run(scenario)
+    np.testing.assert_allclose(ds["employee_pension_expenditure"].sel(draw=0), deterministic["employee_pension_expenditure"],
+                               rtol=1e-12, equal_nan=True)
+
+
+def test_results_do_not_depend_on_the_chunk_size(draws):
+    for size in (1, 7):
+        again = stochastic.run("baseline", draws=40, seed=7, chunk_size=size)
+        for name in draws.data_vars:
+            np.testing.assert_array_equal(again[name].values, draws[name].values, err_msg=f"{name}, chunks of {size}")

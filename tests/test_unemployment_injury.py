@@ -146,7 +146,7 @@ def test_long_term_stock_by_hand():
     new_rate = np.array([[0.01, 0.02]])
     for kernel in (injury.long_term_stock, injury.long_term_stock_numpy):
         stock = np.empty((1, 2))
-        kernel(insured, retirees, population, 1, new_rate, stock)
+        kernel(insured, retirees, population[None], 1, new_rate, stock)
         # year 1 (stationary): age 0: 1; age 1: 1 x 1 + 1 = 2; age 2: 2 x (0.5 / 1) + 0.5 = 1.5 -> 4.5
         # year 2: age 0: 2; age 1: 1 + 2 = 3; age 2: the open age gathers ages 1 and 2 of year 1,
         #   (2 + 1.5) x min(1, 0.4 / 0.75) x min(1, 180 / 400) + 40 x 0.02 = 3.5 x 0.5333 x 0.45 + 0.8 = 1.64
@@ -165,8 +165,8 @@ def test_long_term_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     population[rng.uniform(0, 1, population.shape) < 0.1] = 0.0
     new_rate = rng.uniform(0, 0.01, (n_prov, n_years))
     fast, slow = np.empty((n_prov, n_years)), np.empty((n_prov, n_years))
-    injury.long_term_stock(insured, retirees, population, 2, new_rate, fast)
-    injury.long_term_stock_numpy(insured, retirees, population, 2, new_rate, slow)
+    injury.long_term_stock(insured, retirees, population[None], 2, new_rate, fast)
+    injury.long_term_stock_numpy(insured, retirees, population[None], 2, new_rate, slow)
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
 
 

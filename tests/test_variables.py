@@ -48,3 +48,50 @@ def test_add_rejects_wrong_sizes_dimensions_and_undeclared_names(base):
         add(base, {"total_fertility_rate": np.ones(3)})
     with pytest.raises(KeyError, match="fertility_typo"):
         add(base, {"fertility_typo": np.ones((2, 3))})
+
+
+def test_every_aggregation_rule_names_declared_parts():
+    from socsec_proj.variables import AGGREGATIONS, SCHEMES, VARIABLES
+
+    for variable in VARIABLES.values():
+        assert variable.aggregation in AGGREGATIONS, variable.name
+        assert all(part in VARIABLES for part in variable.parts), variable.name
+        assert len(variable.parts) == {"sum": 0, "none": 0, "ratio": 2, "mean": 1}[variable.aggregation]
+        assert variable.scheme in (None, *SCHEMES)
+    assert VARIABLES["injury_months_of_reserve"].factor == 12.0
+    assert VARIABLES["system_dependency_ratio"].scheme == "employee_pension"
+    assert VARIABLES["employee_pension_coverage"].aggregation == "none"   # a calibrated constant
+
+
+def test_aggregate_by_the_declared_rules():
+    from socsec_proj.variables import aggregate
+
+    two = ("province", "year")
+    ds = xr.Dataset({
+        "unemployment_balance": (two, [[10.0, -4.0], [30.0, 8.0]]),
+        "unemployment_expenditure": (two, [[12.0, 24.0], [36.0, 12.0]]),
+        "unemployment_months_of_reserve": (two, [[10.0, -2.0], [10.0, 8.0]]),
+        "unemployment_beneficiaries": (two, [[1.0, 3.0], [3.0, 1.0]]),
+        "unemployment_average_benefit": (two, [[100.0, 200.0], [300.0, 400.0]]),
+    }, coords={"province": ["CN-BJ", "CN-HE"], "year": [2030, 2031]})
+    total, how = aggregate(ds, "unemployment_balance")
+    assert how == "sum" and total.values.tolist() == [40.0, 4.0]
+    months, how = aggregate(ds, "unemployment_months_of_reserve")
+    assert how == "ratio of the totals"
+    np.testing.assert_allclose(months.values, [12 * 40 / 48, 12 * 4 / 36])   # not the mean of 10 and 10
+    benefit, how = aggregate(ds, "unemployment_average_benefit")
+    assert how == "mean weighted by beneficiaries"
+    np.testing.assert_allclose(benefit.values, [(100 + 900) / 4, (600 + 400) / 4])
+    same, how = aggregate(ds, "unemployment_balance", ("sex",))
+    assert how == "as projected" and same.identical(ds["unemployment_balance"])
+
+
+def test_add_puts_a_draw_dimension_first(base):
+    with_draws = base.assign_coords(draw=[0, 1, 2])
+    values = np.ones((3,) + tuple(base.sizes[d] for d in ("province", "year")))
+    out = add(with_draws, {"unemployment_balance": values})
+    assert out["unemployment_balance"].dims == ("draw", "province", "year")
+    single = add(base, {"unemployment_balance": values[:1]})   # a deterministic run's one path
+    assert single["unemployment_balance"].dims == ("province", "year")
+    with pytest.raises(ValueError, match="no draw dimension"):
+        add(base, {"unemployment_balance": values})

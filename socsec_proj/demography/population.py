@@ -23,7 +23,7 @@ from .._accelerate import thread_count
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import SEXES, add
+from ..variables import SEXES, VARIABLES, add
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -350,38 +350,63 @@ def _with_base_year_nan(flows):
     return np.concatenate([nan, flows], axis=0)
 
 
-def project_population(ds: xr.Dataset, scenario) -> xr.Dataset:
+def _step_multiplier(log_path):
+    """Multipliers of the mid-year steps ``[D, T]`` from a log path by calendar year ``[D, T+1]``:
+    the mean of the two years each step straddles, as the deterministic rates are."""
+    return np.exp(0.5 * (log_path[:, :-1] + log_path[:, 1:]))
+
+
+def project_population(ds: xr.Dataset, scenario, *, engine: str = "numba", flows: bool | None = None) -> xr.Dataset:
     """Population stage: Dataset in (coordinates ``province``, ``year``), Dataset out.
 
     Adds ``population``, ``population_total``, ``births``, ``deaths``, ``net_migration``,
     ``net_migration_total``, ``life_expectancy`` and ``total_fertility_rate``. The projection
     always covers all 31 provinces (they exchange migrants); a scenario's province subset is
     applied to the result.
+
+    With a ``draw`` dimension (a stochastic run), each draw is one input set of the kernel,
+    its fertility and probability of dying multiplied by ``exp(driver_fertility)`` and
+    ``exp(driver_mortality)`` (by calendar year; each step takes the mean of its two years'
+    logs); ``life_expectancy`` (of the scenario's rates, not the draw's) is then left out.
+
+    Parameters
+    ----------
+    engine : {"numba", "numpy"}
+        The kernel or its numpy reference.
+    flows : bool, optional
+        Write births, deaths and net migration; default: without draws only (a stochastic
+        run keeps none of them).
     """
+    flows = "draw" not in ds.dims if flows is None else flows
     years = ds["year"].values
     inputs = prepare_inputs(scenario.parameters, years)
-    result = project(inputs, keep_cube=True)
+    factors = {}
+    for driver, factor in (("fertility", "fertility_factor"), ("mortality", "mortality_factor")):
+        if f"driver_{driver}" in ds:
+            factors[factor] = _step_multiplier(ds[f"driver_{driver}"].transpose("draw", "year").values)
+    result = project(inputs, keep_cube=True, keep_flows=flows, engine=engine, **factors)
     coords = {"province": list(inputs.provinces), "sex": list(SEXES), "age": np.arange(inputs.pop0.shape[-1]),
               "year": years}
-    # kernel layout [set, year, province, sex, (age)] -> declared (province, sex, (age), year)
-    cube = np.moveaxis(result["population_cube"][0], 0, -1)
-    migration = np.moveaxis(_with_base_year_nan(result["migration_cube"][0]), 0, -1)
-    flows = {name: np.moveaxis(_with_base_year_nan(result[name][0]), 0, -1)
-             for name in ("births", "deaths", "net_migration")}
-    e0 = inputs.life_expectancy
-    if e0 is None:
-        e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
+    # kernel layout [set, year, province, sex, (age)] -> declared (draw, province, sex, (age), year)
     values = {
-        "population": cube,
-        "population_total": np.moveaxis(result["population"][0], 0, -1),
-        "births": flows["births"],
-        "deaths": flows["deaths"],
-        "net_migration": migration,
-        "net_migration_total": flows["net_migration"],
-        "life_expectancy": np.moveaxis(e0, 0, -1),
-        "total_fertility_rate": inputs.tfr.T,
+        "population": np.moveaxis(result["population_cube"], 1, -1),
+        "population_total": np.moveaxis(result["population"], 1, -1),
+        "total_fertility_rate": inputs.tfr.T[None],
     }
+    if "driver_fertility" in ds:
+        values["total_fertility_rate"] = values["total_fertility_rate"] * np.exp(
+            ds["driver_fertility"].transpose("draw", "year").values)[:, None, :]
+    if flows:
+        values["net_migration"] = np.moveaxis(_with_base_year_nan(np.moveaxis(result["migration_cube"], 0, 1)), 0, -1)
+        for name, declared in (("births", "births"), ("deaths", "deaths"), ("net_migration", "net_migration_total")):
+            values[declared] = np.moveaxis(_with_base_year_nan(np.moveaxis(result[name], 0, 1)), 0, -1)
+    if "draw" not in ds.dims:
+        e0 = inputs.life_expectancy
+        if e0 is None:
+            e0 = np.stack([life_expectancy(inputs.mx[:, :, s], sex) for s, sex in enumerate(SEXES)], axis=-1)
+        values["life_expectancy"] = np.moveaxis(e0, 0, -1)
     if list(ds["province"].values) != list(inputs.provinces):  # a scenario's subset of provinces
         rows = [list(inputs.provinces).index(code) for code in ds["province"].values]
-        values = {name: array[rows] for name, array in values.items()}  # province is the first dimension
+        values = {name: array[:, rows] if array.ndim == len(VARIABLES[name].dims) + 1 else array[rows]
+                  for name, array in values.items()}
     return add(ds, values, coords)

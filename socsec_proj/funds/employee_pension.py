@@ -41,13 +41,13 @@ import datetime
 import numpy as np
 import xarray as xr
 
-from ..errors import InputError
 from ..inputs import data
 from ..variables import add
-from . import _kernels, pooling
+from . import _kernels, accounts, pooling
+from .accounts import FUND_BASE_YEAR, wage_path
 
-#: The fund stage starts in the year of the last yearbook.
-FUND_BASE_YEAR = 2024
+__all__ = ["FUND_BASE_YEAR", "benefit_formula", "annuity_divisor_at", "wage_path", "indexation",
+           "continuing_and_new", "new_pension_formula", "project_employee_pension"]
 
 #: The individual accounts started in 1997 (国发〔1997〕26号); service before it counts as
 #: deemed contribution years (视同缴费年限) for the transitional pension.
@@ -100,52 +100,26 @@ def _parameter_years(parameters, path, years):
     return np.asarray(parameters.get(path).annual(years), dtype=float)
 
 
-def wage_path(parameters, years, provinces):
-    """Average wage [CNY/month] by province and year, from 2023 (the year before the fund's first)."""
-    wages = data.average_wage().loc[list(provinces)]
-    growth = _parameter_years(parameters, "economy.wage_growth", years)
-    path = np.empty((len(provinces), len(years) + 1))
-    path[:, 0] = wages[FUND_BASE_YEAR - 1].to_numpy()
-    path[:, 1] = wages[FUND_BASE_YEAR].to_numpy()
-    for t in range(1, len(years)):
-        path[:, t + 1] = path[:, t] * (1.0 + growth[t])
-    if not np.all(np.isfinite(path[:, :2])):
-        p = int(np.argwhere(~np.isfinite(path[:, :2]))[0][0])
-        raise InputError(f"no average wage for {provinces[p]} in {FUND_BASE_YEAR - 1} or {FUND_BASE_YEAR}",
-                         source=data.table_path("social_insurance/average_wage"), key="average_wage",
-                         expected="the two years before projection")
-    return path  # column 0: 2023, column k: years[k-1]
+def indexation(parameters, years, wage_growth, cpi_shock=0.0):
+    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year.
 
-
-def indexation(parameters, years, wage_growth):
-    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year."""
+    ``wage_growth`` is ``[Y]`` or ``[D, Y]`` (one path per draw) and ``cpi_shock`` a draw's
+    shock to ``economy.cpi_inflation`` (``[D, Y]``, default none); the result has their shape.
+    """
     rules = parameters.get("employee_pension.indexation_rule").annual(years)
     fixed = _parameter_years(parameters, "employee_pension.pension_increase", years)
     wage_share = _parameter_years(parameters, "employee_pension.indexation_wage_share", years)
     real_share = _parameter_years(parameters, "employee_pension.indexation_real_wage_share", years)
-    cpi = _parameter_years(parameters, "economy.cpi_inflation", years)
+    cpi = _parameter_years(parameters, "economy.cpi_inflation", years) + cpi_shock
     by_rule = {"fixed": fixed, "wage_share": wage_share * wage_growth,
                "cpi_plus": cpi + real_share * (wage_growth - cpi)}
-    return np.array([by_rule[str(rule)][t] for t, rule in enumerate(rules)])
+    shape = np.broadcast_shapes(*(np.shape(values) for values in by_rule.values()))
+    by_rule = {rule: np.broadcast_to(values, shape) for rule, values in by_rule.items()}
+    return np.stack([by_rule[str(rule)][..., t] for t, rule in enumerate(rules)], axis=-1)
 
 
-def continuing_and_new(retirees, population):
-    """Pensioners already retired a year earlier, by province, sex, year and age [persons].
-
-    ``retirees[P, S, Y, A]`` (the labour layout) and ``population[Y, P, S, A]``. A cohort's
-    pensioners of last year, one year older, are its continuing pensioners this year, in the
-    proportion of the cohort still resident; the open age merges its two cohorts. Never more
-    than this year's pensioners (the rest are new).
-    """
-    pop = np.moveaxis(population, 0, 2)                                   # (P, S, Y, A)
-    continuing = np.zeros_like(retirees)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(pop[:, :, :-1, :-1] > 0, retirees[:, :, :-1, :-1] / pop[:, :, :-1, :-1], 0.0)
-        continuing[:, :, 1:, 1:] = share * pop[:, :, 1:, 1:]
-        both = pop[:, :, :-1, -2] + pop[:, :, :-1, -1]
-        top_share = np.where(both > 0, (retirees[:, :, :-1, -2] + retirees[:, :, :-1, -1]) / both, 0.0)
-    continuing[:, :, 1:, -1] = top_share * pop[:, :, 1:, -1]
-    return np.minimum(continuing, retirees)
+#: Pensioners already retired a year earlier (kept under its former name).
+continuing_and_new = _kernels.continuing_pensioners
 
 
 def new_pension_formula(parameters, years, wages, n_age, entry_age):
@@ -157,11 +131,12 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     year since 1997. Before 2024 the account is taken to have been credited at the wage's
     growth (0.96 x wage of 2024 x years), after at ``employee_pension.account_crediting_rate``.
 
+    ``wages`` is :func:`wage_path`'s ``[..., P, Y+1]`` (any leading axes, e.g. draws).
+
     Returns
     -------
-    numpy.ndarray, shape (P, Y, A)
+    numpy.ndarray, shape (..., P, Y, A)
     """
-    n_prov = wages.shape[0]
     ages = np.arange(n_age) + 0.5                      # retiring during the year of age
     accrual = _parameter_years(parameters, "employee_pension.basic_pension_accrual", years)
     coefficient = _parameter_years(parameters, "employee_pension.transitional_pension_coefficient", years)
@@ -170,26 +145,33 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     # the account of a member who paid in every year since 2024 (index 0): A(k) = G(k) [A(0) + Q(k)],
     # G(k) the crediting since 2024, Q(k) the contributions discounted by it (credited at year end)
     g_full = np.concatenate([[1.0], np.cumprod(1.0 + crediting)])                      # (Y+1,)
-    paid_in = 12.0 * employee_rate[None, :] * wages[:, 1:]                             # (P, Y)
-    q_full = np.concatenate([np.zeros((n_prov, 1)), np.cumsum(paid_in / g_full[None, 1:], axis=1)], axis=1)
+    paid_in = 12.0 * employee_rate * wages[..., 1:]                                    # (..., P, Y)
+    q_full = np.concatenate([np.zeros(paid_in.shape[:-1] + (1,)), np.cumsum(paid_in / g_full[1:], axis=-1)], axis=-1)
     birth = np.asarray(years)[:, None] - np.arange(n_age)[None, :]                     # (Y, A)
     entry = birth + entry_age
     # years in the account by 2024, valued at the 2024 wage (credited at the wage's growth before)
     before = np.clip(FUND_BASE_YEAR - np.maximum(ACCOUNTS_START_YEAR, entry), 0, None)
     k = np.arange(len(years))[:, None]
     start = np.minimum(np.clip(entry - FUND_BASE_YEAR, 0, None), k).astype(int)       # first year paid in
-    stock = 12.0 * employee_rate[0] * wages[:, 1][:, None, None] * before[None]
-    account = g_full[None, :-1, None] * (stock + q_full[:, :-1, None] - q_full[:, start])
     years_paid = np.clip(ages - entry_age, 0, None)[None, :]                 # (1, A)
     deemed = np.clip(ACCOUNTS_START_YEAR - entry, 0, None)
     deemed = np.minimum(deemed, years_paid)
-    basic, from_account, transitional = benefit_formula(
-        wages[:, :-1][:, :, None], 1.0, years_paid[None], account, annuity_divisor_at(ages)[None, None, :],
-        deemed[None], accrual[None, :, None], coefficient[None, :, None])
-    return basic + from_account + transitional
+    # The formula is linear in the wage and in the account: evaluated once per unit (Y, A), then
+    # scaled by each province's (and draw's) wages and accounts in a few passes over the cube.
+    basic, per_balance, transitional = benefit_formula(1.0, 1.0, years_paid, 1.0, annuity_divisor_at(ages),
+                                                       deemed, accrual[:, None], coefficient[:, None])
+    per_wage = basic + transitional                                                    # (Y, A)
+    per_account = g_full[:-1, None] * per_balance                                      # (Y, A)
+    account_2024 = (12.0 * employee_rate[0]) * before * per_account                    # (Y, A)
+    formula = np.take(q_full, start, axis=-1)                                          # (..., P, Y, A)
+    np.subtract(q_full[..., :-1, None], formula, out=formula)
+    formula *= per_account
+    formula += wages[..., 1][..., None, None] * account_2024
+    formula += wages[..., :-1, None] * per_wage
+    return formula
 
 
-def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
+def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Urban-employee pension fund stage: Dataset in (population, labour), Dataset out.
 
     Adds, per province and fund year (2024 on; earlier years NaN): ``employee_pension_revenue``,
@@ -197,43 +179,52 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
     ``_expenditure``, ``_balance``, ``_months_of_reserve``, ``_average_benefit``,
     ``_covered_payroll``; per province the calibrated ``_contribution_factor`` and
     ``_subsidy_share``.
+
+    With a ``draw`` dimension every draw runs the same rules on its own members, wages
+    (``driver_wage``: contributions, new pensions, pooling and wage-linked indexation follow
+    them), CPI (``driver_cpi``) and returns (``driver_return``). The calibration reads 2024 only,
+    which no draw changes, so draw 0 calibrates. ``engine`` picks the kernels or their numpy
+    references.
     """
     parameters = scenario.parameters
-    all_years = ds["year"].values
-    provinces = list(ds["province"].values)
-    if FUND_BASE_YEAR not in all_years:
-        raise InputError(f"the fund stage starts in {FUND_BASE_YEAR}", key="horizon",
-                         expected=f"a projection that includes {FUND_BASE_YEAR}")
-    first = int(np.searchsorted(all_years, FUND_BASE_YEAR))
+    all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
-    retirees_all = np.swapaxes(ds["employee_pension_retirees"].values, 2, 3)       # (P, S, Y, A)
-    workers = ds["employee_pension_contributors"].sum(("sex", "age")).values[:, first:]  # (P, Y)
-    population = ds["population"].transpose("year", "province", "sex", "age").values
-    continuing = continuing_and_new(retirees_all, population)[:, :, first:]
-    retirees = retirees_all[:, :, first:]
-    retirees_total = retirees.sum(axis=(1, 3))                                       # (P, Y)
-    n_age = retirees.shape[-1]
+    provinces = list(ds["province"].values)
+    retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
+    population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
+    workers = accounts.members(ds, "employee_pension_contributors")[..., first:, :].sum(axis=(2, 4))  # (D, P, Y)
+    retirees = retirees_all[..., first:, :]
+    retirees_total = retirees.sum(axis=(2, 4))                                       # (D, P, Y)
+    n_draws, n_prov, n_sex, n_years, n_age = retirees.shape
 
-    wages = wage_path(parameters, years, provinces)                                 # (P, Y+1)
-    growth = np.concatenate([[np.nan], wages[:, 2:].sum(axis=0) / wages[:, 1:-1].sum(axis=0) - 1.0])
-    growth[0] = wages[:, 1].sum() / wages[:, 0].sum() - 1.0
-    index = indexation(parameters, years, growth)
+    wages = accounts.fund_wages(ds, parameters, first)                              # (D, P, Y+1)
+    national_wage = wages.sum(axis=1)                                                # (D, Y+1)
+    growth = national_wage[:, 1:] / national_wage[:, :-1] - 1.0                      # (D, Y)
+    index = indexation(parameters, years, growth, accounts.driver(ds, "cpi")[:, first:])
     entry_age = float(parameters.get("labour.minimum_working_age").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
-    formula = new_pension_formula(parameters, years, wages, n_age, entry_age)      # (P, Y, A)
+    formula = new_pension_formula(parameters, years, wages, n_age, entry_age)      # (D, P, Y, A)
 
     yearbook = data.yearbook_employee_pension().loc[provinces]
-    base_benefit = yearbook["fund_expenditure"].to_numpy() / (retirees_total[:, 0] * 12.0)
-    joining = retirees[:, :, 0] - continuing[:, :, 0]                                # new in 2024, (P, S, A)
+    base_benefit = yearbook["fund_expenditure"].to_numpy() / (retirees_total[0, :, 0] * 12.0)
+    # new pensioners of 2024 (draw 0: 2024 is the same in every draw), (P, S, A)
+    joining = retirees[0, :, :, 0] - continuing_and_new(retirees_all[0, ..., first - 1:first + 1, :],
+                                                        population[0, first - 1:first + 1])[:, :, 1]
     weights = joining.sum(axis=1)
-    mean_formula = (weights * formula[:, 0]).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
+    mean_formula = (weights * formula[0, :, 0]).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     level = base_benefit / mean_formula
-    new_benefit = np.broadcast_to((level[:, None, None] * formula)[:, None], retirees.shape)
+    new_benefit = level[:, None, None] * formula                                      # (D, P, Y, A), both sexes
 
-    average = np.empty_like(retirees)
-    expenditure = np.empty(retirees_total.shape)
-    _kernels.pension_stock(np.ascontiguousarray(retirees), np.ascontiguousarray(continuing),
-                           np.ascontiguousarray(new_benefit), np.repeat(index[None], len(provinces), 0),
-                           base_benefit, average, expenditure)
+    stock = _kernels.PensionStockInputs(
+        retirees=np.ascontiguousarray(retirees_all).reshape((n_draws * n_prov,) + retirees_all.shape[2:]),
+        population=np.ascontiguousarray(population), first=first,
+        new_benefit=np.ascontiguousarray(np.broadcast_to(new_benefit, (n_draws, n_prov, n_years, n_age))
+                                         .reshape(n_draws * n_prov, n_years, n_age)),
+        indexation=np.ascontiguousarray(np.broadcast_to(index[:, None, :], (n_draws, n_prov, n_years))
+                                        .reshape(n_draws * n_prov, n_years)),
+        base_benefit=np.tile(base_benefit, n_draws))
+    expenditure = np.empty((n_draws * n_prov, n_years))
+    _kernels.pension_stock_engine(engine)(stock, expenditure)
+    expenditure = expenditure.reshape(n_draws, n_prov, n_years)
 
     # contributions per unit of the effective factor
     employer = _parameter_years(parameters, "employee_pension.employer_rate", years)
@@ -241,41 +232,35 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
     floor = _parameter_years(parameters, "employee_pension.contribution_base_floor", years)
     cap = _parameter_years(parameters, "employee_pension.contribution_base_cap", years)
     base_ratio = np.clip(1.0, floor, cap)
-    payroll = workers * 12.0 * wages[:, 1:]                                           # covered payroll (P, Y)
+    payroll = workers * 12.0 * wages[..., 1:]                                         # covered payroll (D, P, Y)
     capacity = payroll * base_ratio * (employer + employee)
-    transfer = pooling.transfers(parameters, years, workers, retirees_total, wages[:, 1:])
-    rate = _parameter_years(parameters, "employee_pension.investment_return", years)
+    transfer = pooling.transfers(parameters, years, workers, retirees_total, wages[..., 1:])
+    rate = accounts.investment_return(ds, parameters, first)                          # (D, Y)
 
+    # the 2024 revenue split (the same in every draw: read from draw 0)
     revenue_2024 = yearbook["fund_revenue"].to_numpy()
-    balance_2024 = yearbook["accumulated_balance"].to_numpy()
-    opening = balance_2024 - (revenue_2024 - yearbook["fund_expenditure"].to_numpy())
-    own_revenue = revenue_2024 - rate[0] * opening - transfer[:, 0]
+    opening = accounts.opening_balance(yearbook)
+    own_revenue = revenue_2024 - rate[0, 0] * opening - transfer[0, :, 0]
     surplus = revenue_2024 >= yearbook["fund_expenditure"].to_numpy()
-    implied = own_revenue / capacity[:, 0]
+    implied = own_revenue / capacity[0, :, 0]
     typical = float(np.median(implied[surplus])) if surplus.any() else float(np.median(implied))
     factor = np.minimum(implied, typical)
-    subsidy_2024 = own_revenue - factor * capacity[:, 0]
-    subsidy_share = subsidy_2024 / expenditure[:, 0]
+    subsidy_2024 = own_revenue - factor * capacity[0, :, 0]
+    subsidy_share = subsidy_2024 / expenditure[0, :, 0]
     contributions = factor[:, None] * capacity
 
     frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
     subsidy_scale = _parameter_years(parameters, "employee_pension.subsidy_scale", years)
-    subsidy = np.empty_like(expenditure)
-    income = np.empty_like(expenditure)
-    balance = np.empty_like(expenditure)
     # 2024 is the calibration: the scale applies from 2025 on
     shares = subsidy_share[:, None] * np.concatenate([[1.0], subsidy_scale[1:]])[None, :]
-    _kernels.fund_accounts(opening, contributions, expenditure, shares, transfer, rate, frozen,
-                           subsidy, income, balance)
+    subsidy, income, balance = accounts.accounts(opening, contributions, expenditure, rate[:, None, :], shares,
+                                                 transfer, frozen, engine=engine)
     revenue = contributions + subsidy + income + transfer
     with np.errstate(divide="ignore", invalid="ignore"):
-        months = np.where(expenditure > 0, balance / (expenditure / 12.0), np.nan)
         average_benefit = np.where(retirees_total > 0, expenditure / (12.0 * retirees_total), np.nan)
 
     def padded(values):  # fund years -> all years, NaN before the fund's first
-        out = np.full((len(provinces), len(all_years)), np.nan)
-        out[:, first:] = values
-        return out
+        return accounts.padded(values, len(all_years), first)
 
     coords = {"province": provinces, "year": all_years}
     return add(ds, {
@@ -286,7 +271,7 @@ def project_employee_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         "employee_pension_pooling_transfer": padded(transfer),
         "employee_pension_expenditure": padded(expenditure),
         "employee_pension_balance": padded(balance),
-        "employee_pension_months_of_reserve": padded(months),
+        "employee_pension_months_of_reserve": padded(accounts.reserve_months(balance, expenditure)),
         "employee_pension_average_benefit": padded(average_benefit),
         "employee_pension_covered_payroll": padded(payroll),
         "employee_pension_contribution_factor": factor,

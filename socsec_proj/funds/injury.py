@@ -4,7 +4,7 @@ Fund years run from 2024 to the horizon (NaN before, as for the other funds); fl
 the calendar year, balances at its end. For every province p and year t:
 
 - insured (参保人数) = urban-employee insured workers x a coverage ratio, calibrated like the
-  unemployment fund's (:func:`~socsec_proj.funds.unemployment.coverage_ratios`) to the seeds'
+  unemployment fund's (:func:`~socsec_proj.funds.accounts.coverage_ratios`) to the seeds'
   2020 injury insured of Guangdong, Hebei and Guizhou, ``injury.default_coverage_ratio`` elsewhere;
 - contributions = insured x 12 x average wage x rate x ``injury.collection_rate``, the rate being
   ``injury.average_rate`` (Guangdong 0.17 %, Guizhou 0.328 % from its 2020 revenue, the mean of the
@@ -43,56 +43,15 @@ import datetime
 import functools
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from .._accelerate import jit
+from .._accelerate import jit, kernel, prange
 from ..errors import InputError
-from ..inputs import data
+from ..inputs.data import industry_base_rates
 from ..inputs.paths import params_dir
 from ..variables import add
-from .unemployment import (
-    accounts,
-    by_province,
-    coverage_ratios,
-    fund_years,
-    insured_by_age,
-    padded,
-    reserve_months,
-    wages_of,
-)
-
-# --------------------------------------------------------------------------------------------
-# The industry base rates
-# --------------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _base_rates(folder) -> np.ndarray:
-    path = data.table_path("social_insurance/injury_industry_base_rates")
-    if not path.is_file():
-        raise InputError("table not found", source=path, expected="the embedded table injury_industry_base_rates.csv")
-    frame = pd.read_csv(path, comment="#")
-    for column in ("industry_class", "base_rate"):
-        if column not in frame.columns:
-            raise InputError(f"missing column {column!r}", source=path, expected="columns industry_class, base_rate")
-    classes = pd.to_numeric(frame["industry_class"], errors="coerce").to_numpy(float)
-    rates = pd.to_numeric(frame["base_rate"], errors="coerce").to_numpy(float)
-    if len(classes) == 0 or not np.array_equal(np.sort(classes), np.arange(1, len(classes) + 1)):
-        raise InputError(f"classes {sorted(frame['industry_class'].tolist())}", source=path, key="industry_class",
-                         expected="the classes 1, 2, ..., n, each once")
-    good = np.isfinite(rates) & (rates >= 0) & (rates <= 0.05)
-    if not good.all():
-        raise InputError(f"value {float(rates[~good][0])!r}", source=path, key="base_rate",
-                         expected="rates in [0, 0.05] of payroll")
-    ordered = rates[np.argsort(classes)]
-    ordered.setflags(write=False)
-    return ordered
-
-
-def industry_base_rates() -> np.ndarray:
-    """Base rate of industry risk classes 1..n (index 0 = class 1) [/1 of payroll]."""
-    return _base_rates(params_dir())
+from . import accounts
+from .accounts import by_province
 
 
 def check_industry_classes(parameter, source=None) -> None:
@@ -145,14 +104,17 @@ def industry_classes(parameter, years: tuple, provinces: tuple, folder) -> np.nd
 # --------------------------------------------------------------------------------------------
 
 
-@jit
+@jit(parallel=True)
 def long_term_stock(insured, retirees, population, first, new_rate, stock):
     """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`)."""
-    n_prov, n_sex, _, n_age = insured.shape
+    n_rows, n_sex, _, n_age = insured.shape
+    n_prov = population.shape[2]
     n_years = new_rate.shape[1]
-    previous = np.zeros(n_age)
-    current = np.zeros(n_age)
-    for p in range(n_prov):
+    for p in prange(n_rows):  # rows (province q of draw d: p = d x P + q) are independent
+        d = p // n_prov
+        q = p - d * n_prov
+        previous = np.zeros(n_age)
+        current = np.zeros(n_age)
         for t in range(n_years):
             stock[p, t] = 0.0
         for s in range(n_sex):
@@ -170,18 +132,18 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
                         before_total = (insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
                                         + insured[p, s, y - 1, a] + retirees[p, s, y - 1, a])
                         before_insured = insured[p, s, y - 1, a - 1] + insured[p, s, y - 1, a]
-                        before_population = population[y - 1, p, s, a - 1] + population[y - 1, p, s, a]
+                        before_population = population[d, y - 1, q, s, a - 1] + population[d, y - 1, q, s, a]
                         carried = previous[a - 1] + previous[a]
                     else:
                         before_total = insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
                         before_insured = insured[p, s, y - 1, a - 1]
-                        before_population = population[y - 1, p, s, a - 1]
+                        before_population = population[d, y - 1, q, s, a - 1]
                         # the first year is the stationary stock: this year's cohort one year younger
                         carried = current[a - 1] if t == 0 else previous[a - 1]
                     before_working = before_insured / before_total if before_total > 0.0 else 1.0
                     kept = 0.0
                     if before_working > 0.0 and before_population > 0.0:
-                        kept = min(1.0, working / before_working) * min(1.0, population[y, p, s, a] / before_population)
+                        kept = min(1.0, working / before_working) * min(1.0, population[d, y, q, s, a] / before_population)
                     current[a] = carried * kept + new
                 total_stock = 0.0
                 for a in range(n_age):
@@ -195,16 +157,17 @@ def long_term_stock_numpy(insured, retirees, population, first, new_rate, stock)
 
     Parameters
     ----------
-    insured, retirees : numpy.ndarray, shape (P, S, Y_all, A)
-        Urban-employee insured workers and pensioners of every year of the projection [persons].
-    population : numpy.ndarray, shape (Y_all, P, S, A)
-        Resident population [persons].
+    insured, retirees : numpy.ndarray, shape (N, S, Y_all, A)
+        Urban-employee insured workers and pensioners of every year of the projection [persons];
+        row ``d x P + p`` is province p of draw d.
+    population : numpy.ndarray, shape (D, Y_all, P, S, A)
+        Resident population [persons] (the population stage's layout).
     first : int
         Index of the first fund year in the projection's years (at least 1: the year before is read).
-    new_rate : numpy.ndarray, shape (P, T)
+    new_rate : numpy.ndarray, shape (N, T)
         New long-term recipients per urban-employee insured worker in each fund year [1/year]:
         injury coverage x incidence x long-term share.
-    stock : numpy.ndarray, shape (P, T)
+    stock : numpy.ndarray, shape (N, T)
         Output: recipients at 1 July, all sexes and ages [persons].
 
     Notes
@@ -221,7 +184,8 @@ def long_term_stock_numpy(insured, retirees, population, first, new_rate, stock)
     total = insured + retirees
     with np.errstate(divide="ignore", invalid="ignore"):
         working = np.where(total > 0, insured / total, 1.0)                    # (P, S, Y_all, A)
-    people = np.moveaxis(population, 0, 2)                                      # (P, S, Y_all, A)
+    n_draws, _, n_prov = population.shape[:3]
+    people = np.moveaxis(population, 1, 3).reshape(insured.shape)               # (N, S, Y_all, A)
 
     def kept(y):  # survival factor from age a-1 in y-1 to age a in y, for a >= 1 (the open age apart)
         before_w, before_n = working[:, :, y - 1, :-1], people[:, :, y - 1, :-1]
@@ -261,7 +225,10 @@ def long_term_stock_numpy(insured, retirees, population, first, new_rate, stock)
 # --------------------------------------------------------------------------------------------
 
 
-def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Dataset:
+long_term_stock_engine = kernel(long_term_stock, long_term_stock_numpy)
+
+
+def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Work-injury insurance fund stage: Dataset in (population, labour), Dataset out.
 
     Adds, per province and fund year (2024 on; NaN before): ``injury_contributors``,
@@ -269,30 +236,31 @@ def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Datase
     ``_investment_income``, ``_expenditure``, ``_one_off_benefits``, ``_long_term_benefits``,
     ``_prevention`` [CNY/year]; ``injury_balance`` [CNY]; ``injury_months_of_reserve``
     [months]; ``injury_average_benefit`` [CNY/month]; per province the calibrated
-    ``injury_coverage`` [/1] and ``injury_one_off_payment_months`` [months].
+    ``injury_coverage`` [/1] and ``injury_one_off_payment_months`` [months]. With a ``draw``
+    dimension each draw has its own insured, population, wages and returns; draw 0 calibrates.
 
     Parameters
     ----------
     engine : {"numba", "numpy"}
-        The kernel of the stock of long-term recipients, or its numpy reference.
+        The kernels (stock of long-term recipients, accounts) or their numpy references.
     """
     parameters = scenario.parameters
-    all_years, first = fund_years(ds)
+    all_years, first = accounts.fund_years(ds)
     if first < 1:
         raise InputError("the injury stage reads the year before its first", key="horizon",
                          expected="a projection starting before 2024")
     years = all_years[first:]
     provinces = list(ds["province"].values)
     n = len(all_years)
-    workers = insured_by_age(ds, first).sum(axis=(1, 3))                           # (P, Y)
     # the kernel reads the year before the first fund year too: the labour stage's whole buffers
-    insured_all = np.swapaxes(ds["employee_pension_contributors"].values, 2, 3)   # (P, S, Y_all, A)
-    retirees_all = np.swapaxes(ds["employee_pension_retirees"].values, 2, 3)
-    population = ds["population"].transpose("year", "province", "sex", "age").values
+    insured_all = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y_all, A)
+    retirees_all = accounts.members(ds, "employee_pension_retirees")
+    n_draws, n_prov, n_sex, n_all, n_age = insured_all.shape
+    workers = insured_all[..., first:, :].sum(axis=(2, 4))                         # (D, P, Y)
 
-    coverage = coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
+    coverage = accounts.coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
     contributors = coverage[:, None] * workers
-    wages = wages_of(parameters, years, provinces)[:, 1:]                          # (P, Y)
+    wages = accounts.fund_wages(ds, parameters, first)[..., 1:]                    # (D, P, Y)
     rate = contribution_rate(parameters, years, provinces)
     collection = by_province(parameters, "injury.collection_rate", years, provinces)
     contributions = contributors * 12.0 * wages * rate * collection
@@ -300,28 +268,36 @@ def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Datase
     incidence = by_province(parameters, "injury.incidence_rate", years, provinces)
     long_term_share = by_province(parameters, "injury.long_term_share", years, provinces)
     cases = contributors * incidence
-    new_rate = np.ascontiguousarray(coverage[:, None] * incidence * long_term_share)
-    recipients = np.empty((len(provinces), len(years)))
-    kernel = {"numba": long_term_stock, "numpy": long_term_stock_numpy}[engine]
-    kernel(insured_all, retirees_all, population, first, new_rate, recipients)
+    new_rate = np.ascontiguousarray(np.broadcast_to(coverage[:, None] * incidence * long_term_share,
+                                                    (n_draws, n_prov, len(years))).reshape(-1, len(years)))
+    recipients = np.empty((n_draws * n_prov, len(years)))
+    rows = (n_draws * n_prov, n_sex, n_all, n_age)
+    long_term_stock_engine(engine)(np.ascontiguousarray(insured_all).reshape(rows),
+                                   np.ascontiguousarray(retirees_all).reshape(rows),
+                                   np.ascontiguousarray(accounts.population(ds)), first, new_rate, recipients)
+    recipients = recipients.reshape(n_draws, n_prov, len(years))
 
     allowance = by_province(parameters, "injury.disability_allowance_ratio", years, provinces) * wages
     long_term = 12.0 * recipients * allowance
     prevention = by_province(parameters, "injury.prevention_share", years, provinces) * contributions
     one_off_cases = cases * (1.0 - long_term_share)
-    # 2024's contributions pay 2024's benefits: the one-off payment per case that balances them
+    # 2024's contributions pay 2024's benefits: the one-off payment per case that balances them (draw 0:
+    # 2024 is the same in every draw)
     with np.errstate(divide="ignore", invalid="ignore"):
-        months = (contributions[:, 0] - prevention[:, 0] - long_term[:, 0]) / (one_off_cases[:, 0] * wages[:, 0])
+        months = (contributions[0, :, 0] - prevention[0, :, 0] - long_term[0, :, 0]) \
+            / (one_off_cases[0, :, 0] * wages[0, :, 0])
     months = np.where(np.isfinite(months), np.maximum(months, 0.0), 0.0)
     one_off = one_off_cases * months[:, None] * wages
     expenditure = one_off + long_term + prevention
 
     reserve = by_province(parameters, "injury.opening_reserve_months", years[:1], provinces)[:, 0]
-    returns = by_province(parameters, "employee_pension.investment_return", years, provinces[:1])[0]
-    income, balance = accounts(reserve / 12.0 * expenditure[:, 0], contributions, expenditure, returns)
+    returns = accounts.investment_return(ds, parameters, first)[:, None, :]
+    _, income, balance = accounts.accounts(reserve / 12.0 * expenditure[..., 0], contributions, expenditure, returns,
+                                           engine=engine)
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
 
+    padded = accounts.padded
     return add(ds, {
         "injury_contributors": padded(contributors, n, first),
         "injury_revenue": padded(contributions + income, n, first),
@@ -333,7 +309,7 @@ def project_injury(ds: xr.Dataset, scenario, engine: str = "numba") -> xr.Datase
         "injury_prevention": padded(prevention, n, first),
         "injury_long_term_recipients": padded(recipients, n, first),
         "injury_balance": padded(balance, n, first),
-        "injury_months_of_reserve": padded(reserve_months(balance, expenditure), n, first),
+        "injury_months_of_reserve": padded(accounts.reserve_months(balance, expenditure), n, first),
         "injury_average_benefit": padded(average, n, first),
         "injury_coverage": coverage,
         "injury_one_off_payment_months": months,

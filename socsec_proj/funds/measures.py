@@ -9,12 +9,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from .. import variables
 from ..errors import InputError
-
-SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
-
-#: Fund variables that are not additive over provinces (recomputed by :func:`national`).
-_RATIOS = ("months_of_reserve", "average_benefit", "contribution_factor", "subsidy_share")
+from ..variables import SCHEMES
 
 
 def _check_scheme(ds, scheme):
@@ -28,15 +25,16 @@ def _check_scheme(ds, scheme):
 def national(ds: xr.Dataset, scheme: str) -> xr.Dataset:
     """The scheme's fund for China: flows and balances summed over provinces, ratios recomputed.
 
-    The national aggregate is a separate Dataset (dims ``year``) rather than a ``"CN"``
-    province, so that summing over ``province`` never double counts.
+    The national aggregate is a separate Dataset (dims ``year``, and ``draw`` for a stochastic
+    run) rather than a ``"CN"`` province, so that summing over ``province`` never double counts.
+    Each variable aggregates by its rule in :mod:`socsec_proj.variables` (sums; ratios such as
+    months of reserve from the national totals; means weighted by their declared weights);
+    calibrated constants by province are left out.
     """
     _check_scheme(ds, scheme)
-    names = [n for n in ds.data_vars if n.startswith(scheme + "_") and ds[n].dims == ("province", "year")
-             and not n.endswith(_RATIOS)]
-    out = ds[names].sum("province", min_count=1)
-    out[f"{scheme}_months_of_reserve"] = out[f"{scheme}_balance"] / (out[f"{scheme}_expenditure"] / 12.0)
-    out[f"{scheme}_months_of_reserve"].attrs.update(ds[f"{scheme}_months_of_reserve"].attrs)
+    names = [n for n in ds.data_vars if n in variables.VARIABLES and variables.VARIABLES[n].scheme == scheme
+             and "province" in ds[n].dims and "year" in ds[n].dims and variables.VARIABLES[n].aggregation != "none"]
+    out = xr.Dataset({name: variables.aggregate(ds, name, ("province",))[0] for name in names})
     for name in names:
         out[name].attrs.update(ds[name].attrs)
     return out

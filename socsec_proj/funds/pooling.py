@@ -22,27 +22,27 @@ def transfers(parameters, years, workers, retirees, wages):
     ----------
     parameters : ParameterSet
     years : array_like of int
-    workers, retirees : numpy.ndarray, shape (P, Y)
-        Insured workers and pensioners [persons].
-    wages : numpy.ndarray, shape (P, Y)
+    workers, retirees : numpy.ndarray, shape (..., P, Y)
+        Insured workers and pensioners [persons]; any leading axes (draws) pool separately.
+    wages : numpy.ndarray, shape (..., P, Y)
         Provincial average wage [CNY/month].
 
     Returns
     -------
-    numpy.ndarray, shape (P, Y)
+    numpy.ndarray, shape (..., P, Y)
         Allocation less remittance in whole yuan; every column sums to exactly zero.
     """
     share = np.asarray(parameters.get("employee_pension.pooling_remittance_share").annual(years), dtype=float)
     active = np.asarray(parameters.get("employee_pension.national_pooling").annual(years), dtype=bool)
-    remitted = share[None, :] * active[None, :] * wages * 12.0 * BASE_SHARE_OF_WAGE * workers
-    total_retirees = retirees.sum(axis=0)
-    per_retiree = np.divide(remitted.sum(axis=0), total_retirees, out=np.zeros(len(years)),
-                            where=total_retirees > 0)
-    allocated = per_retiree[None, :] * retirees
+    remitted = share * active * wages * 12.0 * BASE_SHARE_OF_WAGE * workers
+    total_retirees = retirees.sum(axis=-2, keepdims=True)
+    per_retiree = np.divide(remitted.sum(axis=-2, keepdims=True), total_retirees,
+                            out=np.zeros(total_retirees.shape), where=total_retirees > 0)
+    allocated = per_retiree * retirees
     # Money in whole yuan: integers of this size are exact in floating point, so after the
     # largest recipient takes the rounding residue the transfers sum to exactly zero.
     net = np.round(allocated - remitted)
-    largest = np.argmax(retirees, axis=0)
-    columns = np.arange(net.shape[1])
-    net[largest, columns] -= net.sum(axis=0)
+    largest = np.argmax(retirees, axis=-2)[..., None, :]
+    residue = np.take_along_axis(net, largest, axis=-2) - net.sum(axis=-2, keepdims=True)
+    np.put_along_axis(net, largest, residue, axis=-2)
     return net

@@ -27,8 +27,7 @@ import xarray as xr
 
 from ..inputs import data
 from ..variables import add
-from . import _kernels
-from .employee_pension import FUND_BASE_YEAR
+from . import accounts
 
 
 def basic_pension(parameters, years, provinces):
@@ -38,54 +37,47 @@ def basic_pension(parameters, years, provinces):
     return np.maximum(provincial, minimum[None, :])
 
 
-def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
+def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Resident pension fund stage: Dataset in (labour), Dataset out.
 
     Adds, per province and fund year (2024 on; NaN before): ``resident_pension_revenue``,
     ``_contributions``, ``_subsidy``, ``_investment_income``, ``_expenditure``, ``_balance``,
-    ``_months_of_reserve``, ``_average_benefit``.
+    ``_months_of_reserve``, ``_average_benefit``. With a ``draw`` dimension each draw has its
+    own members, CPI (contributions) and returns; draw 0 calibrates (2024 is the same in all).
     """
     parameters = scenario.parameters
-    all_years = ds["year"].values
-    provinces = list(ds["province"].values)
-    first = int(np.searchsorted(all_years, FUND_BASE_YEAR))
+    all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
-    beneficiaries = ds["resident_pension_beneficiaries"].sum(("sex", "age")).values[:, first:]
-    contributors = ds["resident_pension_contributors"].sum(("sex", "age")).values[:, first:]
+    provinces = list(ds["province"].values)
+    beneficiaries = accounts.members(ds, "resident_pension_beneficiaries")[..., first:, :].sum(axis=(2, 4))
+    contributors = accounts.members(ds, "resident_pension_contributors")[..., first:, :].sum(axis=(2, 4))
     basic = basic_pension(parameters, years, provinces)
-    government = beneficiaries * 12.0 * basic
+    government = beneficiaries * 12.0 * basic                                       # (D, P, Y)
     yearbook = data.yearbook_resident_pension().loc[provinces]
-    ratio = yearbook["fund_expenditure"].to_numpy() / government[:, 0]
+    ratio = yearbook["fund_expenditure"].to_numpy() / government[0, :, 0]
     expenditure = ratio[:, None] * government
 
-    rate = np.asarray(parameters.get("employee_pension.investment_return").annual(years), dtype=float)
+    rate = accounts.investment_return(ds, parameters, first)                        # (D, Y)
     revenue_2024 = yearbook["fund_revenue"].to_numpy()
-    opening = yearbook["accumulated_balance"].to_numpy() - (revenue_2024 - yearbook["fund_expenditure"].to_numpy())
-    own = revenue_2024 - rate[0] * opening
-    paid_2024 = np.maximum(own - government[:, 0], 0.0)
-    per_contributor = np.divide(paid_2024, contributors[:, 0], out=np.zeros(len(provinces)),
-                                where=contributors[:, 0] > 0)
-    cpi = np.asarray(parameters.get("economy.cpi_inflation").annual(years), dtype=float)
-    prices = np.concatenate([[1.0], np.cumprod(1.0 + cpi[1:])])
-    contributions = contributors * per_contributor[:, None] * prices[None, :]
+    opening = accounts.opening_balance(yearbook)
+    own = revenue_2024 - rate[0, 0] * opening
+    paid_2024 = np.maximum(own - government[0, :, 0], 0.0)
+    per_contributor = np.divide(paid_2024, contributors[0, :, 0], out=np.zeros(len(provinces)),
+                                where=contributors[0, :, 0] > 0)
+    cpi = accounts.cpi_inflation(ds, parameters, first)                              # (D, Y)
+    prices = np.concatenate([np.ones((cpi.shape[0], 1)), np.cumprod(1.0 + cpi[:, 1:], axis=1)], axis=1)
+    contributions = contributors * per_contributor[:, None] * prices[:, None, :]
     # the subsidy is what 2024's revenue shows beyond contributions and income: the basic pension
     # and the government's other funding, kept in proportion to the basic pension (so to expenditure)
-    subsidy_share = (own - contributions[:, 0]) / expenditure[:, 0]
-    subsidy = np.empty_like(expenditure)
-    income = np.empty_like(expenditure)
-    balance = np.empty_like(expenditure)
-    shares = np.repeat(subsidy_share[:, None], len(years), axis=1)
-    _kernels.fund_accounts(opening, contributions, expenditure, shares, np.zeros_like(expenditure), rate,
-                           np.zeros(len(years), dtype=bool), subsidy, income, balance)
+    subsidy_share = (own - contributions[0, :, 0]) / expenditure[0, :, 0]
+    subsidy, income, balance = accounts.accounts(opening, contributions, expenditure, rate[:, None, :],
+                                                 subsidy_share[:, None], engine=engine)
     revenue = contributions + subsidy + income
     with np.errstate(divide="ignore", invalid="ignore"):
-        months = np.where(expenditure > 0, balance / (expenditure / 12.0), np.nan)
         average = np.where(beneficiaries > 0, expenditure / (12.0 * beneficiaries), np.nan)
 
     def padded(values):
-        out = np.full((len(provinces), len(all_years)), np.nan)
-        out[:, first:] = values
-        return out
+        return accounts.padded(values, len(all_years), first)
 
     return add(ds, {
         "resident_pension_revenue": padded(revenue),
@@ -94,7 +86,6 @@ def project_resident_pension(ds: xr.Dataset, scenario) -> xr.Dataset:
         "resident_pension_investment_income": padded(income),
         "resident_pension_expenditure": padded(expenditure),
         "resident_pension_balance": padded(balance),
-        "resident_pension_months_of_reserve": padded(months),
+        "resident_pension_months_of_reserve": padded(accounts.reserve_months(balance, expenditure)),
         "resident_pension_average_benefit": padded(average),
     }, {"province": provinces, "year": all_years})
-

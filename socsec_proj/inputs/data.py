@@ -263,3 +263,158 @@ def annuity_divisor() -> tuple[np.ndarray, np.ndarray]:
         raise InputError("ages are not consecutive", source=path, key="retirement_age",
                          expected="one row for every whole age")
     return _frozen(ages.astype(float)), _frozen(frame["months_divisor"].to_numpy())
+
+
+# --------------------------------------------------------------------------------------------
+# Tables of the unemployment and work-injury funds
+
+
+#: The longest unemployment-benefit entitlement the law allows (失业保险条例 art. 17) [months].
+LONGEST_ENTITLEMENT = 24
+
+
+def _read_table(name: str, columns: list[str]) -> tuple[pd.DataFrame, Path]:
+    path = table_path(name)
+    if not path.is_file():
+        raise InputError("table not found", source=path, expected=f"the embedded table {name}.csv")
+    frame = pd.read_csv(path, comment="#")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}", source=path, expected=f"columns {columns}")
+    return frame, path
+
+
+@cached_per_folder
+def minimum_wage() -> np.ndarray:
+    """First-tier monthly minimum wage in force on 1 July 2025, in national province order [CNY/month]."""
+    frame, path = _read_table("social_insurance/minimum_wage_2025",
+                              ["province", "minimum_wage_tier1", "minimum_wage_lowest_tier"])
+    unknown = sorted(set(frame["province"]) - set(CODES))
+    if unknown:
+        raise InputError(f"unexpected province {unknown[0]!r}", source=path, key="province",
+                         expected="ISO 3166-2:CN codes")
+    if frame["province"].duplicated().any():
+        raise InputError(f"province {frame['province'][frame['province'].duplicated()].iloc[0]!r} appears twice",
+                         source=path, key="province", expected="one row per province")
+    frame = frame.set_index("province")
+    missing = [code for code in CODES if code not in frame.index]
+    if missing:
+        raise InputError(f"no row for province {missing[0]!r}", source=path, key="province",
+                         expected="a row for every province")
+    values = pd.to_numeric(frame.loc[list(CODES), "minimum_wage_tier1"], errors="coerce").to_numpy(float)
+    lowest = pd.to_numeric(frame.loc[list(CODES), "minimum_wage_lowest_tier"], errors="coerce").to_numpy(float)
+    for column, column_values in (("minimum_wage_tier1", values), ("minimum_wage_lowest_tier", lowest)):
+        bad = ~(np.isfinite(column_values) & (column_values > 0))
+        if bad.any():
+            raise InputError(f"{CODES[int(np.argmax(bad))]}: value {float(column_values[bad][0])!r}", source=path,
+                             key=column, expected="a positive number [CNY/month] for every province")
+    if np.any(lowest > values):
+        p = int(np.argmax(lowest > values))
+        raise InputError(f"{CODES[p]}: lowest tier {lowest[p]} above the first tier {values[p]}", source=path,
+                         key="minimum_wage_lowest_tier", expected="lowest tier <= first tier")
+    values.setflags(write=False)
+    return values
+
+
+@cached_per_folder
+def benefit_duration() -> tuple[np.ndarray, np.ndarray]:
+    """The entitlement rule: lower bounds of contribution years [years] and months of benefit [months].
+
+    A worker with at least ``lower[i]`` (and fewer than ``lower[i + 1]``) contribution years is
+    entitled to ``months[i]``; below ``lower[0]`` to none.
+
+    Raises
+    ------
+    InputError
+        Naming ``unemployment_benefit_duration.csv`` and the column if the ranges leave a gap or
+        overlap, the last range is closed, a bound is not a number of years >= 0, or months lie
+        outside 0..24.
+    """
+    frame, path = _read_table("social_insurance/unemployment_benefit_duration",
+                              ["min_contribution_years", "max_contribution_years", "months"])
+    expected = ("contiguous ranges [min, max) of contribution years, each max equal to the next min, the last"
+                " with no max")
+    if frame.empty:
+        raise InputError("no rows", source=path, expected=expected)
+    frame = frame.sort_values("min_contribution_years", kind="stable").reset_index(drop=True)
+    lower = pd.to_numeric(frame["min_contribution_years"], errors="coerce").to_numpy(float)
+    upper = pd.to_numeric(frame["max_contribution_years"], errors="coerce").to_numpy(float)
+    months = pd.to_numeric(frame["months"], errors="coerce").to_numpy(float)
+    if not np.all(np.isfinite(lower)) or np.any(lower < 0):
+        raise InputError("a lower bound is missing or negative", source=path, key="min_contribution_years",
+                         expected="years >= 0 in every row")
+    if not np.all(np.isfinite(months)) or np.any(months < 0) or np.any(months > LONGEST_ENTITLEMENT):
+        bad = months[~(np.isfinite(months) & (months >= 0) & (months <= LONGEST_ENTITLEMENT))][0]
+        raise InputError(f"value {float(bad)!r}", source=path, key="months",
+                         expected=f"months in [0, {LONGEST_ENTITLEMENT}] (失业保险条例 art. 17)")
+    if np.isfinite(upper[-1]):
+        raise InputError(f"the last range ends at {upper[-1]:g} years", source=path, key="max_contribution_years",
+                         expected=expected)
+    for i in range(len(lower) - 1):
+        if not np.isfinite(upper[i]):
+            raise InputError(f"the range from {lower[i]:g} years has no upper bound but is not the last",
+                             source=path, key="max_contribution_years", expected=expected)
+        if upper[i] <= lower[i]:
+            raise InputError(f"the range [{lower[i]:g}, {upper[i]:g}) is empty", source=path,
+                             key="max_contribution_years", expected=expected)
+        if upper[i] < lower[i + 1]:
+            raise InputError(f"gap between {upper[i]:g} and {lower[i + 1]:g} contribution years", source=path,
+                             key="min_contribution_years", expected=expected)
+        if upper[i] > lower[i + 1]:
+            raise InputError(f"ranges [{lower[i]:g}, {upper[i]:g}) and [{lower[i + 1]:g}, ...) overlap",
+                             source=path, key="min_contribution_years", expected=expected)
+    lower.setflags(write=False)
+    months.setflags(write=False)
+    return lower, months
+
+
+@cached_per_folder
+def seed_figures() -> pd.DataFrame:
+    """The seed figures (``seed_figures.csv``): province, year, indicator, value, kind, ..."""
+    frame, path = _read_table("social_insurance/seed_figures", ["province", "year", "indicator", "value", "kind"])
+    if frame[["province", "year", "indicator", "value", "kind"]].isna().any().any():
+        raise InputError("an empty value", source=path,
+                         expected="province, year, indicator, value and kind in every row")
+    return frame
+
+
+def seed_actuals(indicator: str, years) -> dict:
+    """``{province: (year, value)}``: each seed province's latest actual figure within ``years``."""
+    return _seed_actuals(params_dir(), indicator, int(years[0]), int(years[-1]))
+
+
+@functools.lru_cache(maxsize=32)
+def _seed_actuals(folder, indicator: str, first: int, last: int) -> dict:
+    frame = seed_figures()
+    rows = frame[(frame["indicator"] == indicator) & (frame["kind"] == "actual") & frame["year"].between(first, last)]
+    latest = {}
+    for province, year, value in zip(rows["province"], rows["year"], rows["value"]):
+        if province not in latest or int(year) >= latest[province][0]:
+            latest[province] = (int(year), float(value))
+    return latest
+
+
+
+@cached_per_folder
+def industry_base_rates() -> np.ndarray:
+    """Base rate of industry risk classes 1..n (index 0 = class 1) [/1 of payroll] (``injury_industry_base_rates.csv``)."""
+    path = table_path("social_insurance/injury_industry_base_rates")
+    if not path.is_file():
+        raise InputError("table not found", source=path, expected="the embedded table injury_industry_base_rates.csv")
+    frame = pd.read_csv(path, comment="#")
+    for column in ("industry_class", "base_rate"):
+        if column not in frame.columns:
+            raise InputError(f"missing column {column!r}", source=path, expected="columns industry_class, base_rate")
+    classes = pd.to_numeric(frame["industry_class"], errors="coerce").to_numpy(float)
+    rates = pd.to_numeric(frame["base_rate"], errors="coerce").to_numpy(float)
+    if len(classes) == 0 or not np.array_equal(np.sort(classes), np.arange(1, len(classes) + 1)):
+        raise InputError(f"classes {sorted(frame['industry_class'].tolist())}", source=path, key="industry_class",
+                         expected="the classes 1, 2, ..., n, each once")
+    good = np.isfinite(rates) & (rates >= 0) & (rates <= 0.05)
+    if not good.all():
+        raise InputError(f"value {float(rates[~good][0])!r}", source=path, key="base_rate",
+                         expected="rates in [0, 0.05] of payroll")
+    ordered = rates[np.argsort(classes)]
+    ordered.setflags(write=False)
+    return ordered
+

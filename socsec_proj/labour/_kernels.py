@@ -15,9 +15,10 @@ retirement age (the cohort's retired fraction rises from r to r') move to ``reti
 fraction (r' - r) / (1 - r) of those still insured; nobody joins or leaves otherwise. The
 open age group merges two cohorts, weighted by their populations.
 
-Inputs (``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 2 sexes):
+Inputs and outputs are the named tuples :class:`CoverageInputs` and :class:`CoverageOutputs`
+(``D`` draws, ``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 2 sexes):
 
-- ``population[Y, P, S, A]`` residents [persons] (the population kernel's layout)
+- ``population[D, Y, P, S, A]`` residents of each draw [persons] (the population kernel's layout)
 - ``retired_fraction[C, Y, A]`` share of the cohort aged a on 1 July of year y that has
   reached its retirement age [/1]
 - ``leaving[C, Y, A]`` share of the insured of each cohort retiring in the year
@@ -30,18 +31,20 @@ Inputs (``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 
   beneficiaries per resident outside the employee scheme [/1], at the ages of
   ``contributing_mask[A]`` and ``pension_mask[A]`` (1 where they apply, else 0)
 
-Outputs, by sex (the two categories of women added), in the layout ``[P, S, Y, A]``
+Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y, A]``
 [persons]: ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries``;
-totals ``[P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
+totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
 ``outside_old`` (what calibrating the resident shares needs).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .._accelerate import jit, prange, row_sum
+from .._accelerate import jit, kernel, prange, row_sum
 
 #: sex of each category
 CATEGORY_SEX = np.array([0, 1, 1])
@@ -80,16 +83,56 @@ def _retiring_share(before, after):
     return np.where(after >= 1.0, 1.0, np.minimum(rising, 1.0))
 
 
+class CoverageInputs(NamedTuple):
+    """Inputs of :func:`coverage_kernel` (see the module docstring; ``population`` is ``[D, Y, P, S, A]``)."""
+
+    population: np.ndarray
+    retired_fraction: np.ndarray
+    leaving: np.ndarray
+    category_weight: np.ndarray
+    coverage: np.ndarray
+    entry_profile: np.ndarray
+    retired_level: np.ndarray
+    carry_age: int
+    resident_contribution: np.ndarray
+    contributing_mask: np.ndarray
+    resident_take_up: np.ndarray
+    pension_mask: np.ndarray
+
+
+class CoverageOutputs(NamedTuple):
+    """Outputs of :func:`coverage_kernel`: cubes ``[D, P, S, Y, A]``, totals ``[D, P, Y]`` [persons]."""
+
+    insured: np.ndarray
+    retired: np.ndarray
+    resident_contributors: np.ndarray
+    resident_beneficiaries: np.ndarray
+    insured_total: np.ndarray
+    retired_total: np.ndarray
+    outside_contributing: np.ndarray
+    outside_old: np.ndarray
+
+
 @jit(parallel=True)
-def coverage_kernel(population, retired_fraction, leaving, category_weight, coverage, entry_profile,
-                    retired_level, carry_age, resident_contribution, contributing_mask, resident_take_up,
-                    pension_mask, insured, retired, resident_contributors, resident_beneficiaries, insured_total,
-                    retired_total, outside_contributing, outside_old):
-    n_years, n_prov, n_sex, n_age = population.shape
+def coverage_kernel(inputs, outputs):
+    """The coverage step of every draw and province (see the module docstring), parallel over both."""
+    population, retired_fraction, leaving = inputs.population, inputs.retired_fraction, inputs.leaving
+    category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
+    retired_level, carry_age = inputs.retired_level, inputs.carry_age
+    resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
+    resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
+    # outputs as locals: numba 0.6x drops writes through a named tuple's field inside prange
+    insured, retired = outputs.insured, outputs.retired
+    resident_contributors, resident_beneficiaries = outputs.resident_contributors, outputs.resident_beneficiaries
+    insured_total, retired_total = outputs.insured_total, outputs.retired_total
+    outside_contributing, outside_old = outputs.outside_contributing, outputs.outside_old
+    n_draws, n_years, n_prov, n_sex, n_age = population.shape
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
     first_carried = max(carry_age, 1)
-    for p in prange(n_prov):  # provinces are independent
+    for row in prange(n_draws * n_prov):  # draws and provinces are independent
+        d = row // n_prov
+        p = row - d * n_prov
         share_insured = np.empty((n_cat, n_age))
         share_retired = np.empty((n_cat, n_age))
         previous_insured = np.empty((n_cat, n_age))
@@ -115,8 +158,8 @@ def coverage_kernel(population, retired_fraction, leaving, category_weight, cove
                     share_insured[c, a] = previous_insured[c, a - 1] - moving
                     share_retired[c, a] = previous_retired[c, a - 1] + moving
                 # the open group: the cohort that turned ω and the open group itself, by population
-                below = population[t - 1, p, s, last - 1]
-                top = population[t - 1, p, s, last]
+                below = population[d, t - 1, p, s, last - 1]
+                top = population[d, t - 1, p, s, last]
                 if below + top > 0.0:
                     moving = previous_insured[c, last] * leaving[c, t, 0]
                     share_insured[c, last] = (share_insured[c, last] * below
@@ -143,11 +186,11 @@ def coverage_kernel(population, retired_fraction, leaving, category_weight, cove
                         row_retired[a] = share_retired[1, a] + share_retired[2, a]
                 contribution = resident_contribution[p, t]
                 take_up = resident_take_up[p]
-                people = population[t, p, s]
-                ins_out = insured[p, s, t]
-                ret_out = retired[p, s, t]
-                con_out = resident_contributors[p, s, t]
-                ben_out = resident_beneficiaries[p, s, t]
+                people = population[d, t, p, s]
+                ins_out = insured[d, p, s, t]
+                ret_out = retired[d, p, s, t]
+                con_out = resident_contributors[d, p, s, t]
+                ben_out = resident_beneficiaries[d, p, s, t]
                 for a in range(n_age):
                     ins_out[a] = row_insured[a] * people[a]
                     ret_out[a] = row_retired[a] * people[a]
@@ -158,20 +201,31 @@ def coverage_kernel(population, retired_fraction, leaving, category_weight, cove
                 totals_retired += row_sum(ret_out)
                 totals_contributing += row_sum(con_out)
                 totals_old += row_sum(ben_out)
-            insured_total[p, t] = totals_insured
-            retired_total[p, t] = totals_retired
-            outside_contributing[p, t] = totals_contributing
-            outside_old[p, t] = totals_old
+            insured_total[d, p, t] = totals_insured
+            retired_total[d, p, t] = totals_retired
+            outside_contributing[d, p, t] = totals_contributing
+            outside_old[d, p, t] = totals_old
 
 
-def coverage_numpy(population, retired_fraction, leaving, category_weight, coverage, entry_profile,
-                   retired_level, carry_age, resident_contribution, contributing_mask, resident_take_up, pension_mask, insured,
-                   retired, resident_contributors, resident_beneficiaries, insured_total, retired_total,
-                   outside_contributing, outside_old):
+def coverage_numpy(inputs, outputs):
     """Plain-numpy reference of :func:`coverage_kernel` (same arguments, same outputs).
 
-    Vectorised over province, category and age; loops over years.
+    Vectorised over province, category and age; loops over draws and years.
     """
+    for d in range(inputs.population.shape[0]):
+        _coverage_numpy_one(inputs, outputs, d)
+
+
+def _coverage_numpy_one(inputs, outputs, d):
+    population, retired_fraction, leaving = inputs.population[d], inputs.retired_fraction, inputs.leaving
+    category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
+    retired_level, carry_age = inputs.retired_level, inputs.carry_age
+    resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
+    resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
+    insured, retired = outputs.insured[d], outputs.retired[d]
+    resident_contributors, resident_beneficiaries = outputs.resident_contributors[d], outputs.resident_beneficiaries[d]
+    insured_total, retired_total = outputs.insured_total[d], outputs.retired_total[d]
+    outside_contributing, outside_old = outputs.outside_contributing[d], outputs.outside_old[d]
     n_years, n_prov, n_sex, n_age = population.shape
     last = n_age - 1
     weight = category_weight[:, :, None]                      # (P, C, 1)
@@ -213,3 +267,6 @@ def coverage_numpy(population, retired_fraction, leaving, category_weight, cover
         resident_beneficiaries[:, :, t] = outside * (resident_take_up[:, None, None] * pension_mask)
         outside_contributing[:, t] = resident_contributors[:, :, t].sum(axis=(1, 2))
         outside_old[:, t] = resident_beneficiaries[:, :, t].sum(axis=(1, 2))
+
+
+coverage_engine = kernel(coverage_kernel, coverage_numpy)

@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
-from ..variables import SEXES, add
+from ..variables import SEXES, add, by_draw
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
 
@@ -182,34 +182,42 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
                  leaving=None) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
 
-    ``leaving`` is :func:`._kernels.leaving_fraction` of ``retired``, worked out here if not
-    given (a caller running the kernel several times on the same schedules passes it).
+    ``population`` is ``[Y, P, S, A]`` or, for many draws, ``[D, Y, P, S, A]``; the outputs
+    then have the same leading draw axis. ``leaving`` is :func:`._kernels.leaving_fraction`
+    of ``retired``, worked out here if not given (a caller running the kernel several times
+    on the same schedules passes it).
 
     Returns
     -------
     dict of numpy.ndarray
         ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries`` as
-        ``[P, S, Y, A]`` and ``insured_total``, ``retired_total``, ``outside_contributing``,
-        ``outside_old`` as ``[P, Y]`` [persons].
+        ``[(D,) P, S, Y, A]`` and ``insured_total``, ``retired_total``, ``outside_contributing``,
+        ``outside_old`` as ``[(D,) P, Y]`` [persons].
     """
-    n_years, n_prov, n_sex, n_age = population.shape
-    # Every element is written by the kernel: no need to zero 16 MB first. One block, not four
+    single = np.ndim(population) == 4
+    population = np.ascontiguousarray(population[None] if single else population, dtype=float)
+    n_draws, n_years, n_prov, n_sex, n_age = population.shape
+    # Every element is written by the kernel: no need to zero the cubes first. One block, not four
     # arrays of 3.9 MB: numpy asks Linux for huge pages from 4 MiB on, and faulting the fresh
     # memory in was then the largest cost of the stage (6.5 ms for four arrays, 1.4 ms for one).
-    cubes = ("insured", "retired", "resident_contributors", "resident_beneficiaries")
-    block = np.empty((len(cubes), n_prov, n_sex, n_years, n_age))
-    out = dict(zip(cubes, block))
-    out.update({name: np.empty((n_prov, n_years))
-                for name in ("insured_total", "retired_total", "outside_contributing", "outside_old")})
-    kernel = {"numba": _kernels.coverage_kernel, "numpy": _kernels.coverage_numpy}[engine]
+    block = np.empty((4, n_draws, n_prov, n_sex, n_years, n_age))
+    totals = np.empty((4, n_draws, n_prov, n_years))
+    outputs = _kernels.CoverageOutputs(*block, *totals)
     if leaving is None:
         leaving = _kernels.leaving_fraction(retired)
-    before = [np.ascontiguousarray(x, dtype=float) for x in
-              (population, retired, leaving, category_weight, coverage, entry_profile, retired_level)]
-    after = [np.ascontiguousarray(x, dtype=float) for x in
-             (resident_contribution, contributing_mask, resident_take_up, pension_mask)]
-    kernel(*before, CARRY_AGE, *after, *out.values())
-    return out
+
+    def contiguous(values):
+        return np.ascontiguousarray(values, dtype=float)
+
+    inputs = _kernels.CoverageInputs(
+        population=population, retired_fraction=contiguous(retired), leaving=contiguous(leaving),
+        category_weight=contiguous(category_weight), coverage=contiguous(coverage),
+        entry_profile=contiguous(entry_profile), retired_level=contiguous(retired_level), carry_age=CARRY_AGE,
+        resident_contribution=contiguous(resident_contribution), contributing_mask=contiguous(contributing_mask),
+        resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
+    _kernels.coverage_engine(engine)(inputs, outputs)
+    out = outputs._asdict()
+    return {name: values[0] for name, values in out.items()} if single else out
 
 
 def _check_share(values, key, source=None, low=0.0, high=1.0):
@@ -220,7 +228,7 @@ def _check_share(values, key, source=None, low=0.0, high=1.0):
     return values
 
 
-def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
+def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Labour and coverage stage: Dataset in (with ``population``), Dataset out.
 
     Adds ``employee_pension_contributors``, ``employee_pension_retirees``,
@@ -228,6 +236,10 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     age, year), ``system_dependency_ratio`` (by province, year) and the calibrated levels
     ``employee_pension_coverage``, ``employee_pension_retired_take_up``,
     ``resident_pension_contribution_share``, ``resident_pension_take_up`` (by province).
+
+    With a ``draw`` dimension every draw's population is covered by the same calibrated
+    levels: the calibration reads years up to 2024 only, which no draw changes (drivers start
+    in 2025), so draw 0 calibrates. ``engine`` picks the kernel or its numpy reference.
     """
     parameters = scenario.parameters
     years = ds.variables["year"].values
@@ -236,8 +248,8 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
         raise InputError(f"the labour stage is calibrated to {CALIBRATION_YEAR}", key="horizon",
                          expected=f"a projection that includes {CALIBRATION_YEAR}")
     t_cal = int(np.searchsorted(years, CALIBRATION_YEAR))
-    # the population stage's buffer is [year, province, sex, age]: this view of it is contiguous
-    population = ds.variables["population"].transpose("year", "province", "sex", "age").values
+    # the population stage's buffer is [draw, year, province, sex, age]: this view of it is contiguous
+    population = by_draw(ds, "population", ("year", "province", "sex", "age"))
     n_age = population.shape[-1]
     ages = np.arange(n_age)
 
@@ -268,13 +280,13 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
     # so two unit runs up to the calibration year give both levels of every province exactly;
     # a third gives the residents outside the scheme on which the resident shares are set.
     head = slice(0, t_cal + 1)
-    population_head, retired_head, leaving_head = population[head], retired[:, head], leaving[:, head]
+    population_head, retired_head, leaving_head = population[0, head], retired[:, head], leaving[:, head]
     ones, zeros = np.ones(len(provinces)), np.zeros(len(provinces))
     resident_head = (resident_scale[:, head], contributing_mask, ones, pension_mask)
     from_workers = run_coverage(population_head, retired_head, weight, scale[:, head], entry, zeros, *resident_head,
-                                leaving=leaving_head)
+                                leaving=leaving_head, engine=engine)
     from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
-                                *resident_head, leaving=leaving_head)
+                                *resident_head, leaving=leaving_head, engine=engine)
     insured_workers, retirees = data.province_columns(data.yearbook_employee_pension(), provinces,
                                                       "insured_workers", "retirees")
     level = insured_workers / from_workers["insured_total"][:, t_cal]
@@ -287,7 +299,7 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
                          key="retirees", expected="retirees above those the insured workers alone produce")
     coverage = level[:, None] * scale
     calibrated = run_coverage(population_head, retired_head, weight, coverage[:, head], entry, take_up,
-                              *resident_head, leaving=leaving_head)
+                              *resident_head, leaving=leaving_head, engine=engine)
     insured, beneficiaries = data.province_columns(data.yearbook_resident_pension(), provinces,
                                                    "insured", "beneficiaries")
     contribution_share = (insured - beneficiaries) / calibrated["outside_contributing"][:, t_cal]
@@ -295,17 +307,17 @@ def project_coverage(ds: xr.Dataset, scenario) -> xr.Dataset:
 
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
-                          pension_mask, leaving=leaving)
+                          pension_mask, leaving=leaving, engine=engine)
 
-    def cube(values):  # kernel layout [P, S, Y, A] -> declared (province, sex, age, year), a view
-        return np.swapaxes(values, 2, 3)
+    def cube(values):  # kernel layout [D, P, S, Y, A] -> declared (draw, province, sex, age, year), a view
+        return np.swapaxes(values, -1, -2)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         dependency = np.where(result["insured_total"] > 0, result["retired_total"] / result["insured_total"], np.nan)
     employee_insured = result["insured_total"] + result["retired_total"]
     # the kernel's totals of resident members (no need to sum the cubes again)
     resident_insured = result["outside_contributing"] + result["outside_old"]
-    adults = np.einsum("ypsa->py", population[..., int(np.ceil(entry_age)):])     # residents 16+ [persons]
+    adults = population[..., int(np.ceil(entry_age)):].sum(axis=(3, 4)).transpose(0, 2, 1)   # residents 16+ (D, P, Y)
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
     return add(ds, {
         "employee_pension_insured": employee_insured,

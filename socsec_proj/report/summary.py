@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .. import variables
+
 __all__ = [
     "FUND_QUANTITIES",
     "SCHEMES",
@@ -46,8 +48,8 @@ __all__ = [
     "tidy_tables",
 ]
 
-#: The social-insurance schemes, as variable-name prefixes.
-SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury")
+#: The social-insurance schemes, as variable-name prefixes (declared in :mod:`socsec_proj.variables`).
+SCHEMES = variables.SCHEMES
 
 #: The quantities each scheme's fund reports, as variable-name suffixes.
 FUND_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
@@ -59,9 +61,6 @@ SCHEME_TITLES = {
     "unemployment": "Unemployment insurance",
     "injury": "Work-injury insurance",
 }
-
-#: Variables that belong to a scheme's table although their name has no scheme prefix.
-_EXTRA_SCHEME_VARIABLES = {"employee_pension": ("system_dependency_ratio",)}
 
 #: Columns of the ``population`` table, in order (those present are kept).
 _POPULATION_VARIABLES = ("population_total", "births", "deaths", "net_migration_total", "life_expectancy")
@@ -105,10 +104,11 @@ def scheme_variables(ds: xr.Dataset, scheme: str) -> list[str]:
         constants by province only, such as ``employee_pension_coverage``, are left out: they
         have no year), plus ``system_dependency_ratio`` for the employee pension.
     """
-    prefix = f"{scheme}_"
-    extra = _EXTRA_SCHEME_VARIABLES.get(scheme, ())
-    return [str(name) for name in ds.data_vars
-            if (str(name).startswith(prefix) or name in extra) and _has_province_year(ds, name)]
+    def belongs(name):  # declared: the variable's scheme; a stage's own variable: its prefix
+        declared = variables.VARIABLES.get(name)
+        return declared.scheme == scheme if declared is not None else name.startswith(f"{scheme}_")
+
+    return [str(name) for name in ds.data_vars if belongs(str(name)) and _has_province_year(ds, name)]
 
 
 def schemes_present(ds: xr.Dataset) -> list[str]:
@@ -127,19 +127,18 @@ def fund_variables(ds: xr.Dataset) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-#: Units of money totals (stocks and flows of a whole fund), which add up across provinces.
-#: A money unit per month or per person (``CNY/month``, an average benefit) does not.
+#: Units of money totals (stocks and flows of a whole fund), which add up across provinces:
+#: how a variable no stage declared (a user's own stage) is treated. Declared variables
+#: aggregate by their rule in :mod:`socsec_proj.variables`.
 _MONEY_TOTALS = ("cny", "cny/year", "yuan", "yuan/year", "元", "元/年")
-
-#: Count variables whose sum weighs a scheme's per-person averages (``{scheme}_average_benefit``).
-_BENEFICIARIES = {"employee_pension": "employee_pension_retirees",
-                  "resident_pension": "resident_pension_beneficiaries"}
 
 
 def _is_additive(ds: xr.Dataset, name: str) -> bool:
-    """Whether a variable can be summed over sex, age and provinces (counts and money totals)."""
-    if name.endswith(("_revenue", "_expenditure", "_balance")):
-        return True
+    """Whether a variable is summed over sex, age and provinces: its declared rule is ``sum``
+    (undeclared: counts and money totals, by unit)."""
+    declared = variables.VARIABLES.get(name)
+    if declared is not None:
+        return declared.aggregation == "sum"
     units = str(ds[name].attrs.get("units", "")).strip().lower()
     return units.startswith("persons") or units in _MONEY_TOTALS
 
@@ -208,28 +207,18 @@ def aggregate(ds: xr.Dataset, variable: str, province=None) -> xr.DataArray:
         raise KeyError(f"{variable!r} is not in this projection")
     part = _select(ds, province)
     array = part[variable]
-    present = set(ds.data_vars)
     collapsed = [d for d in (*_SUMMED_DIMS, "province") if d in array.dims]
-    several = "province" in array.dims and part.sizes["province"] > 1
-    scheme = variable.rsplit("_", 3)[0] if variable.endswith("_months_of_reserve") else None
-    if scheme is None and variable.endswith("_average_benefit"):
-        scheme = variable[: -len("_average_benefit")]
-    if _is_additive(ds, variable):
+    if variable in variables.VARIABLES:
+        result, how = variables.aggregate(part, variable, collapsed)
+        if variables.VARIABLES[variable].aggregation == "ratio" and collapsed:
+            declared = variables.VARIABLES[variable]
+            numerator, denominator = (part.removeprefix(f"{declared.scheme}_") for part in declared.parts)
+            how = (f"{declared.factor:g} x " if declared.factor != 1 else "") \
+                + f"{numerator} / {denominator} of the provinces together"
+    elif _is_additive(ds, variable):
         result, how = _sum(array), "sum"
     elif not collapsed:
         result, how = array, "as projected"
-    elif variable == "system_dependency_ratio" and several and {
-            "employee_pension_retirees", "employee_pension_contributors"} <= present:
-        result = _sum(part["employee_pension_retirees"]) / _sum(part["employee_pension_contributors"])
-        how = "retirees / contributors of the provinces together"
-    elif variable.endswith("_months_of_reserve") and {f"{scheme}_balance", f"{scheme}_expenditure"} <= present:
-        # Months of reserve = balance over monthly expenditure (可支付月数), of the totals.
-        result = 12.0 * _sum(part[f"{scheme}_balance"]) / _sum(part[f"{scheme}_expenditure"])
-        how = "12 x balance / expenditure of the provinces together"
-    elif variable.endswith("_average_benefit") and _BENEFICIARIES.get(scheme) in present:
-        # An average per pensioner is weighted by the pensioners it averages over.
-        result = _weighted_mean(part, array, part[_BENEFICIARIES[scheme]])
-        how = "mean weighted by beneficiaries"
     else:
         result, how = _weighted_mean(part, array), "population-weighted mean"
     result = result.rename(variable)

@@ -1,0 +1,336 @@
+"""What every fund shares: fund years, the balance recursion, months of reserve, opening
+balances, parameter and wage paths, coverage ratios to the seeds.
+
+The four fund stages (:mod:`.employee_pension`, :mod:`.resident_pension`,
+:mod:`.unemployment`, :mod:`.injury`) take these from here and from nowhere else, so each
+rule is written once. Arrays may carry any leading axes (a stochastic run's ``draw``): the
+fund years are always the last axis and provinces the one before.
+
+``fund_accounts`` is the balance recursion, a numba kernel over independent rows (a row is
+one province of one draw) with its plain-numpy reference ``fund_accounts_numpy``, held equal
+by ``tests/test_funds.py``::
+
+    subsidy(t) = subsidy(t-1)                          if frozen(t) and t > 0
+               = subsidy_share(t) x expenditure(t)     otherwise
+    income(t)  = rate_of_return(t) x balance(t-1)
+    balance(t) = balance(t-1) + contributions(t) + subsidy(t) + income(t) + transfer(t) - expenditure(t)
+
+with balance(-1) = ``opening``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import numpy as np
+import xarray as xr
+
+from .._accelerate import jit, kernel
+from ..errors import InputError
+from ..inputs import data
+from ..inputs.paths import params_dir
+from ..variables import by_draw
+
+#: The fund stages start in the year of the last yearbook.
+FUND_BASE_YEAR = 2024
+
+
+# --------------------------------------------------------------------------------------------
+# The balance recursion
+
+
+class AccountInputs(NamedTuple):
+    """Inputs of :func:`fund_accounts`, ``N`` independent rows (province x draw) by ``Y`` fund years.
+
+    Attributes
+    ----------
+    opening : numpy.ndarray, shape (N,)
+        Balance at the end of the year before the first [CNY].
+    contributions, expenditure, transfer : numpy.ndarray, shape (N, Y)
+        [CNY/year]; ``transfer`` is the net pooling transfer received (0 for the other funds).
+    subsidy_share : numpy.ndarray, shape (N, Y)
+        Fiscal subsidy per unit of expenditure [/1].
+    rate_of_return : numpy.ndarray, shape (N, Y)
+        Return on the opening balance of the year [/1].
+    frozen : numpy.ndarray of bool, shape (Y,)
+        Years whose subsidy stays at the previous year's amount.
+    """
+
+    opening: np.ndarray
+    contributions: np.ndarray
+    expenditure: np.ndarray
+    subsidy_share: np.ndarray
+    transfer: np.ndarray
+    rate_of_return: np.ndarray
+    frozen: np.ndarray
+
+
+class AccountOutputs(NamedTuple):
+    """Outputs of :func:`fund_accounts`, each ``(N, Y)``: subsidy, investment income [CNY/year], balance [CNY]."""
+
+    subsidy: np.ndarray
+    investment_income: np.ndarray
+    balance: np.ndarray
+
+
+@jit
+def fund_accounts(inputs, outputs):
+    """The balance recursion of every row (see the module docstring).
+
+    Not parallel: a thousand draws of 31 provinces are ~2 million steps (a few milliseconds),
+    less than waking numba's threads for each call of a chunk costs on a busy machine.
+    """
+    subsidy, income, balance = outputs.subsidy, outputs.investment_income, outputs.balance
+    n_rows, n_years = inputs.contributions.shape
+    for row in range(n_rows):
+        previous = inputs.opening[row]
+        for t in range(n_years):
+            if inputs.frozen[t] and t > 0:
+                subsidy[row, t] = subsidy[row, t - 1]
+            else:
+                subsidy[row, t] = inputs.subsidy_share[row, t] * inputs.expenditure[row, t]
+            income[row, t] = inputs.rate_of_return[row, t] * previous
+            previous = (previous + inputs.contributions[row, t] + subsidy[row, t]
+                        + income[row, t] + inputs.transfer[row, t] - inputs.expenditure[row, t])
+            balance[row, t] = previous
+
+
+def fund_accounts_numpy(inputs, outputs):
+    """Plain-numpy reference of :func:`fund_accounts` (same arguments, same outputs), vectorised over rows."""
+    previous = inputs.opening.astype(float).copy()
+    for t in range(inputs.contributions.shape[1]):
+        if inputs.frozen[t] and t > 0:
+            outputs.subsidy[:, t] = outputs.subsidy[:, t - 1]
+        else:
+            outputs.subsidy[:, t] = inputs.subsidy_share[:, t] * inputs.expenditure[:, t]
+        outputs.investment_income[:, t] = inputs.rate_of_return[:, t] * previous
+        previous = (previous + inputs.contributions[:, t] + outputs.subsidy[:, t] + outputs.investment_income[:, t]
+                    + inputs.transfer[:, t] - inputs.expenditure[:, t])
+        outputs.balance[:, t] = previous
+
+
+accounts_kernel = kernel(fund_accounts, fund_accounts_numpy)
+
+
+def accounts(opening, contributions, expenditure, rate_of_return, subsidy_share=None, transfer=None, frozen=None,
+             engine="numba") -> AccountOutputs:
+    """Run :func:`fund_accounts` on arrays ``[..., P, Y]`` (any leading axes, e.g. draws).
+
+    Parameters
+    ----------
+    opening : array_like, shape (..., P)
+        Balance at the end of the year before the first fund year [CNY].
+    contributions, expenditure : array_like, shape (..., P, Y)
+        [CNY/year]
+    rate_of_return : array_like, broadcastable to (..., P, Y)
+        [/1]
+    subsidy_share : array_like, broadcastable to (..., P, Y), optional
+        Subsidy per unit of expenditure [/1]; default none.
+    transfer : array_like, broadcastable to (..., P, Y), optional
+        Net pooling transfer received [CNY/year]; default none.
+    frozen : array_like of bool, shape (Y,), optional
+        Years whose subsidy stays at the previous year's amount; default none.
+
+    Returns
+    -------
+    AccountOutputs
+        ``subsidy``, ``investment_income``, ``balance``, each ``(..., P, Y)``.
+    """
+    contributions = np.asarray(contributions, dtype=float)
+    shape = contributions.shape
+    n_years = shape[-1]
+
+    def rows(values, default=0.0):
+        values = default if values is None else values
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=float), shape).reshape(-1, n_years))
+
+    frozen = np.zeros(n_years, dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool)
+    inputs = AccountInputs(
+        opening=np.ascontiguousarray(np.broadcast_to(np.asarray(opening, dtype=float), shape[:-1]).reshape(-1)),
+        contributions=rows(contributions), expenditure=rows(expenditure), subsidy_share=rows(subsidy_share),
+        transfer=rows(transfer), rate_of_return=rows(rate_of_return), frozen=np.ascontiguousarray(frozen))
+    n_rows = inputs.contributions.shape[0]
+    outputs = AccountOutputs(*(np.empty((n_rows, n_years)) for _ in AccountOutputs._fields))
+    accounts_kernel(engine)(inputs, outputs)
+    return AccountOutputs(*(values.reshape(shape) for values in outputs))
+
+
+def reserve_months(balance: np.ndarray, expenditure: np.ndarray) -> np.ndarray:
+    """Months of expenditure the balance covers: balance / (expenditure / 12) [months] (NaN without spending)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(expenditure > 0, balance / (expenditure / 12.0), np.nan)
+
+
+def opening_balance(yearbook) -> np.ndarray:
+    """Balance at the end of the year before the yearbook's: its balance less its net revenue [CNY]."""
+    return (yearbook["accumulated_balance"].to_numpy()
+            - (yearbook["fund_revenue"].to_numpy() - yearbook["fund_expenditure"].to_numpy()))
+
+
+# --------------------------------------------------------------------------------------------
+# Years and the draw axis
+
+
+def fund_years(ds: xr.Dataset) -> tuple[np.ndarray, int]:
+    """All years of ``ds``, and the index of the first fund year (2024)."""
+    all_years = ds["year"].values
+    if FUND_BASE_YEAR not in all_years:
+        raise InputError(f"the fund stages start in {FUND_BASE_YEAR}", key="horizon",
+                         expected=f"a projection that includes {FUND_BASE_YEAR}")
+    return all_years, int(np.searchsorted(all_years, FUND_BASE_YEAR))
+
+
+def padded(values: np.ndarray, n_years: int, first: int) -> np.ndarray:
+    """Fund years -> all years of the Dataset (last axis), NaN before the first fund year."""
+    out = np.full(values.shape[:-1] + (n_years,), np.nan)
+    out[..., first:] = values
+    return out
+
+
+def driver(ds: xr.Dataset, name: str) -> np.ndarray:
+    """A stochastic driver ``driver_{name}`` as ``[D, Y]`` (all years), or ``[1, Y]`` zeros without one."""
+    key = f"driver_{name}"
+    if key in ds:
+        return ds[key].transpose("draw", "year").values
+    return np.zeros((1, ds.sizes["year"]))
+
+
+def members(ds: xr.Dataset, name: str) -> np.ndarray:
+    """A cube of the labour stage as ``[D, P, S, Y, A]`` (all years; D = 1 without draws), a view."""
+    if name not in ds:
+        raise InputError(f"the Dataset has no {name}", key="stages",
+                         expected="the labour stage (project_coverage) before the fund stages")
+    return by_draw(ds, name, ("province", "sex", "year", "age"))
+
+
+def population(ds: xr.Dataset) -> np.ndarray:
+    """The population cube as ``[D, Y, P, S, A]`` (the population kernel's layout; D = 1 without draws)."""
+    return by_draw(ds, "population", ("year", "province", "sex", "age"))
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters and wages
+
+
+def by_province(parameters, path: str, years, provinces) -> np.ndarray:
+    """``[P, Y]`` annual values of a parameter (read-only).
+
+    Memoised on the (immutable, hashable) parameter, years and provinces: evaluating a step
+    function year by year costs ~0.1 ms, and the fund stages read some forty parameters whose
+    values most runs share (a scenario's changes make new parameter objects, so new keys).
+    """
+    return _by_province(parameters.get(path), tuple(int(y) for y in years), tuple(provinces))
+
+
+@functools.lru_cache(maxsize=1024)
+def _by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
+    values = np.asarray(parameter.by_province(np.array(years, dtype=np.int64), list(provinces)), dtype=float)
+    values.setflags(write=False)
+    return values
+
+
+def national(parameters, path: str, years) -> np.ndarray:
+    """``[Y]`` national annual values of a parameter (read-only, memoised as :func:`by_province`)."""
+    return _national(parameters.get(path), tuple(int(y) for y in years))
+
+
+@functools.lru_cache(maxsize=1024)
+def _national(parameter, years: tuple) -> np.ndarray:
+    values = np.asarray(parameter.annual(np.array(years, dtype=np.int64)), dtype=float)
+    values.setflags(write=False)
+    return values
+
+
+def wage_growth(parameters, years, shock=None) -> np.ndarray:
+    """Nominal wage growth ``[D, Y]`` [/1]: ``economy.wage_growth`` plus a draw's shock (``[D, Y]``)."""
+    growth = national(parameters, "economy.wage_growth", years)[None, :]
+    return growth if shock is None else growth + shock
+
+
+def wage_path(parameters, years, provinces, shock=None) -> np.ndarray:
+    """Average wage [CNY/month] ``[D, P, Y+1]``: column 0 is 2023 (the year before the fund's first),
+    column k the fund year k-1, growing with :func:`wage_growth` after 2024 (D = 1 without a shock)."""
+    wages = data.average_wage().loc[list(provinces)]
+    growth = wage_growth(parameters, years, shock)
+    base = np.stack([wages[FUND_BASE_YEAR - 1].to_numpy(), wages[FUND_BASE_YEAR].to_numpy()], axis=-1)
+    if not np.all(np.isfinite(base)):
+        p = int(np.argwhere(~np.isfinite(base))[0][0])
+        raise InputError(f"no average wage for {provinces[p]} in {FUND_BASE_YEAR - 1} or {FUND_BASE_YEAR}",
+                         source=data.table_path("social_insurance/average_wage"), key="average_wage",
+                         expected="the two years before projection")
+    path = np.empty((growth.shape[0], len(provinces), len(years) + 1))
+    path[:, :, :2] = base[None]
+    for t in range(1, len(years)):
+        path[:, :, t + 1] = path[:, :, t] * (1.0 + growth[:, t, None])
+    return path
+
+
+def fund_wages(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
+    """:func:`wage_path` of the fund years of ``ds`` with its wage driver, ``[D, P, Y+1]`` [CNY/month].
+
+    Without draws memoised on the wage-growth parameter, the years, the provinces and the data
+    folder (read-only): three fund stages read it.
+    """
+    years = ds["year"].values[first:]
+    provinces = tuple(ds["province"].values)
+    if "driver_wage" in ds:
+        return wage_path(parameters, years, provinces, driver(ds, "wage")[:, first:])
+    return _wages(parameters.get("economy.wage_growth"), tuple(int(y) for y in years), provinces, params_dir())
+
+
+@functools.lru_cache(maxsize=64)
+def _wages(growth, years: tuple, provinces: tuple, folder) -> np.ndarray:
+    from ..inputs.parameters import ParameterSet  # wage_path reads this one parameter only
+
+    values = wage_path(ParameterSet({"economy.wage_growth": growth}), np.array(years), list(provinces))
+    values.setflags(write=False)
+    return values
+
+
+def investment_return(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
+    """The funds' rate of return ``[D, Y]`` of the fund years [/1]: ``employee_pension.investment_return``
+    plus the draw's return shock."""
+    years = ds["year"].values[first:]
+    return national(parameters, "employee_pension.investment_return", years)[None, :] + driver(ds, "return")[:, first:]
+
+
+def cpi_inflation(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
+    """CPI inflation ``[D, Y]`` of the fund years [/1]: ``economy.cpi_inflation`` plus the draw's CPI shock."""
+    years = ds["year"].values[first:]
+    return national(parameters, "economy.cpi_inflation", years)[None, :] + driver(ds, "cpi")[:, first:]
+
+
+# --------------------------------------------------------------------------------------------
+# Coverage of the unemployment and injury funds
+
+
+def coverage_ratios(ds: xr.Dataset, parameters, indicator: str, default_path: str) -> np.ndarray:
+    """Insured of a scheme per urban-employee insured worker, by province of ``ds`` [/1].
+
+    A seed province's ratio makes the model's insured of its latest actual seed year (2020)
+    equal the seed figure ``indicator`` of ``seed_figures.csv``: ratio = seed insured / the
+    model's urban-employee insured workers of that year. The other provinces take the parameter
+    ``default_path``, whose value is the mean of the seed provinces' ratios (held by
+    ``tests/test_unemployment_injury.py``). Computing the seed provinces here keeps them exact
+    whatever the labour stage does; the default stays a parameter so that a run on a subset of
+    provinces without the seed provinces gets the same ratios. Years before 2025 are the same
+    in every draw, so draw 0 calibrates.
+    """
+    years = ds["year"].values
+    provinces = list(ds["province"].values)
+    ratios = by_province(parameters, default_path, [FUND_BASE_YEAR], provinces)[:, 0].copy()
+    insured = None
+    for province, (year, value) in data.seed_actuals(indicator, years).items():
+        if province not in provinces:
+            continue
+        if insured is None:
+            insured = members(ds, "employee_pension_contributors")[0]            # (P, S, Y, A)
+        p, t = provinces.index(province), int(np.searchsorted(years, year))
+        model = float(insured[p, :, t, :].sum())
+        if model <= 0:
+            raise InputError(f"{province}: no urban-employee insured workers in {year} to calibrate to",
+                             source=data.table_path("social_insurance/seed_figures"), key=indicator,
+                             expected="insured workers > 0 in the seed year")
+        ratios[p] = value / model
+    return ratios
