@@ -397,7 +397,10 @@ def _seed_actuals(folder, indicator: str, first: int, last: int) -> dict:
 
 @cached_per_folder
 def industry_base_rates() -> np.ndarray:
-    """Base rate of industry risk classes 1..n (index 0 = class 1) [/1 of payroll] (``injury_industry_base_rates.csv``)."""
+    """Base rate of industry risk classes 1..n (index 0 = class 1) [/1 of payroll].
+
+    From ``injury_industry_base_rates.csv``.
+    """
     path = table_path("social_insurance/injury_industry_base_rates")
     if not path.is_file():
         raise InputError("table not found", source=path, expected="the embedded table injury_industry_base_rates.csv")
