@@ -296,6 +296,9 @@ def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     table = pd.read_csv(folder / "employee_pension_draws_quantiles.csv")
     assert set(table["quantile"]) == {0.05, 0.25, 0.5, 0.75, 0.95}
     assert set(table["province"]) == {"CN-GZ"}
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "## Stochastic draws" in summary and "| Urban-employee pension |" in summary
+    assert "(employee_pension_depletion_years.png)" in summary  # the histogram is linked
     assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
 
