@@ -84,13 +84,14 @@ SCENARIOS = ("baseline", "no_retirement_delay")
 @pytest.fixture(scope="module")
 def end_to_end(tmp_path_factory):
     """``run baseline no_retirement_delay --out results --progress`` and ``compare baseline
-    no_retirement_delay --out comparison``, once for the module and side by side (two
-    processes: the suite waits ~3 s instead of ~6 s)."""
+    no_retirement_delay --out results``, once for the module and at the same time into the
+    same folder (two processes: the suite waits ~3 s instead of ~6 s, and neither may lose
+    the other's results)."""
     commands = {"run": ("run", *SCENARIOS, "--out", "results", "--progress"),
-                "compare": ("compare", *SCENARIOS, "--out", "comparison")}
+                "compare": ("compare", *SCENARIOS, "--out", "results")}
     started = {}
+    folder = tmp_path_factory.mktemp("end_to_end")
     for name, args in commands.items():
-        folder = tmp_path_factory.mktemp(name)
         started[name] = folder, subprocess.Popen([sys.executable, "-m", "socsec_proj.cli", *args], cwd=folder,
                                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = {}
@@ -129,7 +130,9 @@ def test_run_two_scenarios_writes_every_file(two_runs):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     results = folder / "results"
-    assert sorted(p.name for p in results.iterdir()) == sorted([*SCENARIOS, outputs.LOCK_NAME])  # no staging left
+    # both concurrent commands' results, and no staging folder left
+    assert sorted(p.name for p in results.iterdir()) == sorted([*SCENARIOS, outputs.LOCK_NAME,
+                                                                "baseline_vs_no_retirement_delay"])
     assert [p.name for p in folder.iterdir()] == ["results"]
     for name in SCENARIOS:
         assert f"{name}: 31 provinces, 2020-2100" in done.stdout
@@ -159,9 +162,8 @@ def test_run_two_scenarios_writes_every_file(two_runs):
 def test_compare_writes_differences_charts_and_markdown(comparison):
     folder, done = comparison
     assert done.returncode == 0, done.stderr
-    out = folder / "comparison" / "baseline_vs_no_retirement_delay"  # compare, like run, writes one folder in --out
-    assert [p.name for p in folder.iterdir()] == ["comparison"]
-    assert sorted(p.name for p in out.parent.iterdir()) == [outputs.LOCK_NAME, out.name]
+    out = folder / "results" / "baseline_vs_no_retirement_delay"  # compare, like run, writes one folder in --out
+    assert [p.name for p in folder.iterdir()] == ["results"]
     files = {p.name for p in out.iterdir()}
     assert {"differences.csv", "comparison.md", "compare_employee_pension_contributors.png",
             "compare_employee_pension_retirees.png", "compare_system_dependency_ratio.png"} <= files
@@ -296,6 +298,9 @@ def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     table = pd.read_csv(folder / "employee_pension_draws_quantiles.csv")
     assert set(table["quantile"]) == {0.05, 0.25, 0.5, 0.75, 0.95}
     assert set(table["province"]) == {"CN-GZ"}
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "## Stochastic draws" in summary and "| Urban-employee pension |" in summary
+    assert "(employee_pension_depletion_years.png)" in summary  # the histogram is linked
     assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
 

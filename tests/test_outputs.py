@@ -164,7 +164,7 @@ def _start_and_wait_for_staging(out):
     process = subprocess.Popen([sys.executable, "-m", "socsec_proj.cli", "run", "baseline", "--out", str(out),
                                 "--end", "2030", "--provinces", "CN-GD"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a cold numba cache compiles first
     while not list(out.glob(".baseline.*.tmp")):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.005)
