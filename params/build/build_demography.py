@@ -228,84 +228,538 @@ def build_internal_migration(census: pd.DataFrame, base: np.ndarray, shape: np.n
 
 
 # --------------------------------------------------------------------------------------------
-# Base population
+# Census tables by province, sex and age
 
 
-def read_census(shared: Path) -> pd.DataFrame:
-    """Official 2010/2020 census totals and the 2020 broad-age shares, by province in national order."""
-    totals = pd.read_csv(shared / "census/census_province_totals_2010_2020.csv", comment="#")
-    totals = totals.set_index("iso_3166_2").loc[list(CODES)]
-    shares = pd.read_csv(shared / "census/DERIVED_province_age_shares_2010_2020_from_leiii_city.csv")
+#: Exact ages bounding the census age groups 0, 1-4, 5-9, ..., 95-99 (then the open group 100+).
+GROUP_BOUNDS = np.array([0, 1] + list(range(5, 101, 5)), dtype=float)
+CURRENT = "2019.11.1-2020.10.31"  # the twelve months before the 2020 census
+
+
+def _province_codes(names_cn) -> list[str]:
     from socsec_proj.inputs.provinces import code_from_chinese
 
-    shares = shares[shares["province_code"] < 800000].copy()
-    shares["code"] = [code_from_chinese(name) for name in shares["province"]]
-    shares = shares.set_index("code").loc[list(CODES)]
-    columns = ["age_0_14_2020_pct", "age_15_59_2020_pct", "age_60_2020_pct", "age_65_2020_pct"]
-    return totals.join(shares[columns])
+    return [code_from_chinese(name) for name in names_cn]
 
 
-def build_base_population(shared: Path, census: pd.DataFrame) -> np.ndarray:
-    """Population [province, sex, age] in 2020: census totals and broad-age shares, WPP single-year shape.
+def _groups_cube(frame: pd.DataFrame, value: str) -> np.ndarray:
+    """A long census table (province_cn, sex, age_lo, value) -> [province, sex, group] in national order."""
+    frame = frame[frame["province_cn"] != "全国"].copy()
+    frame["code"] = _province_codes(frame["province_cn"])
+    cube = frame.pivot_table(index=["code", "sex"], columns="age_lo", values=value, aggfunc="sum")
+    cube = cube.reindex(pd.MultiIndex.from_product([list(CODES), list(SEXES)]))
+    return cube.to_numpy(float).reshape(len(CODES), 2, -1)
 
-    Within each broad group (0-14, 15-59, 60-64, 65+) persons are spread over sex and single
-    age as in WPP 2024's national population of 1 July 2020.
+
+def read_census_population(shared: Path, year: int) -> np.ndarray:
+    """Full-count census population [province, sex, group] (groups 0, 1-4, 5-9, ..., 95-99, 100+)."""
+    frame = pd.read_csv(shared / f"census/census{year}_province_sex_age5.csv", comment="#")
+    return _groups_cube(frame, "population")
+
+
+def split_groups(groups: np.ndarray) -> np.ndarray:
+    """Single ages 0..100+ from the census groups 0, 1-4, ..., 95-99, 100+ (last axis), keeping every group total.
+
+    The cumulative count at the exact ages 0, 1, 5, ..., 100 is interpolated with a monotone
+    cubic (PCHIP) and differenced: each group's single ages add to the group exactly, and no
+    age is negative because the cumulative count stays monotone.
     """
-    wpp = pd.read_csv(shared / "wpp/wpp2024_china_pop1_by_sex_2020_2023_tjaffee99.csv")
-    wpp = wpp[wpp["year"] == 2020].sort_values("age")
-    national = wpp[["popM", "popF"]].to_numpy(float).T  # (sex, age)
-    groups = [(0, 15), (15, 60), (60, 65), (65, 101)]
-    base = np.zeros((len(CODES), 2, len(AGES)))
+    cumulative = np.concatenate([np.zeros(groups.shape[:-1] + (1,)), np.cumsum(groups[..., :-1], axis=-1)], axis=-1)
+    single = np.diff(PchipInterpolator(GROUP_BOUNDS, cumulative, axis=-1)(np.arange(0, 101)), axis=-1)
+    return np.concatenate([single, groups[..., -1:]], axis=-1)
+
+
+def build_base_population(shared: Path) -> np.ndarray:
+    """Population [province, sex, age] of the 2020 census (1 November), single ages from :func:`split_groups`."""
+    return split_groups(read_census_population(shared, 2020))
+
+
+# --------------------------------------------------------------------------------------------
+# Provincial mortality
+
+#: Broad age bands (first and last census group index) inside which provincial deaths are set
+#: against the national rates: wide enough that the small provinces' counts are not noise.
+MORTALITY_BANDS = ((0, 1), (2, 3), (4, 6), (7, 9), (10, 12), (13, 14), (15, 16), (17, 18), (19, 21))
+
+
+def read_census_deaths(shared: Path, period: str = CURRENT) -> np.ndarray:
+    """Census deaths of the twelve months before a census [province, sex, group], all residences."""
+    frame = pd.read_csv(shared / "census/census_deaths_province_sex_age5_2000_2010_2020.csv", comment="#")
+    frame = frame[(frame["period"] == period) & (frame["residence"] == "不分城乡")]
+    return _groups_cube(frame, "deaths")
+
+
+def build_relative_mortality(shared: Path, base: np.ndarray) -> np.ndarray:
+    """Provincial death rates relative to the national, ``ratio[province, sex, age]`` [1].
+
+    Census deaths are under-reported, so only their pattern across provinces is used: in each
+    broad age band, a province's census deaths over those expected at the national census
+    rates of each five-year group (indirect standardisation). The log ratio is interpolated
+    linearly between the bands' middle ages, then every age is divided by the mean ratio
+    weighted by the 2020 population, so that the provinces' deaths add up to the national
+    schedule's at the census age structure.
+    """
+    deaths = read_census_deaths(shared)
+    population = read_census_population(shared, 2020)
+    national_rate = deaths.sum(axis=0) / population.sum(axis=0)  # (S, G)
+    expected = population * national_rate
+    middles = 0.5 * (GROUP_BOUNDS[[lo for lo, _ in MORTALITY_BANDS]] +
+                     np.append(GROUP_BOUNDS, 105.0)[[hi + 1 for _, hi in MORTALITY_BANDS]])
+    log_band = np.stack([np.log(deaths[..., lo:hi + 1].sum(-1) / expected[..., lo:hi + 1].sum(-1))
+                         for lo, hi in MORTALITY_BANDS], axis=-1)  # (P, S, B)
+    ratio = np.empty(base.shape)
+    for p, s in np.ndindex(*base.shape[:2]):
+        ratio[p, s] = np.exp(np.interp(AGES + 0.5, middles, log_band[p, s]))
+    weights = base / base.sum(axis=0)
+    return ratio / (weights * ratio).sum(axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Provincial fertility
+
+
+def build_relative_fertility(shared: Path, base: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each province's fertility relative to the national, and the national census TFR.
+
+    Indirect standardisation: the national age pattern of the census births by single age of
+    mother (table 6-2) applied to each province's women by single age gives the births it
+    would have at national rates; its census births (table 6-1) over those is its relative
+    level. Both are long-form sample counts, so the sampling fraction cancels. The national
+    TFR is the sum of the sample rates scaled by the national full-count births ratio.
+    """
+    by_age = pd.read_csv(shared / "census/census2020_national_births_by_mother_age.csv", comment="#")
+    by_age = by_age[by_age["residence"] == "不分城乡"].set_index("mother_age")["births_total"]
+    women = base[:, 1]  # (P, A)
+    sample_rate = np.zeros(len(AGES))
+    sample_rate[FERTILE_AGES] = by_age.loc[FERTILE_AGES].to_numpy(float) / women.sum(axis=0)[FERTILE_AGES]
+    births = pd.read_csv(shared / "census/census2020_births_province_sex_parity.csv", comment="#")
+    births = births[(births["period"] == CURRENT) & (births["residence"] == "不分城乡") & (births["province_cn"] != "全国")]
+    births = births.set_index(pd.Index(_province_codes(births["province_cn"]))).loc[list(CODES), "出生人数-合计"]
+    expected = women @ sample_rate
+    relative = births.to_numpy(float) / expected
+    # the 10 % long form: national sample births over the full-count-based expectation
+    national_tfr = 10.0 * sample_rate.sum()
+    return relative, national_tfr
+
+
+# --------------------------------------------------------------------------------------------
+# Inter-provincial migration
+
+
+def expected_in_2020(shared: Path, p2010: np.ndarray, relative: np.ndarray) -> np.ndarray:
+    """The 2010 census cohorts [province, sex, age] survived to November 2020, aged 10..100+ [persons].
+
+    National WPP 2024 mortality of 2010-2020 (the mean of the abridged mx of 2010-2015 and
+    2015-2020, to single ages) times the province's relative mortality; those aged a survive
+    ten years in the ratio L(a+10)/L(a), those 90 and over into the open group in T(100)/T(90).
+    """
+    from socsec_proj.demography.lifetable import life_table
+
+    raw = pd.read_csv(shared / "wpp/wpp2024_china_mx5_by_sex_1950_2100.csv", dtype={"age": str})
+    raw["start"] = raw["period"].str.slice(0, 4).astype(int)
+    expected = np.zeros(p2010.shape)
+    for s, (sex, column) in enumerate((("male", "mxM"), ("female", "mxF"))):
+        national = np.mean([single_age_mx_from_abridged(raw.loc[raw["start"] == p, column].to_numpy(), sex)
+                            for p in (2010, 2015)], axis=0)
+        table = life_table(national[None] * relative[:, s], sex)
+        Lx, Tx = table["Lx"], table["Tx"]
+        expected[:, s, 10:100] = p2010[:, s, :90] * Lx[:, 10:100] / Lx[:, :90]
+        expected[:, s, 100] = p2010[:, s, 90:].sum(axis=-1) * Tx[:, 100] / Tx[:, 90]
+    return expected
+
+
+def build_internal_migration(census: pd.DataFrame, base: np.ndarray, shape: np.ndarray) -> pd.DataFrame:
+    """Inter-provincial migration as out-rates of losing provinces and in-shares of gaining ones.
+
+    Each province's annual net migration rate is its 2010->2020 census growth rate in excess
+    of the national one (natural increase assumed equal across provinces). Losing provinces
+    send migrants at that rate, spread over sex and age by ``shape``; the year's pool of
+    migrants of each sex and age goes to the gaining provinces in proportion to their
+    2010-2020 gains. Inflows equal outflows every year by construction.
+    """
+    p2010 = census["pop_2010"].to_numpy(float)
+    p2020 = census["pop_2020"].to_numpy(float)
+    rate = np.log(p2020 / p2010) / 10.0 - np.log(p2020.sum() / p2010.sum()) / 10.0
+    totals = base.sum(axis=(1, 2))
+    gains = np.where(rate > 0, rate * totals, 0.0)
+    in_share = gains / gains.sum()
+    rows = []
     for p, code in enumerate(CODES):
-        row = census.loc[code]
-        young, working, old = row["age_0_14_2020_pct"], row["age_15_59_2020_pct"], row["age_60_2020_pct"]
-        # the three published shares add to 100 only up to rounding: scale them to add exactly
-        total_pct = young + working + old
-        shares = np.array([young, working, old - row["age_65_2020_pct"], row["age_65_2020_pct"]]) / total_pct
-        for (lo, hi), share in zip(groups, shares):
-            block = national[:, lo:hi]
-            base[p, :, lo:hi] = row["pop_2020"] * share * block / block.sum()
-    return base
+        for s, sex in enumerate(SEXES):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.where(base[p, s] > 0, max(-rate[p], 0.0) * totals[p] * shape[s] / base[p, s], 0.0)
+            rows.extend((code, sex, age, min(out[age], 0.5), in_share[p]) for age in AGES)
+    return pd.DataFrame(rows, columns=["province", "sex", "age", "out_rate", "in_share"]), rate
+
+
+# --------------------------------------------------------------------------------------------
+# Census tables by province, sex and age
+
+
+#: Exact ages bounding the census age groups 0, 1-4, 5-9, ..., 95-99 (then the open group 100+).
+GROUP_BOUNDS = np.array([0, 1] + list(range(5, 101, 5)), dtype=float)
+CURRENT = "2019.11.1-2020.10.31"  # the twelve months before the 2020 census
+
+
+def _province_codes(names_cn) -> list[str]:
+    from socsec_proj.inputs.provinces import code_from_chinese
+
+    return [code_from_chinese(name) for name in names_cn]
+
+
+def _groups_cube(frame: pd.DataFrame, value: str) -> np.ndarray:
+    """A long census table (province_cn, sex, age_lo, value) -> [province, sex, group] in national order."""
+    frame = frame[frame["province_cn"] != "全国"].copy()
+    frame["code"] = _province_codes(frame["province_cn"])
+    cube = frame.pivot_table(index=["code", "sex"], columns="age_lo", values=value, aggfunc="sum")
+    cube = cube.reindex(pd.MultiIndex.from_product([list(CODES), list(SEXES)]))
+    return cube.to_numpy(float).reshape(len(CODES), 2, -1)
+
+
+def read_census_population(shared: Path, year: int) -> np.ndarray:
+    """Full-count census population [province, sex, group] (groups 0, 1-4, 5-9, ..., 95-99, 100+)."""
+    frame = pd.read_csv(shared / f"census/census{year}_province_sex_age5.csv", comment="#")
+    return _groups_cube(frame, "population")
+
+
+def split_groups(groups: np.ndarray) -> np.ndarray:
+    """Single ages 0..100+ from the census groups 0, 1-4, ..., 95-99, 100+ (last axis), keeping every group total.
+
+    The cumulative count at the exact ages 0, 1, 5, ..., 100 is interpolated with a monotone
+    cubic (PCHIP) and differenced: each group's single ages add to the group exactly, and no
+    age is negative because the cumulative count stays monotone.
+    """
+    cumulative = np.concatenate([np.zeros(groups.shape[:-1] + (1,)), np.cumsum(groups[..., :-1], axis=-1)], axis=-1)
+    single = np.diff(PchipInterpolator(GROUP_BOUNDS, cumulative, axis=-1)(np.arange(0, 101)), axis=-1)
+    return np.concatenate([single, groups[..., -1:]], axis=-1)
+
+
+def build_base_population(shared: Path) -> np.ndarray:
+    """Population [province, sex, age] of the 2020 census (1 November), single ages from :func:`split_groups`."""
+    return split_groups(read_census_population(shared, 2020))
+
+
+# --------------------------------------------------------------------------------------------
+# Provincial mortality
+
+#: Broad age bands (first and last census group index) inside which provincial deaths are set
+#: against the national rates: wide enough that the small provinces' counts are not noise.
+MORTALITY_BANDS = ((0, 1), (2, 3), (4, 6), (7, 9), (10, 12), (13, 14), (15, 16), (17, 18), (19, 21))
+
+
+def read_census_deaths(shared: Path, period: str = CURRENT) -> np.ndarray:
+    """Census deaths of the twelve months before a census [province, sex, group], all residences."""
+    frame = pd.read_csv(shared / "census/census_deaths_province_sex_age5_2000_2010_2020.csv", comment="#")
+    frame = frame[(frame["period"] == period) & (frame["residence"] == "不分城乡")]
+    return _groups_cube(frame, "deaths")
+
+
+def build_relative_mortality(shared: Path, base: np.ndarray) -> np.ndarray:
+    """Provincial death rates relative to the national, ``ratio[province, sex, age]`` [1].
+
+    Census deaths are under-reported, so only their pattern across provinces is used: in each
+    broad age band, a province's census deaths over those expected at the national census
+    rates of each five-year group (indirect standardisation). The log ratio is interpolated
+    linearly between the bands' middle ages, then every age is divided by the mean ratio
+    weighted by the 2020 population, so that the provinces' deaths add up to the national
+    schedule's at the census age structure.
+    """
+    deaths = read_census_deaths(shared)
+    population = read_census_population(shared, 2020)
+    national_rate = deaths.sum(axis=0) / population.sum(axis=0)  # (S, G)
+    expected = population * national_rate
+    middles = 0.5 * (GROUP_BOUNDS[[lo for lo, _ in MORTALITY_BANDS]] +
+                     np.append(GROUP_BOUNDS, 105.0)[[hi + 1 for _, hi in MORTALITY_BANDS]])
+    log_band = np.stack([np.log(deaths[..., lo:hi + 1].sum(-1) / expected[..., lo:hi + 1].sum(-1))
+                         for lo, hi in MORTALITY_BANDS], axis=-1)  # (P, S, B)
+    ratio = np.empty(base.shape)
+    for p, s in np.ndindex(*base.shape[:2]):
+        ratio[p, s] = np.exp(np.interp(AGES + 0.5, middles, log_band[p, s]))
+    weights = base / base.sum(axis=0)
+    return ratio / (weights * ratio).sum(axis=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Provincial fertility
+
+
+def build_relative_fertility(shared: Path, base: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each province's fertility relative to the national, and the national census TFR.
+
+    Indirect standardisation: the national age pattern of the census births by single age of
+    mother (table 6-2) applied to each province's women by single age gives the births it
+    would have at national rates; its census births (table 6-1) over those is its relative
+    level. Both are long-form sample counts, so the sampling fraction cancels. The national
+    TFR is the sum of the sample rates scaled by the national full-count births ratio.
+    """
+    by_age = pd.read_csv(shared / "census/census2020_national_births_by_mother_age.csv", comment="#")
+    by_age = by_age[by_age["residence"] == "不分城乡"].set_index("mother_age")["births_total"]
+    women = base[:, 1]  # (P, A)
+    sample_rate = np.zeros(len(AGES))
+    sample_rate[FERTILE_AGES] = by_age.loc[FERTILE_AGES].to_numpy(float) / women.sum(axis=0)[FERTILE_AGES]
+    births = pd.read_csv(shared / "census/census2020_births_province_sex_parity.csv", comment="#")
+    births = births[(births["period"] == CURRENT) & (births["residence"] == "不分城乡") & (births["province_cn"] != "全国")]
+    births = births.set_index(pd.Index(_province_codes(births["province_cn"]))).loc[list(CODES), "出生人数-合计"]
+    expected = women @ sample_rate
+    relative = births.to_numpy(float) / expected
+    # the 10 % long form: national sample births over the full-count-based expectation
+    national_tfr = 10.0 * sample_rate.sum()
+    return relative, national_tfr
+
+
+# --------------------------------------------------------------------------------------------
+# Inter-provincial migration
+
+
+def survival_ten_years(shared: Path, relative: np.ndarray) -> np.ndarray:
+    """Share of each province's single-age cohort of November 2010 alive ten years later [province, sex, age].
+
+    National WPP 2024 mortality of 2010-2020 (the mean of the abridged mx of 2010-2015 and
+    2015-2020, to single ages) times the province's relative mortality; survival L(a+10)/L(a),
+    and T(100)/T(a) for those reaching the open group.
+    """
+    from socsec_proj.demography.lifetable import life_table
+
+    raw = pd.read_csv(shared / "wpp/wpp2024_china_mx5_by_sex_1950_2100.csv", dtype={"age": str})
+    raw["start"] = raw["period"].str.slice(0, 4).astype(int)
+    out = np.empty(relative.shape)
+    for s, (sex, column) in enumerate((("male", "mxM"), ("female", "mxF"))):
+        national = np.mean([single_age_mx_from_abridged(raw.loc[raw["start"] == p, column].to_numpy(), sex)
+                            for p in (2010, 2015)], axis=0)
+        table = life_table(national[None] * relative[:, s], sex)
+        Lx, Tx = table["Lx"], table["Tx"]
+        ahead = np.concatenate([Lx[:, 10:-1], np.repeat(Tx[:, -1:], 11, axis=1)], axis=1)  # ages 10..99, open
+        ahead[:, -11:] = Tx[:, -1:]  # reaching 100+: T(100)
+        out[:, s, :91] = ahead[:, :91] / Lx[:, :91]
+        out[:, s, 90:] = Tx[:, -1:] / Tx[:, 90:]
+    return out
+
+
+def build_internal_migration(shared: Path, base: np.ndarray, relative: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Inter-provincial net migration by province, sex and age, from the 2010 and 2020 censuses.
+
+    Cohort residual: each province's 2010 cohorts, survived ten years with its own mortality
+    (:func:`expected_in_2020`), set against the same cohorts in 2020; the national residual
+    at each sex and age (international migration, differences in census coverage) is taken
+    out of every province in proportion to its population, so the provinces' net flows add to
+    zero. Those aged a in 2020 moved at ages a-9..a, so the decade's residual at 2020 age a is
+    spread evenly over those ages of migration, one tenth a year. Children under 10 in 2020
+    were not alive in 2010: their flows are those of the cohorts aged 10..19 that moved as
+    children (ages of migration 0..9 average what is available). Losers' net out-flows become
+    out-rates of their 2020 population; gainers share the national pool of each sex and age in
+    proportion to their net gains.
+    """
+    p2010 = split_groups(read_census_population(shared, 2010))
+    residual = base - expected_in_2020(shared, p2010, relative)
+    residual[..., :10] = 0.0
+    national = residual.sum(axis=0)
+    residual = residual - base / base.sum(axis=0) * national  # adds to zero over provinces
+    annual = np.zeros(base.shape)
+    for m in AGES:  # age of migration
+        if m >= 10:
+            annual[..., m] = residual[..., m:m + 10].sum(axis=-1) / 100.0
+        else:
+            annual[..., m] = residual[..., 10:max(m + 10, 11)].mean(axis=-1) / 10.0
+    annual = annual - base / base.sum(axis=0) * annual.sum(axis=0)  # exact zero sum after the spreading
+    losing = np.clip(-annual, 0.0, None)
+    gaining = np.clip(annual, 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out_rate = np.where(base > 0, losing / base, 0.0)
+        pool_in = gaining.sum(axis=0)
+        in_share = np.where(pool_in > 0, gaining / pool_in, 1.0 / len(CODES))
+    # the pool of leavers equals the pool of arrivals at every sex and age only if both are
+    # spent the same: rescale the out-rates so that leavers = arrivals
+    pool_out = (out_rate * base).sum(axis=0)
+    out_rate = out_rate * np.where(pool_out > 0, pool_in / np.where(pool_out > 0, pool_out, 1.0), 0.0)
+    rows = [(code, sex, age, out_rate[p, s, age], in_share[p, s, age])
+            for p, code in enumerate(CODES) for s, sex in enumerate(SEXES) for age in AGES]
+    return pd.DataFrame(rows, columns=["province", "sex", "age", "out_rate", "in_share"]), annual
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def build(shared: Path, out: Path) -> dict:
-    """Write every derived demographic table under ``out``; return a few checks for the log."""
-    census = read_census(shared)
-    base = build_base_population(shared, census)
-    rows = [
-        (code, sex, age, base[p, s, age])
-        for p, code in enumerate(CODES)
-        for s, sex in enumerate(SEXES)
-        for age in AGES
+def read_nbs_births(shared: Path) -> pd.Series:
+    """NBS calendar-year births [persons] 2020..2025 (registered; the January press releases)."""
+    old = pd.read_csv(shared / "china_national/nbs_births_deaths_1950_2023_vicalloy.csv", comment="#").set_index("year")
+    new = pd.read_csv(shared / "china_national/nbs_population_2022_2025.csv", comment="#").set_index("year")
+    births = pd.concat([old.loc[[2020, 2021], "births_10k"], new["births_10k"]])
+    return births * 1e4
+
+
+def read_nbs_deaths(shared: Path) -> pd.Series:
+    """NBS calendar-year deaths [persons] 2020..2025."""
+    old = pd.read_csv(shared / "china_national/nbs_births_deaths_1950_2023_vicalloy.csv", comment="#").set_index("year")
+    new = pd.read_csv(shared / "china_national/nbs_population_2022_2025.csv", comment="#").set_index("year")
+    return pd.concat([old.loc[[2020, 2021], "deaths_10k"], new["deaths_10k"]]) * 1e4
+
+
+def _calibration_parameters(relative_fertility, tfr) -> object:
+    """The committed parameters with this build's national TFR and provincial relative fertility."""
+    from socsec_proj.inputs.parameters import load_parameters
+
+    changes = {"demography.total_fertility_rate": {f"{year}-01-01": float(value) for year, value in tfr.items()},
+               "demography.fertility_relative": {
+                   "2020-01-01": 1.0,
+                   "provinces": {code: {"2020-01-01": float(f"{r:.6g}")} for code, r in zip(CODES, relative_fertility)}}}
+    return load_parameters(REPO / "params/parameters").with_changes(changes)
+
+
+def calibrate_mortality_level(shared: Path, tables: dict, parameters) -> np.ndarray:
+    """Factors [/1] of the national death rates of 2020..2025 so that projected deaths follow NBS's.
+
+    The twelve months to 1 July of year Y are set against the mean of NBS's deaths of Y-1 and
+    Y; 2020 takes 2021's factor. Deaths are nearly proportional to the death rates, so a few
+    fixed-point rounds make them equal (to 1e-6).
+    """
+    from socsec_proj.demography.population import prepare_inputs, project
+
+    nbs = read_nbs_deaths(shared)
+    years = np.arange(FIRST_YEAR, 2026)
+    mx, mx_years = tables["mortality_rates"]
+    factors = np.ones(len(years))
+    for _ in range(8):
+        trial = mx.copy()
+        trial[: len(years)] *= factors[:, None, None]
+        deaths = project(prepare_inputs(parameters, years, {**tables, "mortality_rates": (trial, mx_years)}),
+                         keep_cube=False)["deaths"][0].sum(axis=(1, 2))
+        target = 0.5 * (nbs.loc[years[:-1]].to_numpy() + nbs.loc[years[1:]].to_numpy())
+        factors[1:] *= target / deaths
+        factors[0] = factors[1]
+    return factors
+
+
+def calibrate_tfr(shared: Path, tables: dict, relative_fertility: np.ndarray, census_tfr: float) -> pd.Series:
+    """National calendar-year TFR 2020..2025 so that the projected births follow NBS's.
+
+    The twelve months to 1 July of year Y are compared with the mean of NBS's births of Y-1
+    and Y. A step's births are linear in its fertility and the women of 15-49 do not depend on
+    births in the same five years, so one projection at a TFR of 1 gives each step's births
+    per unit of TFR; the step TFR is the mean of the two calendar years, 2020's being the
+    census TFR, which fixes each later year in turn.
+    """
+    from socsec_proj.demography.population import prepare_inputs, project
+
+    parameters = _calibration_parameters(relative_fertility, {FIRST_YEAR: 1.0})
+    years = np.arange(FIRST_YEAR, 2026)
+    unit = project(prepare_inputs(parameters, years, tables), keep_cube=False)["births"][0].sum(axis=(1, 2))
+    nbs = read_nbs_births(shared)
+    tfr = {FIRST_YEAR: census_tfr}
+    for t, year in enumerate(years[1:]):
+        step = 0.5 * (nbs.loc[year - 1] + nbs.loc[year]) / unit[t]
+        tfr[year] = 2.0 * step - tfr[year - 1]
+    return pd.Series(tfr)
+
+
+def national_tfr_path(shared: Path, recorded: pd.Series) -> np.ndarray:
+    """The baseline's national TFR by calendar year 2020..2100 [children/woman].
+
+    2020-2025 from recorded births (:func:`calibrate_tfr`); after 2025 WPP 2024's medium
+    variant less the 2025 gap between it and the recorded level, the gap closing linearly by
+    2050 (the medium variant's slow recovery is kept, from the level actually reached).
+    """
+    wpp = pd.read_csv(shared / "wpp/wpp2024_china_tfr_annual_1950_2100.csv").set_index("year")["tfr"].loc[YEARS]
+    last = int(recorded.index[-1])
+    gap = wpp.loc[last] - recorded.loc[last]
+    path = wpp.to_numpy() - gap * np.clip(1.0 - (YEARS - last) / 25.0, 0.0, 1.0)
+    path[: len(recorded)] = recorded.to_numpy()
+    return path
+
+
+def write_province_yaml(path: Path, values: dict, *, description, unit, label, reference, value_range):
+    """Write a dated-YAML parameter with a national value of 1 and one value per province from 2020."""
+    lines = [
+        f"# generated by {GENERATOR}; do not edit by hand",
+        f"description: {json.dumps(description, ensure_ascii=False)}",
+        "metadata:",
+        f"  unit: {unit}",
+        f"  label: {json.dumps(label, ensure_ascii=False)}",
+        f"  reference: {json.dumps(reference, ensure_ascii=False)}",
+        f"  range: [{value_range[0]}, {value_range[1]}]",
+        "  breakdown: province",
+        "values:",
+        "  2020-01-01: 1.0",
+        "provinces:",
     ]
+    lines += [f"  {code}: {{2020-01-01: {float(f'{value:.6g}')}}}" for code, value in values.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_fertility_scenarios(shared: Path, folder: Path) -> list[Path]:
+    """The shipped WPP 2024 fertility scenarios: medium, low and high variant national TFR."""
+    wpp = pd.read_csv(shared / "wpp/wpp2024_china_tfr_annual_1950_2100.csv").set_index("year").loc[YEARS]
+    written = []
+    for name, column, words in (("wpp_medium", "tfr", "medium"), ("wpp_low", "tfr_low", "low"),
+                                ("wpp_high", "tfr_high", "high")):
+        values = wpp[column].where(wpp["variant"] == "projection", wpp["tfr"]).to_numpy()
+        lines = [f"# generated by {GENERATOR}; do not edit by hand", f"name: {name}", "description: >",
+                 f"  The baseline with the national total fertility rate of UN WPP 2024's {words} variant"
+                 + (" (estimates to 2023)" if words == "medium" else " (the medium variant's estimates to 2023,"
+                    f" then {'0.5 below' if words == 'low' else '0.5 above'} the medium from 2024 on)")
+                 + " instead of the path", "  set from the births recorded in 2021-2025; the provinces keep their"
+                 " census fertility relative to the national.", "extends: baseline", "changes:",
+                 "  demography.total_fertility_rate:"]
+        previous = None
+        for year, value in zip(YEARS, values):
+            value = float(f"{value:.6g}")
+            if value != previous:
+                lines.append(f"    {year}-01-01: {value}")
+                previous = value
+        path = folder / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def build_census_checks(shared: Path, relative_fertility: np.ndarray, census_tfr: float) -> pd.DataFrame:
+    """Figures the provinces are checked against: census TFR 2020 and official e0 1990 and 2000."""
+    official = pd.read_csv(shared / "census/province_life_expectancy_1990_2000_nbs.csv", comment="#")
+    official = official[official["province_cn"] != "全国"]
+    official = official.set_index(pd.Index(_province_codes(official["province_cn"]))).loc[list(CODES)]
+    frame = pd.DataFrame({"province": list(CODES), "tfr_census_2020": relative_fertility * census_tfr})
+    for year in (1990, 2000):
+        for sex in SEXES:
+            frame[f"e0_{year}_{sex}"] = official[f"e0_{year}_{sex}"].to_numpy()
+    return frame
+
+
+def build(shared: Path, out: Path, scenarios: Path | None = None) -> dict:
+    """Write every derived demographic table under ``out`` (and the WPP fertility scenarios
+    under ``scenarios``, default ``out/../scenarios``); return a few checks for the log."""
+    base = build_base_population(shared)
+    cube_rows = [(code, sex, age) for code in CODES for sex in SEXES for age in AGES]
+    frame = pd.DataFrame(cube_rows, columns=["province", "sex", "age"])
     write_table(
         out / "demography/base_population_2020.csv",
-        pd.DataFrame(rows, columns=["province", "sex", "age", "population"]),
+        frame.assign(population=base.ravel()),
         [
-            "Resident population by province, sex and single age (100 = 100 and over), 2020 census round [persons]",
-            "source: census/census_province_totals_2010_2020.csv (NBS 7th census communique No. 3, totals);"
-            " census/DERIVED_province_age_shares_2010_2020_from_leiii_city.csv (shares 0-14, 15-59, 60+, 65+);"
-            " wpp/wpp2024_china_pop1_by_sex_2020_2023_tjaffee99.csv (single-age, sex shape, 1 July 2020)",
-            "method: params/SOURCES.md#base-population",
+            "Resident population by province, sex and single age (100 = 100 and over), 2020 census (1 November),"
+            " used as the population of 1 July 2020 [persons]",
+            "source: census/census2020_province_sex_age5.csv (NBS 2020 census yearbook table 1-5, full count,"
+            " ages 0, 1-4, 5-9, ..., 95-99, 100+)",
+            "method: params/SOURCES.md#base-population (monotone cubic of the cumulative count: every census"
+            " group total kept)",
+        ],
+    )
+
+    relative_mx = build_relative_mortality(shared, base)
+    write_table(
+        out / "demography/mortality_relative.csv",
+        frame.assign(ratio=relative_mx.ravel()),
+        [
+            "Death rates of each province relative to the national schedule, by sex and single age [1]",
+            "source: census/census_deaths_province_sex_age5_2000_2010_2020.csv (NBS 2020 census table 6-1,"
+            " deaths 2019-11..2020-10); census/census2020_province_sex_age5.csv (population)",
+            "method: params/SOURCES.md#mortality (indirect standardisation in broad age bands, log-linear"
+            " between bands, population-weighted mean 1 at every age)",
         ],
     )
 
     mortality, factors = build_mortality(shared)
-    write_table(
-        out / "demography/mortality_rates.csv",
-        mortality,
-        [
-            "Central death rates by calendar year, sex and single age (100 = 100+), China [1/year]",
-            "source: wpp/wpp2024_china_mx5_by_sex_1950_2100.csv (WPP 2024 abridged mx, medium variant);"
-            " wpp/wpp2024_china_e0_annual_1950_2100.csv (annual e0, for the level)",
-            "method: params/SOURCES.md#mortality",
-        ],
-    )
 
-    pattern, tfr, srb = build_fertility(shared)
+    pattern, wpp_tfr, srb = build_fertility(shared)
     write_table(
         out / "demography/fertility_age_pattern.csv",
         pattern,
@@ -314,17 +768,6 @@ def build(shared: Path, out: Path) -> dict:
             "source: wpp/wpp2024_china_percentASFR5_1950_2100.csv (WPP 2024 percentASFR, medium variant)",
             "method: params/SOURCES.md#fertility",
         ],
-    )
-    reference = "wpp/wpp2024_china_tfr_annual_1950_2100.csv (UN WPP 2024: estimates to 2023, medium variant after)"
-    write_time_series_yaml(
-        out / "parameters/demography/total_fertility_rate.yaml",
-        YEARS,
-        tfr,
-        description="Total fertility rate, China (UN WPP 2024; estimates to 2023, medium variant after)",
-        unit="children/woman",
-        label="Total fertility rate",
-        reference=reference,
-        value_range=(0, 10),
     )
     write_time_series_yaml(
         out / "parameters/demography/sex_ratio_at_birth.yaml",
@@ -336,10 +779,10 @@ def build(shared: Path, out: Path) -> dict:
         reference="wpp/wpp2024_china_srb_annual_1950_2100.csv (UN WPP 2024 medium variant)",
         value_range=(0.9, 1.3),
     )
-
+    international = build_international_migration(shared)
     write_table(
         out / "demography/international_migration.csv",
-        build_international_migration(shared),
+        international,
         [
             "Net international migrants by calendar year, sex and single age (100 = 100+), China [persons/year]",
             "source: wpp/wpp2024_china_netmig_by_age1_sex_2023_2100.csv;"
@@ -348,22 +791,100 @@ def build(shared: Path, out: Path) -> dict:
         ],
     )
 
-    internal, rates = build_internal_migration(census, base, migration_age_profile(shared))
+    internal, annual = build_internal_migration(shared, base, relative_mx)
     write_table(
         out / "demography/internal_migration.csv",
         internal,
         [
-            "Inter-provincial migration: annual out-migration rate of losing provinces [1/year] by sex and age,"
-            " and each gaining province's share of the national pool of migrants [1]",
-            "source: census/census_province_totals_2010_2020.csv (2010 and 2020 census totals);"
-            " wpp/wpp2024_china_netmig_by_age1_sex_2023_2100.csv (2023 age-sex profile, for the age shape)",
-            "method: params/SOURCES.md#internal-migration",
+            "Inter-provincial migration by sex and single age: annual out-migration rate of net losers [1/year]"
+            " and each net gainer's share of the national pool of migrants of that sex and age [1]",
+            "source: census/census2010_province_sex_age5.csv, census/census2020_province_sex_age5.csv (full"
+            " counts); wpp/wpp2024_china_mx5_by_sex_1950_2100.csv (2010-2020 mortality) x"
+            " demography/mortality_relative.csv",
+            "method: params/SOURCES.md#internal-migration (cohort residual 2010-2020)",
         ],
     )
+
+    relative_fertility, census_tfr = build_relative_fertility(shared, base)
+    write_province_yaml(
+        out / "parameters/demography/fertility_relative.yaml",
+        dict(zip(CODES, relative_fertility)),
+        description="Each province's fertility relative to the national, 2020 census (its births 2019-11..2020-10"
+                    " over those the national age-specific rates give its women); moves to 1 over"
+                    " demography.fertility_convergence_years after 2025",
+        unit="/1",
+        label="Provincial fertility relative to the national",
+        reference="census/census2020_births_province_sex_parity.csv (table 6-1), census2020_national_births_by_"
+                  "mother_age.csv (table 6-2), census2020_province_sex_age5.csv; params/SOURCES.md#fertility",
+        value_range=(0, 5),
+    )
+    tables = {
+        "base_population": base,
+        "mortality_rates": (mortality.pivot_table(index=["year", "sex"], columns="age", values="mx")
+                            .reindex(pd.MultiIndex.from_product([YEARS, list(SEXES)])).to_numpy()
+                            .reshape(len(YEARS), 2, len(AGES)), YEARS),
+        "relative_mortality": relative_mx,
+        "international_migration": (international["net_migrants"].to_numpy().reshape(len(YEARS), 2, len(AGES)), YEARS),
+        "internal_migration": (internal["out_rate"].to_numpy().reshape(base.shape),
+                               internal["in_share"].to_numpy().reshape(base.shape)),
+    }
+    full_pattern = np.zeros((len(YEARS), len(AGES)))
+    full_pattern[:, FERTILE_AGES] = pattern["share"].to_numpy().reshape(len(YEARS), len(FERTILE_AGES))
+    tables["fertility_age_pattern"] = (full_pattern, YEARS)
+    # the mortality level at the WPP fertility path, then fertility at that level (the deaths of
+    # 2021-2025 hardly depend on the births: only infants' do)
+    wpp_path = dict(zip(YEARS, wpp_tfr))
+    level = calibrate_mortality_level(shared, tables, _calibration_parameters(relative_fertility, wpp_path))
+    mx_level = np.concatenate([level, np.full(len(YEARS) - len(level), level[-1])])
+    mortality["mx"] = mortality["mx"].to_numpy() * np.repeat(mx_level, 2 * len(AGES))
+    tables["mortality_rates"] = (tables["mortality_rates"][0] * mx_level[:, None, None], YEARS)
+    recorded = calibrate_tfr(shared, tables, relative_fertility, census_tfr)
+    tfr = national_tfr_path(shared, recorded)
+    write_table(
+        out / "demography/mortality_rates.csv",
+        mortality,
+        [
+            "Central death rates by calendar year, sex and single age (100 = 100+), China [1/year]",
+            "source: wpp/wpp2024_china_mx5_by_sex_1950_2100.csv (WPP 2024 abridged mx, medium variant: age pattern"
+            " and pace of decline); china_national/nbs_births_deaths_1950_2023_vicalloy.csv,"
+            " nbs_population_2022_2025.csv (NBS deaths 2020-2025: the level)",
+            "method: params/SOURCES.md#mortality (WPP 2024 e0 path x a level factor so that projected deaths"
+            " 2021-2025 equal NBS's; the 2025 factor kept after 2025)",
+        ],
+    )
+    write_time_series_yaml(
+        out / "parameters/demography/total_fertility_rate.yaml",
+        YEARS,
+        tfr,
+        description="Total fertility rate, China: 2020 from the census, 2021-2025 set so that the projected births"
+                    " follow NBS's recorded births, then UN WPP 2024's medium variant less the 2025 gap, the gap"
+                    " closing linearly by 2050",
+        unit="children/woman",
+        label="Total fertility rate",
+        reference="census/census2020_national_births_by_mother_age.csv; china_national/nbs_births_deaths_1950_2023_"
+                  "vicalloy.csv, nbs_population_2022_2025.csv (births); wpp/wpp2024_china_tfr_annual_1950_2100.csv;"
+                  " params/SOURCES.md#fertility",
+        value_range=(0, 10),
+    )
+    write_table(
+        out / "demography/provincial_census_checks.csv",
+        build_census_checks(shared, relative_fertility, census_tfr),
+        [
+            "What the provinces' demography is checked against: indirect census TFR 2020 [children/woman] and"
+            " official life expectancy at birth 1990 and 2000 [years] (Chongqing 1990 not given)",
+            "source: census/DERIVED_census2020_province_fertility_indirect.csv method, recomputed from tables 6-1,"
+            " 6-2, 1-5; census/province_life_expectancy_1990_2000_nbs.csv (China Statistical Yearbook 2009, 3-6)",
+            "method: params/SOURCES.md#provincial-checks",
+        ],
+    )
+    write_fertility_scenarios(shared, scenarios if scenarios is not None else out.parent / "scenarios")
     return {
         "base_total": base.sum(),
         "mortality_factor_range": (min(factors.values()), max(factors.values())),
-        "internal_rates": dict(zip(CODES, rates)),
+        "internal_net": dict(zip(CODES, annual.sum(axis=(1, 2)))),
+        "tfr_recorded": recorded.to_dict(),
+        "census_tfr": census_tfr,
+        "mortality_level": dict(zip(range(FIRST_YEAR, 2026), level)),
     }
 
 
@@ -374,6 +895,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     checks = build(args.shared, args.out)
     print(f"base population 2020: {checks['base_total']:,.0f} persons")
+    print("mortality level factors from NBS deaths:", {y: round(v, 4) for y, v in checks["mortality_level"].items()})
+    print("national TFR set from recorded births:", {y: round(v, 4) for y, v in checks["tfr_recorded"].items()})
     low, high = checks["mortality_factor_range"]
     print(f"mortality level factors to match WPP e0: {low:.4f} .. {high:.4f}")
 
