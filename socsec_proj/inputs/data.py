@@ -111,15 +111,19 @@ def cached_per_folder(reader):
     return wrapper
 
 
+def _province_sex_age(name: str, column: str, low=None, high=None) -> np.ndarray:
+    """A table with one row per province, sex and age 0..100 -> ``[province, sex, age]``, range-checked."""
+    frame = _read(name, {"province": str, "sex": str, "age": int, column: float})
+    path = table_path(name)
+    cube = _cube(frame, {"province": CODES, "sex": SEXES, "age": tuple(AGES)}, column, path)
+    _check_range(cube, path, column, low=low, high=high)
+    return _frozen(cube)
+
+
 @cached_per_folder
 def base_population() -> np.ndarray:
     """Base-year population [province, sex, age] in national province order [persons]."""
-    name = "demography/base_population_2020"
-    frame = _read(name, {"province": str, "sex": str, "age": int, "population": float})
-    path = table_path(name)
-    cube = _cube(frame, {"province": CODES, "sex": SEXES, "age": tuple(AGES)}, "population", path)
-    _check_range(cube, path, "population", low=0.0)
-    return _frozen(cube)
+    return _province_sex_age("demography/base_population_2020", "population", low=0.0)
 
 
 @cached_per_folder
@@ -169,12 +173,7 @@ def international_migration() -> tuple[np.ndarray, np.ndarray]:
 @cached_per_folder
 def relative_mortality() -> np.ndarray:
     """Provincial death rates relative to the national schedule, ``ratio[province, sex, age]`` [1]."""
-    name = "demography/mortality_relative"
-    frame = _read(name, {"province": str, "sex": str, "age": int, "ratio": float})
-    path = table_path(name)
-    cube = _cube(frame, {"province": CODES, "sex": SEXES, "age": tuple(AGES)}, "ratio", path)
-    _check_range(cube, path, "ratio", low=0.0, high=10.0)
-    return _frozen(cube)
+    return _province_sex_age("demography/mortality_relative", "ratio", low=0.0, high=10.0)
 
 
 @cached_per_folder
