@@ -152,14 +152,15 @@ def _rate_above(values, limit, path, provinces, years, what, parameters):
                      expected=f"a multiplier that keeps every {what} at or below 1")
 
 
-#: Survival ratios and life expectancy of recent mortality inputs (read-only arrays), by
+#: Death rates, survival ratios and life expectancy of recent mortality inputs (read-only arrays), by
 #: (params folder, years, mortality_scale): the life tables of 31 provinces x 2 sexes x 81
 #: years are two thirds of the stage's time, and most scenarios leave mortality alone.
 _LIFE_TABLES: dict = {}
 
 
 def _mortality_step_rates(mx):
-    """``(survival [T, P, S, A], birth_survival [T, P, S], e0 [Y, P, S])`` from calendar mx [Y, P, S, A]."""
+    """``(survival [T, P, S, A], birth_survival [T, P, S], e0 [Y, P, S])`` from calendar mx [Y, P, S, A]
+    (which is made read-only too: it is kept with them)."""
     mx_step = _step_mean(mx)
     survival = np.empty_like(mx_step)
     birth_survival = np.empty(mx_step.shape[:3])
@@ -167,7 +168,7 @@ def _mortality_step_rates(mx):
     for s, sex in enumerate(SEXES):
         survival[:, :, s], birth_survival[:, :, s] = survival_ratios(mx_step[:, :, s], sex)
         e0[:, :, s] = life_expectancy(mx[:, :, s], sex)
-    for array in (survival, birth_survival, e0):
+    for array in (mx, survival, birth_survival, e0):
         array.setflags(write=False)
     return survival, birth_survival, e0
 
@@ -220,19 +221,23 @@ def prepare_inputs(parameters, years, tables=None) -> PopulationInputs:
 
     path = "demography.mortality_scale"
     mortality_scale = _province_multiplier(parameters, path, years, provinces)  # (P, Y)
-    national_mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
-    mx = national_mx[:, None] * relative_mx[None] * mortality_scale.T[:, :, None, None]  # (Y, P, S, A)
-    # a probability of dying above 1 (mx > 2, half a year lived by those dying) below the open age
-    _rate_above(mx[..., :-1], 2.0, path, provinces, years, "probability of dying", parameters)
+
+    def mortality():
+        national_mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
+        mx = national_mx[:, None] * relative_mx[None] * mortality_scale.T[:, :, None, None]  # (Y, P, S, A)
+        # a probability of dying above 1 (mx > 2, half a year lived by those dying) below the open age
+        _rate_above(mx[..., :-1], 2.0, path, provinces, years, "probability of dying", parameters)
+        return (mx,) + _mortality_step_rates(mx)
+
     if tables:  # the build's own tables: nothing to remember
-        survival, birth_survival, e0 = _mortality_step_rates(mx)
+        mx, survival, birth_survival, e0 = mortality()
     else:  # the embedded tables: the same mortality parameters give the same life tables
         key = (str(data.params_dir()), years.tobytes(), mortality_scale.tobytes())
         if key not in _LIFE_TABLES:
             if len(_LIFE_TABLES) >= 8:
                 _LIFE_TABLES.pop(next(iter(_LIFE_TABLES)))
-            _LIFE_TABLES[key] = _mortality_step_rates(mx)
-        survival, birth_survival, e0 = _LIFE_TABLES[key]
+            _LIFE_TABLES[key] = mortality()
+        mx, survival, birth_survival, e0 = _LIFE_TABLES[key]
 
     path = "demography.fertility_relative"
     relative = _province_multiplier(parameters, path, years, provinces).T  # (Y, P)
@@ -339,15 +344,17 @@ def validate_inputs(inputs: PopulationInputs) -> None:
         if values.shape != expected_shapes[field.name]:
             raise InputError(f"shape {values.shape}", key=field.name,
                              expected=f"shape {expected_shapes[field.name]} ({_AXES[field.name]})")
-        finite = np.isfinite(values)
-        if not finite.all():
-            where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        low, high = _RANGES[field.name]
+        # two reductions decide the usual case (NaN propagates through min and max); the
+        # boolean arrays that locate a bad value are made only when there is one
+        smallest, largest = (values.min(), values.max()) if values.size else (0.0, 0.0)
+        if not (np.isfinite(smallest) and np.isfinite(largest)):
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
             raise InputError(f"NaN or infinite value at [{_AXES[field.name]}] = {where}", key=field.name,
                              expected="finite numbers")
-        low, high = _RANGES[field.name]
-        for bound, bad in ((low, values < low if low is not None else None),
-                           (high, values > high if high is not None else None)):
-            if bad is not None and bad.any():
+        for bad in (values < low if low is not None and smallest < low else None,
+                    values > high if high is not None and largest > high else None):
+            if bad is not None:
                 where = tuple(int(i) for i in np.argwhere(bad)[0])
                 raise InputError(f"value {float(values[where])!r} at [{_AXES[field.name]}] = {where}",
                                  key=field.name, expected=f"values in [{low}, {high}]")
