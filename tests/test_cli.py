@@ -67,7 +67,7 @@ def test_list_validate_params(tmp_path):
     shown = socsec_proj("params", "demography.total_fertility_rate")
     assert shown.returncode == 0
     assert "children/woman" in shown.stdout and "wpp2024_china_tfr_annual" in shown.stdout
-    assert "2023-01-01: 0.999488" in shown.stdout
+    assert "2023-01-01: 1.08543" in shown.stdout  # set from NBS births (issue #12)
     valid = tmp_path / "ok.yaml"
     valid.write_text("name: ok\ndescription: fine\nchanges:\n  demography.total_fertility_rate:\n    2030-01-01: 1.6\n")
     assert socsec_proj("validate", valid).returncode == 0

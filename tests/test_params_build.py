@@ -20,11 +20,11 @@ def _load_build():
 
 
 def test_rebuild_matches_committed_tables(tmp_path):
-    _load_build().build(SHARED, tmp_path)
+    checks = _load_build().build(SHARED, tmp_path / "params", scenarios=tmp_path / "scenarios")
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert len(written) == 7
+    assert len(written) == 13
     for relative in written:
-        committed = REPO / "params" / relative
+        committed = REPO / relative
         assert committed.is_file(), f"{relative} is built but not committed"
         if relative.suffix == ".csv":
             new, old = pd.read_csv(tmp_path / relative, comment="#"), pd.read_csv(committed, comment="#")
@@ -33,6 +33,12 @@ def test_rebuild_matches_committed_tables(tmp_path):
             assert header == [line for line in (tmp_path / relative).read_text().splitlines() if line.startswith("#")]
         else:
             assert (tmp_path / relative).read_text() == committed.read_text(), relative
+    # the census TFR of 2020 recomputed from tables 6-1, 6-2 and 1-5 (the shared DERIVED file: 1.288)
+    assert checks["census_tfr"] == pytest.approx(1.288, abs=0.005)
+    # inter-provincial net flows add to zero; Guangdong gains most, Heilongjiang loses most (2010-2020)
+    net = checks["internal_net"]
+    assert abs(sum(net.values())) < 1e-3
+    assert max(net, key=net.get) == "CN-GD" and min(net, key=net.get) == "CN-HL"
 
 
 def test_rebuild_stochastic_tables(tmp_path):

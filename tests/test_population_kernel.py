@@ -156,3 +156,25 @@ def test_blocks_spread_sets_evenly_over_threads():
     for n_sets, n_blocks in ((1000, 32), (100, 4), (3, 2), (7, 7)):
         sizes = [(b + 1) * n_sets // n_blocks - b * n_sets // n_blocks for b in range(n_blocks)]
         assert sum(sizes) == n_sets and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+
+
+@settings(deadline=None, max_examples=40)
+@given(dims)
+def test_shares_by_sex_and_age(shape):
+    """In-shares by (step, province, sex, age): kernel = reference, and with no international
+    migrants the provinces' net migration adds to zero at every step, sex and age (issue #12)."""
+    n_prov, n_age, n_steps, n_sets, seed = shape
+    rng = np.random.default_rng(seed)
+    inputs = random_inputs(rng, n_prov, n_age, n_steps)
+    in_share = np.moveaxis(rng.dirichlet(np.ones(n_prov), size=(n_steps, 2, n_age)), -1, 1)  # (T, P, S, A)
+    inputs = dataclasses.replace(inputs, in_share=in_share, international=np.zeros_like(inputs.international))
+    factors = {"migration_factor": rng.uniform(0.5, 1.5, size=(n_sets, n_steps))}
+    fast = project(inputs, engine="numba", **factors)
+    slow = project(inputs, engine="numpy", **factors)
+    for name in fast:
+        np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(fast["migration_cube"].sum(axis=2), 0.0, atol=1e-6)
+    # a (T, P) share is the same share at every sex and age
+    flat = dataclasses.replace(inputs, in_share=in_share[:, :, 0, 0] / in_share[:, :, 0, 0].sum(axis=1, keepdims=True))
+    spread = dataclasses.replace(flat, in_share=np.broadcast_to(flat.in_share[:, :, None, None], in_share.shape))
+    np.testing.assert_array_equal(project(flat)["population_cube"], project(spread)["population_cube"])

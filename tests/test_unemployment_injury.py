@@ -250,14 +250,14 @@ def test_the_model_against_the_seeds(baseline):
     ======================  ========  ===========  ===========  ===========  ===========
     figure                  province   model 2020    seed 2020   model 2025  target 2025
     ======================  ========  ===========  ===========  ===========  ===========
-    UI insured              CN-GD      36,030,000   36,030,000   37,398,357   37,000,000
-    UI insured              CN-HE       6,920,000    6,920,000    6,702,673    7,920,000
-    UI insured              CN-GZ       2,979,300    2,979,300    3,068,248    3,300,000
-    injury insured          CN-GD      38,670,000   38,670,000   40,138,620   39,500,000
-    injury insured          CN-HE      10,690,000   10,690,000   10,354,274   11,190,000
-    injury insured          CN-GZ       4,637,800    4,637,800    4,776,264    5,000,000
-    UI revenue [CNY]        CN-GZ       1.824e9      1.5e9        2.306e9      2.4e9
-    injury revenue [CNY]    CN-GZ       0.932e9      0.932e9      1.178e9      2.5e9
+    UI insured              CN-GD      36,030,000   36,030,000   37,194,205   37,000,000
+    UI insured              CN-HE       6,920,000    6,920,000    6,683,102    7,920,000
+    UI insured              CN-GZ       2,979,300    2,979,300    2,999,534    3,300,000
+    injury insured          CN-GD      38,670,000   38,670,000   39,919,509   39,500,000
+    injury insured          CN-HE      10,690,000   10,690,000   10,324,041   11,190,000
+    injury insured          CN-GZ       4,637,800    4,637,800    4,669,298    5,000,000
+    UI revenue [CNY]        CN-GZ       1.824e9      1.5e9        2.255e9      2.4e9
+    injury revenue [CNY]    CN-GZ       0.932e9      0.932e9      1.152e9      2.5e9
     UI benefit [CNY/month]  CN-GD       1,778        1,691
     UI benefit [CNY/month]  CN-GZ       1,585        1,611
     disability allowance    CN-GD       4,426        4,426
@@ -313,9 +313,10 @@ def test_the_model_against_the_seeds(baseline):
     # farthest: the model holds its 2020 ratio to urban-employee insured workers, which barely grow)
     enrolment = table[table["figure"].str.endswith("insured")]
     assert (abs(enrolment["model 2025"] / enrolment["target 2025"] - 1) < 0.16).all()
-    # Guizhou's UI revenue reaches the plan's 2.4 bn within 5 %; its injury target (2.5 bn, x2.7 on
+    # Guizhou's UI revenue reaches the plan's 2.4 bn within 7 % (5 % before issue #12 gave Guizhou its
+    # own census age structure: 2.31 bn then, 2.25 bn now); its injury target (2.5 bn, x2.7 on
     # 2020) is out of reach at constant rates
-    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.05)
+    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.07)
     assert figures.loc[("injury revenue", "CN-GZ"), "model 2025"] < 0.6 * 2.5e9
 
 

@@ -15,8 +15,8 @@ last open):
 - ``fertility[T, P, A]`` births per woman-year by age of mother [/year]
 - ``male_birth_share[T, P]`` share of births that are boys [/1]
 - ``out_rate[T, P, S, A]`` inter-provincial out-migration rate of the survivors [/year]
-- ``in_share[T, P]`` share of the national pool of inter-provincial migrants (of each sex
-  and age) that each province receives; sums to 1 over provinces [/1]
+- ``in_share[T, P, S, A]`` share of the national pool of inter-provincial migrants of each
+  sex and age that each province receives; sums to 1 over provinces [/1]
 - ``international[T, S, A]`` national net international migrants [persons/year], shared
   out over provinces in proportion to their survivors of that sex and age
 - ``mortality_factor[n, T]``, ``fertility_factor[n, T]``, ``migration_factor[n, T]``
@@ -135,13 +135,13 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
                 arriving[s, a] = 0.0
     # pass 2, per province: net migration and the new population
     for p in range(n_prov):
-        share_in = in_share[t, p]
         for s in range(n_sex):
             now = current[p, s]
             rate = out_rate[t, p, s]
+            share_in = in_share[t, p, s]
             for a in range(n_age):
                 # migration never takes a cell below zero
-                work[a] = max(pool[s, a] * share_in - rate[a] * k_mig * now[a] + arriving[s, a] * now[a], -now[a])
+                work[a] = max(pool[s, a] * share_in[a] - rate[a] * k_mig * now[a] + arriving[s, a] * now[a], -now[a])
                 now[a] += work[a]
             moved = row_sum(work)
             if keep_flows:
@@ -273,7 +273,7 @@ def project_population_numpy(
             national = ahead.sum(axis=0)
             arriving = np.divide(international[t] * k_mig, national, out=np.zeros_like(national),
                                  where=national > 0)  # international migrants per survivor
-            net = pool * in_share[t][:, None, None] - leaving + arriving * ahead
+            net = pool * in_share[t] - leaving + arriving * ahead
             net = np.maximum(net, -ahead)
             current = ahead + net
             if keep_flows:

@@ -44,6 +44,24 @@ def infant_ax(m0, sex):
     return a0
 
 
+def _person_years(mx, sex):
+    """``(ax, qx, lx, dx, Lx)`` of :func:`life_table`: what survival and life expectancy at birth need."""
+    mx = np.asarray(mx, dtype=float)
+    ax = np.full(mx.shape, 0.5)
+    ax[..., 0] = infant_ax(mx[..., 0], sex)
+    qx = mx / (1.0 + (1.0 - ax) * mx)
+    qx[..., -1] = 1.0
+    qx = np.clip(qx, 0.0, 1.0)
+    lx = np.empty(mx.shape)
+    lx[..., 0] = 1.0
+    np.cumprod(1.0 - qx[..., :-1], axis=-1, out=lx[..., 1:])
+    dx = lx * qx
+    Lx = lx - (1.0 - ax) * dx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Lx[..., -1] = np.where(mx[..., -1] > 0, lx[..., -1] / mx[..., -1], 0.0)
+    return ax, qx, lx, dx, Lx
+
+
 def life_table(mx, sex):
     """Single-year life table from central death rates, vectorised over leading axes.
 
@@ -60,18 +78,7 @@ def life_table(mx, sex):
         ``ax`` [years], ``qx`` [/1], ``lx`` (radix 1) [/1], ``dx`` [/1], ``Lx`` [years],
         ``Tx`` [years], ``ex`` [years], each of the shape of ``mx``.
     """
-    mx = np.asarray(mx, dtype=float)
-    ax = np.full(mx.shape, 0.5)
-    ax[..., 0] = infant_ax(mx[..., 0], sex)
-    qx = mx / (1.0 + (1.0 - ax) * mx)
-    qx[..., -1] = 1.0
-    qx = np.clip(qx, 0.0, 1.0)
-    survive = np.cumprod(1.0 - qx[..., :-1], axis=-1)
-    lx = np.concatenate([np.ones(mx.shape[:-1] + (1,)), survive], axis=-1)
-    dx = lx * qx
-    Lx = lx - (1.0 - ax) * dx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        Lx[..., -1] = np.where(mx[..., -1] > 0, lx[..., -1] / mx[..., -1], 0.0)
+    ax, qx, lx, dx, Lx = _person_years(mx, sex)
     Tx = np.cumsum(Lx[..., ::-1], axis=-1)[..., ::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         ex = np.where(lx > 0, Tx / lx, 0.0)
@@ -80,6 +87,8 @@ def life_table(mx, sex):
 
 def life_expectancy(mx, sex, age=0):
     """Life expectancy at ``age`` [years] from single-year mx (see :func:`life_table`)."""
+    if age == 0:  # T(0) / l(0) with l(0) = 1: no need for the whole table
+        return _person_years(mx, sex)[-1].sum(axis=-1)
     return life_table(mx, sex)["ex"][..., age]
 
 
@@ -146,12 +155,12 @@ def survival_ratios(mx, sex):
     birth_survival : numpy.ndarray, shape (...)
         Share of births in a year alive at its end, L(0)/l(0) [/1].
     """
-    table = life_table(mx, sex)
-    Lx, Tx = table["Lx"], table["Tx"]
+    Lx = _person_years(mx, sex)[-1]
     survival = np.empty_like(Lx)
+    last, before = Lx[..., -1], Lx[..., -2] + Lx[..., -1]  # T(ω) and T(ω-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         survival[..., :-2] = np.where(Lx[..., :-2] > 0, Lx[..., 1:-1] / Lx[..., :-2], 0.0)
-        open_survival = np.where(Tx[..., -2] > 0, Tx[..., -1] / Tx[..., -2], 0.0)
+        open_survival = np.where(before > 0, last / before, 0.0)
     survival[..., -2] = open_survival
     survival[..., -1] = open_survival
     return survival, Lx[..., 0]

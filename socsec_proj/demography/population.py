@@ -52,8 +52,9 @@ class PopulationInputs:
         Boys per birth [/1].
     out_rate : numpy.ndarray, shape (T, P, S, A)
         Inter-provincial out-migration rates [/year].
-    in_share : numpy.ndarray, shape (T, P)
-        Shares of the pool of inter-provincial migrants received [/1].
+    in_share : numpy.ndarray, shape (T, P, S, A) or (T, P)
+        Shares of the pool of inter-provincial migrants of each sex and age received (adding
+        to 1 over provinces); (T, P) = the same share at every sex and age [/1].
     international : numpy.ndarray, shape (T, S, A)
         National net international migrants [persons/year].
     mx : numpy.ndarray, shape (T+1, P, S, A)
@@ -97,8 +98,91 @@ def _step_mean(calendar):
     return 0.5 * (calendar[:-1] + calendar[1:])
 
 
-def prepare_inputs(parameters, years) -> PopulationInputs:
+#: The last calendar year whose national fertility is set from recorded births (NBS): the
+#: provinces' relative fertility starts converging to the national after it.
+LAST_RECORDED_YEAR = 2025
+#: The census year of the inter-provincial migration rates (2010-2020 cohort residual).
+MIGRATION_BASE_YEAR = 2020
+
+
+def linear_fade(years, start, period) -> np.ndarray:
+    """Weights [/1] falling linearly from 1 in ``start`` to 0 in ``start + period`` (then 0).
+
+    ``period`` [years] is one value per year (a parameter's annual values); 0 means the weight
+    is 0 in every year after ``start``. Years up to ``start`` have weight 1.
+    """
+    years = np.asarray(years, dtype=float)
+    period = np.asarray(period, dtype=float)
+    elapsed = years - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fade = np.where(period > 0, 1.0 - elapsed / np.where(period > 0, period, 1.0), 0.0)
+    return np.where(elapsed <= 0, 1.0, np.clip(fade, 0.0, 1.0))
+
+
+def _period(parameters, path, years) -> np.ndarray:
+    """A period parameter's annual values [years]; a negative one is refused naming it."""
+    parameter = parameters.get(path)
+    values = parameter.annual(years)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise InputError(f"period {float(np.min(values))!r}", source=parameter.source, key=path,
+                         expected="a period of at least 0 years")
+    return values
+
+
+def _province_multiplier(parameters, path, years, provinces) -> np.ndarray:
+    """A multiplier by province ``[province, year]`` [/1]; NaN or negative values name it and the province."""
+    parameter = parameters.get(path)
+    values = parameter.by_province(years, provinces)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        p, y = np.argwhere(bad)[0]
+        raise InputError(f"value {float(values[p, y])!r} in {int(years[y])}", source=parameter.source,
+                         key=f"{path} ({provinces[p]})", expected="a finite multiplier >= 0")
+    return values
+
+
+def _rate_above(values, limit, path, provinces, years, what, parameters):
+    """InputError naming the parameter and the province if any value ``[year, province, ...]`` exceeds ``limit``."""
+    if np.max(values) <= limit:  # the usual case, without a boolean array
+        return
+    where = np.argwhere(np.asarray(values) > limit)[0]
+    y, p = int(where[0]), int(where[1])
+    raise InputError(f"{what} above 1 in {int(years[y])}",
+                     source=parameters.get(path).source, key=f"{path} ({provinces[p]})",
+                     expected=f"a multiplier that keeps every {what} at or below 1")
+
+
+#: Death rates, survival ratios and life expectancy of recent mortality inputs (read-only arrays), by
+#: (params folder, years, mortality_scale): the life tables of 31 provinces x 2 sexes x 81
+#: years are two thirds of the stage's time, and most scenarios leave mortality alone.
+_LIFE_TABLES: dict = {}
+
+
+def _mortality_step_rates(mx):
+    """``(survival [T, P, S, A], birth_survival [T, P, S], e0 [Y, P, S])`` from calendar mx [Y, P, S, A]
+    (which is made read-only too: it is kept with them)."""
+    mx_step = _step_mean(mx)
+    survival = np.empty_like(mx_step)
+    birth_survival = np.empty(mx_step.shape[:3])
+    e0 = np.empty(mx.shape[:3])
+    for s, sex in enumerate(SEXES):
+        survival[:, :, s], birth_survival[:, :, s] = survival_ratios(mx_step[:, :, s], sex)
+        e0[:, :, s] = life_expectancy(mx[:, :, s], sex)
+    for array in (mx, survival, birth_survival, e0):
+        array.setflags(write=False)
+    return survival, birth_survival, e0
+
+
+def prepare_inputs(parameters, years, tables=None) -> PopulationInputs:
     """Kernel inputs from the embedded tables and a scenario's parameters.
+
+    Mortality: the national schedule x each province's relative mortality by sex and age
+    (``demography/mortality_relative``) x ``demography.mortality_scale``. Fertility: the
+    national TFR x each province's ``demography.fertility_relative``, which moves linearly to
+    1 over ``demography.fertility_convergence_years`` after :data:`LAST_RECORDED_YEAR`, spread
+    over age by the national pattern. Inter-provincial migration: the 2010-2020 census rates
+    by sex and age x ``demography.internal_migration_scale``, fading linearly to zero over
+    ``demography.internal_migration_decay_years`` after :data:`MIGRATION_BASE_YEAR`.
 
     Parameters
     ----------
@@ -106,39 +190,65 @@ def prepare_inputs(parameters, years) -> PopulationInputs:
         The scenario's parameters (``demography.*``).
     years : array_like of int
         Population years, base year first, consecutive.
+    tables : mapping, optional
+        Arrays to use instead of the embedded tables, by reader name (``base_population``,
+        ``mortality_rates``, ``relative_mortality``, ``fertility_age_pattern``,
+        ``international_migration``, ``internal_migration``): how the build script projects
+        with the tables it is about to write.
 
     Returns
     -------
     PopulationInputs
+
+    Raises
+    ------
+    InputError
+        For a multiplier that is NaN or negative or that gives a probability of dying or a
+        fertility rate above 1 (naming the parameter and the province), a negative period.
     """
+    tables = dict(tables or {})
+
+    def table(name):
+        return tables[name] if name in tables else getattr(data, name)()
+
     years = np.asarray(years, dtype=int)
     provinces = CODES
-    mx_table, mx_years = data.mortality_rates()
-    pattern, pattern_years = data.fertility_age_pattern()
-    international, intl_years = data.international_migration()
-    out_rate, in_share = data.internal_migration()
+    mx_table, mx_years = table("mortality_rates")
+    pattern, pattern_years = table("fertility_age_pattern")
+    international, intl_years = table("international_migration")
+    out_rate, in_share = table("internal_migration")
+    relative_mx = table("relative_mortality")  # (P, S, A)
 
-    mortality_scale = parameters.get("demography.mortality_scale").by_province(years, provinces)  # (P, Y)
-    national_mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
-    # life tables once per distinct provincial mortality level (by default one: the national)
-    levels, which = np.unique(mortality_scale, axis=0, return_inverse=True)
-    which = np.ravel(which)
-    mx_levels = national_mx[:, None, :, :] * levels.T[:, :, None, None]  # (Y, L, S, A)
-    mx_step = _step_mean(mx_levels)
-    survival = np.empty_like(mx_step)
-    birth_survival = np.empty(mx_step.shape[:3])
-    e0 = np.empty(mx_levels.shape[:3])
-    for s, sex in enumerate(SEXES):
-        survival[:, :, s], birth_survival[:, :, s] = survival_ratios(mx_step[:, :, s], sex)
-        e0[:, :, s] = life_expectancy(mx_levels[:, :, s], sex)
-    mx = mx_levels[:, which]
-    survival, birth_survival, e0 = survival[:, which], birth_survival[:, which], e0[:, which]
+    path = "demography.mortality_scale"
+    mortality_scale = _province_multiplier(parameters, path, years, provinces)  # (P, Y)
 
-    tfr = parameters.get("demography.total_fertility_rate").annual(years)  # (Y,)
+    def mortality():
+        national_mx = mx_table[_table_years(mx_years, years, "demography/mortality_rates")]  # (Y, S, A)
+        mx = national_mx[:, None] * relative_mx[None] * mortality_scale.T[:, :, None, None]  # (Y, P, S, A)
+        # a probability of dying above 1 (mx > 2, half a year lived by those dying) below the open age
+        _rate_above(mx[..., :-1], 2.0, path, provinces, years, "probability of dying", parameters)
+        return (mx,) + _mortality_step_rates(mx)
+
+    if tables:  # the build's own tables: nothing to remember
+        mx, survival, birth_survival, e0 = mortality()
+    else:  # the embedded tables: the same mortality parameters give the same life tables
+        key = (str(data.params_dir()), years.tobytes(), mortality_scale.tobytes())
+        if key not in _LIFE_TABLES:
+            if len(_LIFE_TABLES) >= 8:
+                _LIFE_TABLES.pop(next(iter(_LIFE_TABLES)))
+            _LIFE_TABLES[key] = mortality()
+        mx, survival, birth_survival, e0 = _LIFE_TABLES[key]
+
+    path = "demography.fertility_relative"
+    relative = _province_multiplier(parameters, path, years, provinces).T  # (Y, P)
+    converging = linear_fade(years, LAST_RECORDED_YEAR,
+                             _period(parameters, "demography.fertility_convergence_years", years))
+    relative = 1.0 + (relative - 1.0) * converging[:, None]
+    tfr = parameters.get("demography.total_fertility_rate").annual(years)[:, None] * relative  # (Y, P)
     shape = pattern[_table_years(pattern_years, years, "demography/fertility_age_pattern")]  # (Y, A)
-    fertility_calendar = tfr[:, None] * shape
-    fertility = np.broadcast_to(_step_mean(fertility_calendar)[:, None, :],
-                                (len(years) - 1, len(provinces), shape.shape[1])).copy()
+    fertility_calendar = tfr[:, :, None] * shape[:, None, :]
+    _rate_above(fertility_calendar, 1.0, path, provinces, years, "fertility rate", parameters)
+    fertility = _step_mean(fertility_calendar)
 
     srb = parameters.get("demography.sex_ratio_at_birth").annual(years)
     male_share = _step_mean(srb / (1.0 + srb))
@@ -148,14 +258,16 @@ def prepare_inputs(parameters, years) -> PopulationInputs:
     intl = international[_table_years(intl_years, years, "demography/international_migration")]
     intl_step = _step_mean(intl) * intl_scale[:, None, None]
 
-    internal_scale = _step_mean(parameters.get("demography.internal_migration_scale").annual(years))
+    fading = linear_fade(years, MIGRATION_BASE_YEAR,
+                         _period(parameters, "demography.internal_migration_decay_years", years))
+    internal_scale = _step_mean(parameters.get("demography.internal_migration_scale").annual(years) * fading)
     out_step = out_rate[None] * internal_scale[:, None, None, None]
-    in_step = np.repeat(np.asarray(in_share)[None], len(years) - 1, axis=0)
+    in_step = np.broadcast_to(np.asarray(in_share)[None], (len(years) - 1,) + np.shape(in_share))
 
     return PopulationInputs(
         years=years,
         provinces=tuple(provinces),
-        pop0=np.array(data.base_population(), dtype=float),
+        pop0=np.array(table("base_population"), dtype=float),
         survival=survival,
         birth_survival=birth_survival,
         fertility=fertility,
@@ -164,7 +276,7 @@ def prepare_inputs(parameters, years) -> PopulationInputs:
         in_share=in_step,
         international=intl_step,
         mx=mx,
-        tfr=np.repeat(tfr[:, None], len(provinces), axis=1),
+        tfr=tfr,
         life_expectancy=e0,
     )
 
@@ -189,7 +301,7 @@ _AXES = {
     "fertility": "step, province, age",
     "male_birth_share": "step, province",
     "out_rate": "step, province, sex, age",
-    "in_share": "step, province",
+    "in_share": "step, province, sex, age",
     "international": "step, sex, age",
     "mx": "year, province, sex, age",
     "tfr": "year, province",
@@ -220,7 +332,7 @@ def validate_inputs(inputs: PopulationInputs) -> None:
         "fertility": (steps, n_prov, n_age),
         "male_birth_share": (steps, n_prov),
         "out_rate": (steps, n_prov, 2, n_age),
-        "in_share": (steps, n_prov),
+        "in_share": (steps, n_prov, 2, n_age) if np.ndim(inputs.in_share) == 4 else (steps, n_prov),
         "international": (steps, 2, n_age),
         "mx": (n_years, n_prov, 2, n_age),
         "tfr": (n_years, n_prov),
@@ -232,22 +344,29 @@ def validate_inputs(inputs: PopulationInputs) -> None:
         if values.shape != expected_shapes[field.name]:
             raise InputError(f"shape {values.shape}", key=field.name,
                              expected=f"shape {expected_shapes[field.name]} ({_AXES[field.name]})")
-        finite = np.isfinite(values)
-        if not finite.all():
-            where = tuple(int(i) for i in np.argwhere(~finite)[0])
+        low, high = _RANGES[field.name]
+        # two reductions decide the usual case (NaN propagates through min and max); the
+        # boolean arrays that locate a bad value are made only when there is one
+        smallest, largest = (values.min(), values.max()) if values.size else (0.0, 0.0)
+        if not (np.isfinite(smallest) and np.isfinite(largest)):
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
             raise InputError(f"NaN or infinite value at [{_AXES[field.name]}] = {where}", key=field.name,
                              expected="finite numbers")
-        low, high = _RANGES[field.name]
-        for bound, bad in ((low, values < low if low is not None else None),
-                           (high, values > high if high is not None else None)):
-            if bad is not None and bad.any():
+        for bad in (values < low if low is not None and smallest < low else None,
+                    values > high if high is not None and largest > high else None):
+            if bad is not None:
                 where = tuple(int(i) for i in np.argwhere(bad)[0])
                 raise InputError(f"value {float(values[where])!r} at [{_AXES[field.name]}] = {where}",
                                  key=field.name, expected=f"values in [{low}, {high}]")
-    sums = np.asarray(inputs.in_share).sum(axis=1)
-    if not np.allclose(sums, 1.0, atol=1e-9) and not np.allclose(inputs.out_rate, 0.0):
-        raise InputError(f"shares add to {sums.min():.9f}..{sums.max():.9f}", key="in_share",
-                         expected="shares adding to 1 over provinces in every step")
+    in_share = np.asarray(inputs.in_share)
+    sums = in_share.sum(axis=1)  # (T,) + (S, A) or ()
+    leaving = np.asarray(inputs.out_rate).sum(axis=1) > 0  # (T, S, A): some province sends migrants
+    if in_share.ndim == 2:
+        leaving = leaving.any(axis=(1, 2))
+    wrong = leaving & ~np.isclose(sums, 1.0, atol=1e-9)
+    if wrong.any():
+        raise InputError(f"shares add to {sums[wrong].min():.9f}..{sums[wrong].max():.9f}", key="in_share",
+                         expected="shares adding to 1 over provinces in every step (at every sex and age with leavers)")
 
 
 def weight_age_bounds(weights) -> np.ndarray:
@@ -329,9 +448,12 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     # the ages where each weight is not zero: the kernel sums over those only
     weight_ages = weight_age_bounds(weights) if weight_ages is None else np.asarray(weight_ages, dtype=np.int64)
     kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
+    in_share = np.asarray(inputs.in_share, dtype=float)
+    if in_share.ndim == 2:  # one share per province at every sex and age
+        in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + (n_sex, n_age))
     contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
-                  ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
-                   "international")]
+                  ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate")]
+    contiguous += [np.ascontiguousarray(in_share), np.ascontiguousarray(inputs.international, dtype=float)]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
            out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
            out["weighted"], _kernels.block_count(n_sets, thread_count()))

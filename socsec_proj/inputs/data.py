@@ -111,15 +111,19 @@ def cached_per_folder(reader):
     return wrapper
 
 
+def _province_sex_age(name: str, column: str, low=None, high=None) -> np.ndarray:
+    """A table with one row per province, sex and age 0..100 -> ``[province, sex, age]``, range-checked."""
+    frame = _read(name, {"province": str, "sex": str, "age": int, column: float})
+    path = table_path(name)
+    cube = _cube(frame, {"province": CODES, "sex": SEXES, "age": tuple(AGES)}, column, path)
+    _check_range(cube, path, column, low=low, high=high)
+    return _frozen(cube)
+
+
 @cached_per_folder
 def base_population() -> np.ndarray:
     """Base-year population [province, sex, age] in national province order [persons]."""
-    name = "demography/base_population_2020"
-    frame = _read(name, {"province": str, "sex": str, "age": int, "population": float})
-    path = table_path(name)
-    cube = _cube(frame, {"province": CODES, "sex": SEXES, "age": tuple(AGES)}, "population", path)
-    _check_range(cube, path, "population", low=0.0)
-    return _frozen(cube)
+    return _province_sex_age("demography/base_population_2020", "population", low=0.0)
 
 
 @cached_per_folder
@@ -167,20 +171,43 @@ def international_migration() -> tuple[np.ndarray, np.ndarray]:
 
 
 @cached_per_folder
+def relative_mortality() -> np.ndarray:
+    """Provincial death rates relative to the national schedule, ``ratio[province, sex, age]`` [1]."""
+    return _province_sex_age("demography/mortality_relative", "ratio", low=0.0, high=10.0)
+
+
+@cached_per_folder
 def internal_migration() -> tuple[np.ndarray, np.ndarray]:
-    """Inter-provincial ``out_rate[province, sex, age]`` [1/year] and ``in_share[province]`` [1]."""
+    """Inter-provincial ``out_rate[province, sex, age]`` [1/year] and ``in_share[province, sex, age]`` [1].
+
+    ``in_share`` is each province's share of the national pool of leavers of that sex and age:
+    it adds to 1 over provinces at every sex and age where anybody leaves.
+    """
     name = "demography/internal_migration"
     frame = _read(name, {"province": str, "sex": str, "age": int, "out_rate": float, "in_share": float})
     path = table_path(name)
     keys = {"province": CODES, "sex": SEXES, "age": tuple(AGES)}
     out_rate = _cube(frame, keys, "out_rate", path)
-    in_share = _cube(frame, keys, "in_share", path)[:, 0, 0]
+    in_share = _cube(frame, keys, "in_share", path)
     _check_range(out_rate, path, "out_rate", low=0.0, high=1.0)
     _check_range(in_share, path, "in_share", low=0.0, high=1.0)
-    if not np.isclose(in_share.sum(), 1.0, atol=1e-9):
-        raise InputError(f"in_share adds to {in_share.sum():.9f}", source=path, key="in_share",
-                         expected="shares adding to 1 over provinces")
+    sums = in_share.sum(axis=0)
+    leaving = out_rate.sum(axis=0) > 0
+    if not np.allclose(sums[leaving], 1.0, atol=1e-9):
+        s, a = np.argwhere(leaving & ~np.isclose(sums, 1.0, atol=1e-9))[0]
+        raise InputError(f"in_share of {SEXES[s]} aged {a} adds to {sums[s, a]:.9f}", source=path, key="in_share",
+                         expected="shares adding to 1 over provinces at every sex and age that has leavers")
     return _frozen(out_rate), _frozen(in_share)
+
+
+@cached_per_folder
+def provincial_census_checks() -> pd.DataFrame:
+    """Census figures the provinces' demography is checked against, one row per province (ISO code):
+    indirect total fertility 2020 [children/woman], official life expectancy 1990 and 2000 [years]."""
+    columns = ["tfr_census_2020", "e0_1990_male", "e0_1990_female", "e0_2000_male", "e0_2000_female"]
+    name = "demography/provincial_census_checks"
+    frame = pd.read_csv(table_path(name), comment="#")
+    return frame.set_index("province").loc[list(CODES), columns]
 
 
 def _province_table(name: str, columns: list[str]) -> pd.DataFrame:
