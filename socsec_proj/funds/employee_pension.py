@@ -118,14 +118,38 @@ def wage_path(parameters, years, provinces):
 
 
 def indexation(parameters, years, wage_growth):
-    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year."""
+    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year.
+
+    The increase of year t is set at the start of t by the annual notice, with the outcomes of
+    year t-1 known: the ``wage_share`` and ``cpi_plus`` rules therefore use the wage growth and
+    the CPI inflation of the year before (of the first year itself for the first year), as the
+    record of 2016-2025 behind ``employee_pension.indexation_wage_share`` was fitted.
+
+    Parameters
+    ----------
+    parameters : ParameterSet
+    years : array_like of int
+        Calendar years [year].
+    wage_growth : array_like of float
+        Nominal growth of the average wage in each of ``years`` [/1].
+
+    Returns
+    -------
+    numpy.ndarray
+        The increase of each year [/1]: ``fixed`` = ``employee_pension.pension_increase``;
+        ``wage_share`` = ``indexation_wage_share`` x wage growth(t-1); ``cpi_plus`` = CPI(t-1)
+        + ``indexation_real_wage_share`` x (wage growth(t-1) - CPI(t-1)).
+    """
     rules = parameters.get("employee_pension.indexation_rule").annual(years)
     fixed = _parameter_years(parameters, "employee_pension.pension_increase", years)
     wage_share = _parameter_years(parameters, "employee_pension.indexation_wage_share", years)
     real_share = _parameter_years(parameters, "employee_pension.indexation_real_wage_share", years)
+    wage_growth = np.asarray(wage_growth, dtype=float)
     cpi = _parameter_years(parameters, "economy.cpi_inflation", years)
-    by_rule = {"fixed": fixed, "wage_share": wage_share * wage_growth,
-               "cpi_plus": cpi + real_share * (wage_growth - cpi)}
+    known_growth = np.concatenate([wage_growth[:1], wage_growth[:-1]])  # the year before's
+    known_cpi = np.concatenate([cpi[:1], cpi[:-1]])
+    by_rule = {"fixed": fixed, "wage_share": wage_share * known_growth,
+               "cpi_plus": known_cpi + real_share * (known_growth - known_cpi)}
     return np.array([by_rule[str(rule)][t] for t, rule in enumerate(rules)])
 
 
