@@ -11,9 +11,10 @@ from .funds.measures import (balancing_contribution_rate, cost_rate, depletion_y
 from .inputs.scenario import Scenario, list_scenarios, load_scenario
 from .labour import retirement
 from .projection import STAGES, run
+from .sensitivity import sensitivity
 from .stochastic import summarize
 
 __version__ = "0.1.0"
 
 __all__ = ["InputError", "Scenario", "STAGES", "balancing_contribution_rate", "cost_rate", "depletion_year",
-           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "summarize"]
+           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "sensitivity", "summarize"]

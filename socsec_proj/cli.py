@@ -7,6 +7,7 @@ Commands::
     socsec-proj list
     socsec-proj validate FILE
     socsec-proj params PATH
+    socsec-proj sensitivity SCENARIO --out DIR [--parameters P,Q] [--shift X | P=X,Q=Y] [--progress]
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
 one tidy CSV per scheme (``employee_pension.csv``, ...), ``population.csv``, the PNG charts
@@ -94,6 +95,19 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--end", type=int, help="last year projected (default: the scenarios' horizon)")
     compare.add_argument("--progress", action="store_true",
                          help="show a progress bar even when stderr is not a terminal")
+
+    sensitivity = commands.add_parser(
+        "sensitivity", help="move each main assumption down and up, one at a time",
+        description="Project SCENARIO with each assumption shifted down and up, one at a time, and write "
+        "DIR/sensitivity_<name>/: sensitivity.csv (national depletion year, 2050 balance, 2060 cost rate of "
+        "the employee pension) and tornado.png.")
+    sensitivity.add_argument("scenario", help="a shipped scenario name or a path to a scenario YAML file")
+    sensitivity.add_argument("--out", required=True, type=Path, help="folder for the results (created)")
+    sensitivity.add_argument("--parameters", help="comma-separated parameter paths (default: the main assumptions)")
+    sensitivity.add_argument("--shift", help="AMOUNT for every parameter, or PATH=AMOUNT,... (default: each "
+                             "assumption's stated shift), in the parameter's unit")
+    sensitivity.add_argument("--progress", action="store_true",
+                             help="show a progress bar even when stderr is not a terminal")
 
     commands.add_parser("list", help="shipped scenarios with their descriptions")
     validate = commands.add_parser("validate", help="check a scenario file without running it")
@@ -419,6 +433,38 @@ def _compare(args) -> int:
     return EXIT_OK
 
 
+def _sensitivity(args) -> int:
+    """``sensitivity``: the one-at-a-time table (CSV) and its tornado chart (PNG)."""
+    from . import outputs
+    from .errors import InputError
+    from .sensitivity import MAIN_ASSUMPTIONS, sensitivity, tornado_chart
+
+    scenario = _load(args.scenario)
+    parameters = [p.strip() for p in args.parameters.split(",")] if args.parameters else None
+    shift = None
+    if args.shift:
+        try:
+            shift = float(args.shift) if "=" not in args.shift else {
+                path.strip(): float(amount) for path, amount in (item.split("=") for item in args.shift.split(","))}
+        except ValueError:
+            raise InputError(f"--shift {args.shift!r}", source=COMMAND_LINE, key="--shift",
+                             expected="a number, or PATH=AMOUNT pairs separated by commas") from None
+    runs = 1 + 2 * (len(parameters) if parameters else len(MAIN_ASSUMPTIONS))
+    name = f"sensitivity_{scenario.name}"
+    out = _out(args, [name])
+    with _progress(args, runs) as bar, outputs.destination(out):
+        def advance(label):
+            _step(bar, label)
+
+        table = sensitivity(scenario, parameters, shift, progress=advance)
+        with outputs.staged(out, name, note=f"sensitivity {scenario.name}") as folder:
+            _csv(table, folder / "sensitivity.csv")
+            _save(tornado_chart(table, title=f"{scenario.name}: one assumption at a time"), folder / "tornado.png")
+    print(f"{scenario.name}: {len(table) // 2} assumption(s) moved down and up, {runs} projections")
+    print(f"sensitivity written to {out / name}/")
+    return EXIT_OK
+
+
 def _list(args) -> int:
     from .inputs.scenario import list_scenarios
 
@@ -558,7 +604,7 @@ def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
-                   "params": _params}[args.command]
+                   "params": _params, "sensitivity": _sensitivity}[args.command]
         return command(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return EXIT_OK

@@ -103,8 +103,9 @@ def test_delay_improves_the_national_balance_in_2035(baseline):
 
 
 def test_zero_indexation_never_pays_more_than_two_percent(tmp_path):
-    zero = _scenario(tmp_path, "zero_index", "  employee_pension.pension_increase:\n    2026-01-01: 0.0\n")
-    two = _scenario(tmp_path, "two_index", "  employee_pension.pension_increase:\n    2026-01-01: 0.02\n")
+    fixed = "  employee_pension.indexation_rule:\n    2026-01-01: fixed\n"  # the baseline's rule is wage_share
+    zero = _scenario(tmp_path, "zero_index", fixed + "  employee_pension.pension_increase:\n    2026-01-01: 0.0\n")
+    two = _scenario(tmp_path, "two_index", fixed + "  employee_pension.pension_increase:\n    2026-01-01: 0.02\n")
     diff = (two["employee_pension_expenditure"] - zero["employee_pension_expenditure"]).sel(year=slice(2024, None))
     assert float(diff.min()) >= -1e-6
     assert float(diff.sel(year=2040).sum()) > 0

@@ -33,12 +33,13 @@ def _scenario(tmp_path, name, changes, horizon=2060, provinces=None):
 
 
 def _wage(province, year):
-    """The provincial average wage [CNY/month]: the table to 2024, 5.36 %/year after (economy.wage_growth)."""
+    """The provincial average wage [CNY/month]: the table to 2024, economy.wage_growth after."""
     table = pd.read_csv(paths.params_dir() / "social_insurance/average_wage.csv", comment="#")
     row = table.set_index(["province", "year"])["average_wage"]
     if year <= 2024:
         return float(row[(province, year)])
-    return float(row[(province, 2024)]) * 1.0536 ** (year - 2024)
+    growth = ssp.load_scenario("baseline").parameters.get("economy.wage_growth").annual(np.arange(2025, year + 1))
+    return float(row[(province, 2024)]) * float(np.prod(1.0 + growth))
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,7 +176,8 @@ def test_stage_numba_equals_numpy(baseline):
     fast = injury.project_injury(baseline, scenario)
     slow = injury.project_injury(baseline, scenario, engine="numpy")
     for name in ("injury_long_term_recipients", "injury_balance"):
-        np.testing.assert_allclose(fast[name].values, slow[name].values, rtol=1e-12, equal_nan=True)
+        # the two sum in different orders along 77 years of recursion: 4e-12 apart at worst in the baseline
+        np.testing.assert_allclose(fast[name].values, slow[name].values, rtol=1e-10, equal_nan=True)
 
 
 # --------------------------------------------------------------------------------------------

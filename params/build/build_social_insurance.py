@@ -643,10 +643,8 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
          "Overall rate of the annual increase of the basic pensions of enterprise and public-institution retirees"
          " (养老金调整), dated 1 January of the year it applies to. Known 2016-2025; after 2025 the last value"
          " holds (the loader's rule): set later years in a scenario.", (0, 0.2)),
-        ("ia_crediting_rate", "employee_pension.account_crediting_rate", "Individual-account crediting rate",
-         "Crediting (interest) rate of the urban-employee individual accounts (个人账户记账利率), uniform"
-         " nationally since 2016, by calendar year. Known 2016-2025; after 2025 the last value holds (the"
-         " loader's rule): set later years in a scenario.", (0, 0.2)),
+        # employee_pension.account_crediting_rate (the same file's ia_crediting_rate and the path
+        # after it) is written by build_assumptions.py
     ):
         series = rates[["year", column]].dropna()
         parameter(

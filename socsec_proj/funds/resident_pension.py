@@ -6,7 +6,8 @@ provincial top-ups (``resident_pension.basic_pension``, never below
 members' contributions and the government's matching (国发〔2014〕8号). Per province and
 calendar year from 2024:
 
-- expenditure = beneficiaries x 12 x basic pension x the province's calibrated ratio of all
+- expenditure = beneficiaries x 12 x basic pension (after the last announced level raised as
+  the employee pensions in payment are, ``resident_pension.basic_pension_rule``) x the province's calibrated ratio of all
   it pays per beneficiary to the basic pension (the account annuities and local additions);
 - subsidy = the government's funding: the basic pension and its other funding, in the 2024
   proportion to expenditure;
@@ -28,13 +29,33 @@ import xarray as xr
 from ..inputs import data
 from ..variables import add
 from . import accounts
+from .employee_pension import indexation
 
 
 def basic_pension(parameters, years, provinces):
-    """Monthly basic pension by province and year [CNY/month]: provincial, at least the national minimum."""
+    """Monthly basic pension by province and year [CNY/month].
+
+    In a year under the ``notices`` rule (``resident_pension.basic_pension_rule``) it is the
+    dated provincial level, at least the national minimum; in a year under
+    ``employee_indexation`` it is the previous year's, raised by the increase of the employee
+    pensions in payment (:func:`~socsec_proj.funds.employee_pension.indexation` on the national
+    ``economy.wage_growth``), so that the two pensions of the state keep the same rule once the
+    announced levels end.
+
+    Returns
+    -------
+    numpy.ndarray, shape (province, year)
+    """
     provincial = parameters.get("resident_pension.basic_pension").by_province(years, provinces)
     minimum = np.asarray(parameters.get("resident_pension.minimum_basic_pension").annual(years), dtype=float)
-    return np.maximum(provincial, minimum[None, :])
+    level = np.maximum(provincial, minimum[None, :])
+    indexed = np.asarray(parameters.get("resident_pension.basic_pension_rule").annual(years)) == "employee_indexation"
+    if indexed[1:].any():
+        growth = np.asarray(parameters.get("economy.wage_growth").annual(years), dtype=float)
+        increase = indexation(parameters, years, growth)
+        for t in np.flatnonzero(indexed[1:]) + 1:  # in year order: each year builds on the one before
+            level[:, t] = level[:, t - 1] * (1.0 + increase[t])
+    return level
 
 
 def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
