@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         "DIR/sensitivity_<name>/: sensitivity.csv (national depletion year, 2050 balance, 2060 cost rate of "
         "the employee pension) and tornado.png.")
     sensitivity.add_argument("scenario", help="a shipped scenario name or a path to a scenario YAML file")
-    sensitivity.add_argument("--out", required=True, type=Path, help="folder for the results (created)")
+    sensitivity.add_argument("--out", required=True, help="folder for the results (created)")
     sensitivity.add_argument("--parameters", help="comma-separated parameter paths (default: the main assumptions)")
     sensitivity.add_argument("--shift", help="AMOUNT for every parameter, or PATH=AMOUNT,... (default: each "
                              "assumption's stated shift), in the parameter's unit")
