@@ -35,15 +35,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from .inputs import data
 from .inputs.provinces import CODES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["COLUMNS", "DERIVED", "PENDING_VARIABLES", "SERIES", "Rule", "evaluate", "published", "compare_history", "plot_history", "write_history"]
 
@@ -400,7 +402,7 @@ def _display(unit: str, values: np.ndarray) -> tuple[float, str]:
     return 1.0, base
 
 
-def plot_history(table: pd.DataFrame, columns: int = 5) -> Figure:
+def plot_history(table: pd.DataFrame, columns: int = 5) -> "Figure":
     """Model against published figures, one small chart per series.
 
     National series (``province == "CN"``) are drawn over the years: published figures as
@@ -420,6 +422,9 @@ def plot_history(table: pd.DataFrame, columns: int = 5) -> Figure:
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.figure import Figure   # here: importing socsec_proj does not load matplotlib
+    from matplotlib.ticker import MaxNLocator
+
     panels = []
     for (series, national), part in table.groupby(["series", table["province"] == NATIONAL], sort=False):
         # every national series (a panel without a model line shows what is missing); provincial
