@@ -5,6 +5,7 @@
 >>> ds["population"].sel(province="CN-GD", year=2050).sum()   # doctest: +SKIP
 """
 
+from . import validation
 from .errors import InputError
 from .funds.measures import (balancing_contribution_rate, cost_rate, depletion_year, general_average_premium,
                              national)
@@ -17,4 +18,5 @@ from .stochastic import summarize
 __version__ = "0.1.0"
 
 __all__ = ["InputError", "Scenario", "STAGES", "balancing_contribution_rate", "cost_rate", "depletion_year",
-           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "sensitivity", "summarize"]
+           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "sensitivity",
+           "summarize", "validation"]

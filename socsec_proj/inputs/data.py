@@ -448,3 +448,39 @@ def industry_base_rates() -> np.ndarray:
     ordered.setflags(write=False)
     return ordered
 
+
+
+#: The tables of ``params/history/``: published figures of past years (and plan targets) that
+#: :mod:`socsec_proj.validation` sets against the projection.
+HISTORY_TABLES = ("national_bulletin", "yearbook_2024", "seed_figures", "nbs_demography")
+HISTORY_KINDS = ("actual", "target")
+
+
+@cached_per_folder
+def history() -> pd.DataFrame:
+    """Published figures of past years, one row per figure (``params/history/*.csv``).
+
+    Columns ``series``, ``province`` (ISO code, or ``"CN"`` for China), ``year``, ``kind``
+    (``"actual"`` or ``"target"``), ``value`` [``unit``], ``unit``, ``source`` (page, table or
+    seed), ``note`` and ``table`` (the file it comes from), in the tables' order.
+    """
+    text = {"series": str, "province": str, "kind": str, "unit": str, "source": str}
+    frames = []
+    for name in HISTORY_TABLES:
+        table = f"history/{name}"
+        path = table_path(table)
+        frame = _read(table, {**text, "year": int, "value": float})
+        if "note" not in frame.columns:
+            raise InputError("missing column ['note']", source=path, expected="a note column (may be empty)")
+        frame["note"] = ["" if pd.isna(note) else str(note) for note in frame["note"]]
+        unknown = sorted(set(frame["province"]) - set(CODES) - {"CN"})
+        if unknown:
+            raise InputError(f"unexpected province {unknown[0]!r}", source=path, key="province",
+                             expected="ISO 3166-2:CN codes or CN (China)")
+        kinds = sorted(set(frame["kind"]) - set(HISTORY_KINDS))
+        if kinds:
+            raise InputError(f"unexpected kind {kinds[0]!r}", source=path, key="kind",
+                             expected=f"one of {HISTORY_KINDS}")
+        _check_range(frame["value"].to_numpy(), path, "value")
+        frames.append(frame.assign(table=name))
+    return pd.concat(frames, ignore_index=True)
