@@ -209,17 +209,14 @@ def test_seed_census_shares_of_2020(table):
         assert abs(_row(table, series, 2020, province)["difference"]) < 1e-4
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12: national births 2021-2025 within 3 % of NBS (today -1.9 to -6.6 %)")
 def test_births_within_3_percent(table):
     _within(table, 0.03, *[("births", year) for year in range(2021, 2026)])
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12: national deaths 2021-2025 within 5 % of NBS (today +7.8 to +9.8 %)")
 def test_deaths_within_5_percent(table):
     _within(table, 0.05, *[("deaths", year) for year in range(2021, 2026)])
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12: population on 1 July within 0.5 % of NBS (2025 today -0.55 %)")
 def test_population_within_half_a_percent(table):
     _within(table, 0.005, *[("population_mid_year", year) for year in (2023, 2024, 2025)])
 
