@@ -56,19 +56,18 @@ report.fan_chart(draws, "employee_pension")
 plt.show()
 
 # %% [markdown]
-# The depletion year over the draws. Draws whose fund never falls below zero by 2100 have no
-# depletion year (NaN): the quantiles below are of the draws that deplete, and the share of
-# the others is printed beside them.
+# The depletion year over the draws. A draw whose fund never falls below zero by 2100 counts as
+# depleted "after 2100" (`> 2100`), never as missing: leaving such draws out would make the
+# upper quantiles look earlier than they are.
 
 # %%
-# TO UPDATE (issue #16 item 4, branch issue16): once `summarize` and the histogram count the
-# never-depleted draws as "> 2100", print those quantiles here instead of the two facts side by
-# side. This cell uses only today's API.
-years = ssp.depletion_year(draws, "employee_pension", national_total=True)
-finite = years.values[np.isfinite(years.values)]
-print(f"national depletion year: median {np.median(finite):.0f}, 5-95 %: "
-      f"{np.quantile(finite, 0.05):.0f}-{np.quantile(finite, 0.95):.0f}; "
-      f"{np.isnan(years.values).mean():.0%} of draws last beyond 2100")
+from socsec_proj.funds.measures import depletion_year_quantiles, format_depletion_year
+
+quantiles = depletion_year_quantiles(draws, "employee_pension", quantiles=(0.05, 0.5, 0.95))
+horizon = int(quantiles.attrs["horizon"])
+low, median, high = (format_depletion_year(q, horizon) for q in quantiles.values)
+print(f"national depletion year: median {median}, 5-95 %: {low} to {high}; "
+      f"{quantiles.attrs['never_depleted']:.1%} of the draws last beyond {horizon}")
 report.depletion_histogram(draws, "employee_pension")
 plt.show()
 
