@@ -157,6 +157,11 @@ def _shown(text: str, limit: int = 60) -> str:
     return shown + ("..." if len(text) > limit else "")
 
 
+#: The longest path [bytes] an argument may give: PATH_MAX (4,096 with its NUL) less room for
+#: the ``/<name>/<file>`` a result adds.
+PATH_LIMIT = 3800
+
+
 def check_argument(value: str, key: str, *, path: bool = False) -> str:
     """A command-line argument that is text a file name or code can hold, else InputError.
 
@@ -192,6 +197,11 @@ def check_argument(value: str, key: str, *, path: bool = False) -> str:
                              expected="names of at most 255 bytes (the file system's limit)")
     if not value:
         raise InputError("an empty path", source=COMMAND_LINE, key=key, expected="a file or folder name")
+    # the whole path, absolute, as the kernel will see it (results add "/<scenario>/<file>" to it)
+    size = len(os.fsencode(os.path.abspath(value)))
+    if size > PATH_LIMIT:
+        raise InputError(f"a path of {size:,} bytes", source=COMMAND_LINE, key=key,
+                         expected=f"at most {PATH_LIMIT:,} bytes (the file system allows 4,095 in all)")
     return value
 
 

@@ -405,3 +405,11 @@ def test_read_only_destination_is_a_disk_error_before_anything_runs(tmp_path, ca
     assert cli.main(["run", "baseline", "--out", str(tmp_path / "results")]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"socsec-proj: error: {tmp_path}: ") and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_path_longer_than_the_system_allows_exits_2(tmp_path, capsys):
+    deep = tmp_path / "/".join(["d" * 200] * 20)  # 20 names of 200 bytes: each allowed, the whole too long
+    assert cli.main(["run", "baseline", "--out", str(deep), "--end", "2030"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err and "bytes" in err
+    assert not (tmp_path / ("d" * 200)).exists()
