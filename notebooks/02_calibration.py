@@ -261,3 +261,33 @@ plt.show()
 #   another denominator (many of its insured are registered elsewhere). The indicator is the
 #   same name, not the same definition, which matters again for the plan targets
 #   (`04_plan_targets.py`).
+
+# %% [markdown]
+# ## Each province's own demography against the census
+#
+# Fertility and mortality differ by province (issue #12): the TFR of each province in 2020 is set
+# from its census births, and its life expectancy from its census deaths relative to the national
+# schedule. `provincial_checks` puts the projection's 2020 figures beside the census TFR and the
+# official provincial life expectancy of 1990 and 2000, with the ranks of the provinces.
+
+# %%
+from socsec_proj.demography.calibration import provincial_checks
+
+checks = provincial_checks(ds)
+print(checks[["tfr", "tfr_census_2020", "e0_male", "e0_female", "rank_e0_male", "rank_e0_2000_male"]]
+      .sort_values("e0_male", ascending=False).round(2).to_string())
+print(f"\nrank correlation with the official 2000 ranking: men "
+      f"{checks['rank_e0_male'].corr(checks['rank_e0_2000_male'], method='spearman'):.2f}, women "
+      f"{checks['rank_e0_female'].corr(checks['rank_e0_2000_female'], method='spearman'):.2f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+axes[0].scatter(checks["tfr_census_2020"], checks["tfr"])
+axes[0].set_xlabel("census 2020 TFR [children/woman]")
+axes[0].set_ylabel("model 2020 TFR [children/woman]")
+axes[0].set_title("Fertility by province")
+ds["life_expectancy"].sel(sex="female", year=[2020, 2050]).to_pandas().sort_values(2020).plot.barh(
+    ax=axes[1], legend=True, fontsize=6)
+axes[1].set_xlabel("female life expectancy at birth [years]")
+axes[1].set_title("Life expectancy by province, 2020 and 2050")
+fig.tight_layout()
+plt.show()
