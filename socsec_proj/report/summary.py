@@ -273,12 +273,14 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
     -------
     dict of str to pandas.DataFrame
         ``{scheme: table}`` for each scheme with variables (:func:`schemes_present`): columns
-        ``province``, ``year`` and every variable of :func:`scheme_variables` summed over sex
-        and age (counts [persons], money in the variable's unit [e.g. yuan], ratios as
-        projected per province [1 or months]). Plus ``"population"``: ``province``, ``sex``,
-        ``year``, ``population_total`` [persons], ``births``, ``deaths``,
+        ``province``, ``year``, the province's ``name_zh`` and ``name_en`` (when the Dataset
+        has them) and every variable of :func:`scheme_variables` summed over sex and age
+        (counts [persons], money in the variable's unit [e.g. yuan], ratios as projected per
+        province [1 or months]). Plus ``"population"``: ``province``, ``sex``, ``year``, the
+        names, ``population_total`` [persons], ``births``, ``deaths``,
         ``net_migration_total`` [persons/year] and ``life_expectancy`` [years], those present.
-        Rows are in the Dataset's province order, then year.
+        Rows are in the Dataset's province order, then year. Each table's ``attrs`` hold
+        ``units`` and ``long_names``: ``{column: text}`` for the variable columns.
     """
     tables = {}
     for scheme in schemes_present(ds):
@@ -290,7 +292,22 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
         population = ["population"]
     if population:
         tables["population"] = _collapse(ds, population, keep=("province", "sex", "year"))
-    return tables
+    return {name: _described(ds, table) for name, table in tables.items()}
+
+
+def _described(ds: xr.Dataset, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the provinces' Chinese and English names after its keys, and its units in ``attrs``."""
+    keys = [column for column in ("province", "sex", "year") if column in table.columns]
+    names = [name for name in ("name_zh", "name_en") if name in ds.coords]
+    if names and "province" in table.columns:
+        lookup = {name: dict(zip(ds["province"].values, ds[name].values)) for name in names}
+        position = len(keys)
+        for offset, name in enumerate(names):
+            table.insert(position + offset, name, table["province"].map(lookup[name]))
+    variables = [column for column in table.columns if column in ds.data_vars]
+    table.attrs["units"] = {name: str(ds[name].attrs.get("units", "")) for name in variables}
+    table.attrs["long_names"] = {name: str(ds[name].attrs.get("long_name", "")) for name in variables}
+    return table
 
 
 def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
