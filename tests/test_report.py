@@ -102,7 +102,7 @@ def test_tidy_tables_one_per_scheme_summed_over_sex_and_age(synthetic):
     tables = report.tidy_tables(synthetic)
     assert set(tables) == {"employee_pension", "unemployment", "population"}  # absent schemes skipped
     employee = tables["employee_pension"]
-    assert list(employee.columns) == ["province", "year", "employee_pension_contributors",
+    assert list(employee.columns) == ["province", "year", "name_en", "employee_pension_contributors",
                                       "employee_pension_retirees", "system_dependency_ratio",
                                       "employee_pension_expenditure", "employee_pension_balance",
                                       "employee_pension_months_of_reserve"]  # no coverage: it has no year
@@ -111,10 +111,13 @@ def test_tidy_tables_one_per_scheme_summed_over_sex_and_age(synthetic):
     assert gd["employee_pension_contributors"] == 30_000  # 1,000 x 3 x 2 sexes x 5 ages
     assert gd["system_dependency_ratio"] == 0.5  # a ratio is not summed
     assert gd["employee_pension_balance"] == 0
-    assert list(tables["unemployment"].columns) == ["province", "year", "unemployment_revenue",
+    assert list(tables["unemployment"].columns) == ["province", "year", "name_en", "unemployment_revenue",
                                                     "unemployment_balance"]
     population = tables["population"]
-    assert list(population.columns) == ["province", "sex", "year", "population"]
+    assert list(population.columns) == ["province", "sex", "year", "name_en", "population"]
+    assert population.attrs["units"] == {"population": "persons"}
+    assert employee.attrs["units"]["employee_pension_balance"] == "CNY"
+    assert set(employee.query("province == 'CN-HE'")["name_en"]) == {"Hebei"}
     row = population.query("province == 'CN-BJ' and sex == 'male' and year == 2020").iloc[0]
     assert row["population"] == pytest.approx(5e5)
 
@@ -124,6 +127,8 @@ def test_tidy_tables_of_the_baseline(baseline):
     assert {"employee_pension", "resident_pension", "population"} <= set(tables)
     population = tables["population"]
     assert {"province", "sex", "year", "population_total", "births", "deaths"} <= set(population.columns)
+    assert list(population.columns[:5]) == ["province", "sex", "year", "name_zh", "name_en"]
+    assert set(population.query("province == 'CN-GD'")["name_zh"]) == {"广东"}
     gd = population.query("province == 'CN-GD' and year == 2020")["population_total"].sum()
     assert abs(gd - 126_012_510) < 1  # the 2020 census total
     employee = tables["employee_pension"]
@@ -243,6 +248,11 @@ def _saved(figure, path):
     return " ".join(texts)
 
 
+def _lines(figure):
+    """``{legend label: (x, y)}`` of every line drawn on the figure's axes."""
+    return {line.get_label(): (line.get_xdata(), line.get_ydata()) for ax in figure.axes for line in ax.get_lines()}
+
+
 def test_charts_of_a_synthetic_projection(synthetic, tmp_path):
     texts = _saved(report.population_pyramid(synthetic), tmp_path / "pyramid.png")
     assert "2024 and 2040" not in texts and "2024" in texts  # 2050 is beyond the horizon: one year shown
@@ -251,19 +261,109 @@ def test_charts_of_a_synthetic_projection(synthetic, tmp_path):
     assert "Guangdong" in texts and "2020 and 2040" in texts
     texts = _saved(report.contributors_vs_retirees(synthetic), tmp_path / "cvr.png")
     assert "3 provinces together" in texts and "pensioners per insured worker [ratio]" in texts
-    texts = _saved(report.fund_balance(synthetic, "employee_pension"), tmp_path / "balance.png")
-    assert "Hebei" in texts and "Total" in texts and "CNY]" in texts
+    figure = report.fund_balance(synthetic, "employee_pension")
+    texts = _saved(figure, tmp_path / "balance.png")
+    # Three provinces: every one drawn, labelled with the year its fund first falls below zero.
+    assert "Total" in texts and "balance [CNY, nominal]" in texts
+    assert {"Beijing (> 2040)", "Hebei (2026)", "Guangdong (2031)"} <= set(_lines(figure))
     texts = _saved(report.months_of_reserve(synthetic, "employee_pension", provinces=["CN-GD"]), tmp_path / "m.png")
     assert "Guangdong" in texts and "[months]" in texts and "Hebei" not in texts.replace("Hebei,", "")
     other = synthetic.copy()
     other["employee_pension_balance"] = synthetic["employee_pension_balance"] * 2
     texts = _saved(report.scenario_comparison({"synthetic": synthetic, "double": other}, "employee_pension_balance"),
                    tmp_path / "fan.png")
-    assert "synthetic vs double" in texts and "range of the scenarios" in texts
+    assert "synthetic vs double" in texts and "range of the scenarios" in texts and "CNY, nominal]" in texts
     with pytest.raises(KeyError):
         report.fund_balance(synthetic, "injury")  # absent: the caller skips it
     with pytest.raises(ValueError):
         report.fund_balance(synthetic, "pension")
+
+
+def test_balance_chart_in_2024_prices_to_the_chart_end(synthetic):
+    # Prices rising 10 % a year from 2024: the 2030 total of 1,000 + (50 - 100) + (100 - 100) = 950
+    # nominal yuan is 950 / 1.1^6 in 2024 prices.
+    index = xr.DataArray(1.1 ** (YEARS - 2024.0), coords={"year": YEARS}, dims="year", attrs={"base_year": 2024})
+    figure = report.fund_balance(synthetic, "employee_pension", prices=index, end=2030)
+    lines = _lines(figure)
+    years, total = lines["total, 3 provinces together"]
+    assert years[-1] == 2030  # cut at the chart's end
+    assert total[list(years).index(2030)] == pytest.approx(950 / 1.1 ** 6)
+    texts = " ".join(t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")))
+    assert "balance [CNY, 2024 prices]" in texts and "nominal" not in texts
+    # Guangdong's fund is zero in 2030 and below zero only from 2031: not depleted by this chart's end.
+    assert "Guangdong (> 2030)" in lines and "Hebei (2026)" in lines
+
+
+def test_balance_chart_shows_the_provinces_that_run_out_first(synthetic, baseline):
+    # Two lines of three: one for the first to run out (Hebei, 2026), one for the largest fund (equal
+    # expenditure everywhere: the first in national order, Beijing).
+    figure = report.fund_balance(synthetic, "employee_pension", top=2)
+    assert set(_lines(figure)) >= {"Hebei (2026)", "Beijing (> 2040)"} and "Guangdong (2031)" not in _lines(figure)
+    figure = report.fund_balance(baseline, "employee_pension")
+    labels = set(_lines(figure))
+    years = report.depletion_years(baseline.sel(year=slice(None, 2060)))["employee_pension"].dropna()
+    first = years.sort_values(kind="stable").index[:4]
+    names = {str(baseline["name_en"].sel(province=code).item()) for code in first}
+    assert all(any(label.startswith(name + " (") for label in labels) for name in names)
+    assert "Guangdong (> 2060)" in labels  # the largest fund, which lasts
+
+
+def test_price_index_follows_the_scenario_cpi():
+    import socsec_proj as ssp
+    from socsec_proj.report.prices import price_index
+
+    # Baseline CPI: 3 % in 2024 (and before, the first value holds), 2 % from 2025.
+    index = price_index(ssp.load_scenario("baseline"), np.arange(2020, 2031))
+    assert float(index.sel(year=2024)) == 1.0
+    assert float(index.sel(year=2030)) == pytest.approx(1.02 ** 6)
+    assert float(index.sel(year=2023)) == pytest.approx(1 / 1.03)
+    assert float(index.sel(year=2020)) == pytest.approx(1.03 ** -4)
+
+
+def _cjk_characters(figure) -> set:
+    texts = " ".join(t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text")))
+    return {ch for ch in texts if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "both"])
+def test_chinese_labels_resolve_to_a_font_with_their_glyphs(synthetic, baseline, lang, tmp_path):
+    import warnings
+
+    from matplotlib import font_manager
+
+    from socsec_proj.report import fonts
+
+    if fonts.cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    figures = [report.fund_balance(baseline, "employee_pension", lang=lang),
+               report.months_of_reserve(baseline, "unemployment", lang=lang),
+               report.contributors_vs_retirees(synthetic, lang=lang),
+               report.population_pyramid(synthetic, lang=lang)]
+    for index, figure in enumerate(figures):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing" where it would draw a box
+            figure.savefig(tmp_path / f"{index}.png", dpi=50)
+        characters = _cjk_characters(figure)
+        assert characters  # the labels are in Chinese
+        path = font_manager.findfont(fonts.cjk_font(), fallback_to_default=False)
+        assert fonts.has_glyphs(path, "".join(characters))
+    texts = " ".join(t.get_text() for t in figures[0].findobj(lambda a: hasattr(a, "get_text")))
+    assert "城镇职工基本养老保险" in texts and "黑龙江" in texts and "年价格" not in texts  # nominal: 名义值
+    assert "名义值" in texts
+    assert ("balance [" in texts) == (lang == "both")
+
+
+def test_chinese_labels_fall_back_to_english_without_a_cjk_font(synthetic, monkeypatch, tmp_path):
+    from socsec_proj.report import fonts
+
+    monkeypatch.setattr(fonts, "cjk_font", lambda: None)
+    assert fonts.resolve_language(None) == "en"
+    with pytest.warns(UserWarning, match="fall back to English"):
+        figure = report.fund_balance(synthetic, "employee_pension", lang="zh")
+    assert not _cjk_characters(figure)
+    assert "Hebei (2026)" in _lines(figure)
+    with pytest.raises(ValueError, match="unknown label language"):
+        fonts.resolve_language("fr")
 
 
 def test_charts_of_the_baseline(baseline, tmp_path):
@@ -272,8 +372,11 @@ def test_charts_of_the_baseline(baseline, tmp_path):
     _saved(report.contributors_vs_retirees(baseline, provinces="CN-GD"), tmp_path / "cvr.png")
     for scheme in report.SCHEMES:
         if f"{scheme}_balance" in baseline:
-            texts = _saved(report.fund_balance(baseline, scheme), tmp_path / f"{scheme}.png")
-            assert "the 8 largest funds" in texts  # 31 provinces: only the largest get a line
+            figure = report.fund_balance(baseline, scheme)
+            texts = _saved(figure, tmp_path / f"{scheme}.png")
+            assert "largest funds" in texts  # 31 provinces: at most 8 get a line
+            assert len(_lines(figure)) == 1 + 8 + 2  # total, 8 provinces, the zero line on each panel
+            assert max(max(x) for x, _ in _lines(figure).values() if len(x) > 2) == 2060
         if f"{scheme}_months_of_reserve" in baseline:
             _saved(report.months_of_reserve(baseline, scheme), tmp_path / f"{scheme}_months.png")
     later = baseline.copy()

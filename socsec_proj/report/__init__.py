@@ -1,7 +1,10 @@
-"""Reports of a finished projection: tidy tables, plan-target checks, charts, a Markdown summary.
+"""Reports of a finished projection: tidy tables, plan-target checks, charts, a Markdown summary,
+a bilingual self-contained ``report.html`` and a ``results.xlsx`` workbook.
 
 Nothing here runs a projection: pass the Dataset of ``ssp.run(...)`` (or an opened
-``projection.nc``). The command line (``socsec-proj run`` and ``compare``) writes all of it.
+``projection.nc``). The command line (``socsec-proj run`` and ``compare``) writes all of it;
+:func:`write_outputs` (one scenario) and :func:`write_comparison` write the charts, the HTML
+page and the workbook in one call.
 
 >>> import socsec_proj as ssp
 >>> from socsec_proj import report
@@ -10,7 +13,10 @@ Nothing here runs a projection: pass the Dataset of ``ssp.run(...)`` (or an open
 >>> report.population_pyramid(ds).savefig("pyramid.png", dpi=150)   # doctest: +SKIP
 """
 
+from .html import comparison_html, report_html, write_comparison_report, write_report
+from .outputs import check_chart_end, write_comparison, write_outputs
 from .plots import (
+                    CHART_END,
                     contributors_vs_retirees,
                     depletion_histogram,
                     fan_chart,
@@ -20,6 +26,8 @@ from .plots import (
                     scenario_comparison,
                     variable_title,
 )
+from .prices import price_index
+from .provenance import provenance, scenario_hash
 from .summary import (
                     FUND_QUANTITIES,
                     SCHEME_TITLES,
@@ -29,12 +37,14 @@ from .summary import (
                     depletion_years,
                     differences,
                     fund_variables,
+                    headline_figures,
                     scheme_variables,
                     schemes_present,
                     summary_markdown,
                     target_checks,
                     tidy_tables,
 )
+from .workbook import write_workbook
 
 __all__ = [
     "depletion_histogram",
@@ -58,4 +68,17 @@ __all__ = [
     "target_checks",
     "tidy_tables",
     "variable_title",
+    "CHART_END",
+    "check_chart_end",
+    "comparison_html",
+    "headline_figures",
+    "price_index",
+    "provenance",
+    "report_html",
+    "scenario_hash",
+    "write_comparison",
+    "write_comparison_report",
+    "write_outputs",
+    "write_report",
+    "write_workbook",
 ]

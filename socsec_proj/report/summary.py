@@ -263,12 +263,14 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
     -------
     dict of str to pandas.DataFrame
         ``{scheme: table}`` for each scheme with variables (:func:`schemes_present`): columns
-        ``province``, ``year`` and every variable of :func:`scheme_variables` summed over sex
-        and age (counts [persons], money in the variable's unit [e.g. yuan], ratios as
-        projected per province [1 or months]). Plus ``"population"``: ``province``, ``sex``,
-        ``year``, ``population_total`` [persons], ``births``, ``deaths``,
+        ``province``, ``year``, the province's ``name_zh`` and ``name_en`` (when the Dataset
+        has them) and every variable of :func:`scheme_variables` summed over sex and age
+        (counts [persons], money in the variable's unit [e.g. yuan], ratios as projected per
+        province [1 or months]). Plus ``"population"``: ``province``, ``sex``, ``year``, the
+        names, ``population_total`` [persons], ``births``, ``deaths``,
         ``net_migration_total`` [persons/year] and ``life_expectancy`` [years], those present.
-        Rows are in the Dataset's province order, then year.
+        Rows are in the Dataset's province order, then year. Each table's ``attrs`` hold
+        ``units`` and ``long_names``: ``{column: text}`` for the variable columns.
     """
     tables = {}
     for scheme in schemes_present(ds):
@@ -280,7 +282,22 @@ def tidy_tables(ds: xr.Dataset) -> dict[str, pd.DataFrame]:
         population = ["population"]
     if population:
         tables["population"] = _collapse(ds, population, keep=("province", "sex", "year"))
-    return tables
+    return {name: _described(ds, table) for name, table in tables.items()}
+
+
+def _described(ds: xr.Dataset, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the provinces' Chinese and English names after its keys, and its units in ``attrs``."""
+    keys = [column for column in ("province", "sex", "year") if column in table.columns]
+    names = [name for name in ("name_zh", "name_en") if name in ds.coords]
+    if names and "province" in table.columns:
+        lookup = {name: dict(zip(ds["province"].values, ds[name].values)) for name in names}
+        position = len(keys)
+        for offset, name in enumerate(names):
+            table.insert(position + offset, name, table["province"].map(lookup[name]))
+    variables = [column for column in table.columns if column in ds.data_vars]
+    table.attrs["units"] = {name: str(ds[name].attrs.get("units", "")) for name in variables}
+    table.attrs["long_names"] = {name: str(ds[name].attrs.get("long_name", "")) for name in variables}
+    return table
 
 
 def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
@@ -458,32 +475,53 @@ def _changes_text(scenario, limit=8) -> list[str]:
     return items
 
 
-def _headline(ds: xr.Dataset) -> list[str]:
+#: The headline indicators: (variable, English label, Chinese label).
+HEADLINE_INDICATORS = (
+    ("population", "Population (1 July)", "常住人口（7月1日）"),
+    ("employee_pension_contributors", "Urban-employee pension: insured workers", "城镇职工基本养老保险：参保职工"),
+    ("employee_pension_retirees", "Urban-employee pension: pensioners", "城镇职工基本养老保险：离退休人员"),
+    ("system_dependency_ratio", "Pensioners per insured worker (system dependency ratio)", "制度抚养比（离退休人员/参保职工）"),
+    ("resident_pension_contributors", "Resident pension: contributors", "城乡居民基本养老保险：缴费人数"),
+    ("resident_pension_beneficiaries", "Resident pension: beneficiaries", "城乡居民基本养老保险：领取待遇人数"),
+    ("unemployment_contributors", "Unemployment insurance: insured", "失业保险：参保人数"),
+    ("injury_contributors", "Work-injury insurance: insured", "工伤保险：参保人数"),
+)
+
+
+def headline_figures(ds: xr.Dataset) -> tuple[list[int], list[dict]]:
+    """The headline indicators of :data:`HEADLINE_INDICATORS` the Dataset holds, for the provinces together.
+
+    Returns
+    -------
+    years : list of int
+        2024, 2035 and 2050, those inside the projection (else its first and last years).
+    rows : list of dict
+        ``variable``, ``label``, ``label_zh``, ``unit`` (scaled: ``million persons``; ``1``
+        for a ratio), ``values`` (one float per year, in ``unit``) and ``digits`` to print.
+    """
     years = [y for y in HEADLINE_YEARS if y in ds["year"].values]
     if not years:
         years = [int(ds["year"].values[0]), int(ds["year"].values[-1])]
-    indicators = [
-        ("population", "Population (1 July)"),
-        ("employee_pension_contributors", "Urban-employee pension: insured workers"),
-        ("employee_pension_retirees", "Urban-employee pension: pensioners"),
-        ("system_dependency_ratio", "Pensioners per insured worker (system dependency ratio)"),
-        ("resident_pension_contributors", "Resident pension: contributors"),
-        ("resident_pension_beneficiaries", "Resident pension: beneficiaries"),
-        ("unemployment_contributors", "Unemployment insurance: insured"),
-        ("injury_contributors", "Work-injury insurance: insured"),
-    ]
     rows = []
-    for name, label in indicators:
+    for name, label, label_zh in HEADLINE_INDICATORS:
         if name not in ds.data_vars:
             continue
         series = aggregate(ds, name)
         units = str(series.attrs.get("units", ""))
         size = float(np.nanmax(np.abs(series.sel(year=years).values), initial=0.0))
-        cells, unit = [], units
+        values, unit = [], units
         for year in years:
             value, unit = _scaled(float(series.sel(year=year)), units, size)
-            cells.append(_number(value, _digits(unit, units)))
-        rows.append([label, "ratio" if unit == "1" else unit, *cells])
+            values.append(value)
+        rows.append({"variable": name, "label": label, "label_zh": label_zh, "unit": unit, "values": values,
+                     "digits": _digits(unit, units)})
+    return years, rows
+
+
+def _headline(ds: xr.Dataset) -> list[str]:
+    years, figures = headline_figures(ds)
+    rows = [[row["label"], "ratio" if row["unit"] == "1" else row["unit"],
+             *(_number(value, row["digits"]) for value in row["values"])] for row in figures]
     return _markdown_table(["indicator", "unit", *map(str, years)], rows, ["---", "---", *["---:"] * len(years)])
 
 

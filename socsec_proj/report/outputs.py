@@ -1,0 +1,159 @@
+"""Everything a run writes for readers, in one call: the charts, ``report.html``, ``results.xlsx``.
+
+The command line calls :func:`write_outputs` once per scenario and :func:`write_comparison`
+once per comparison; the NetCDF, the CSV files and ``summary.md`` stay with the command line.
+Charts are drawn once: the PNG files written are the ones the HTML page embeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from ..errors import InputError
+from . import plots
+from .fonts import resolve_language
+from .html import write_comparison_report, write_report
+from .plots import CHART_END, SCHEME_TITLES_ZH
+from .prices import price_index
+from .summary import SCHEME_TITLES, SCHEMES
+from .workbook import write_workbook
+
+__all__ = ["check_chart_end", "comparison_variables", "write_comparison", "write_outputs"]
+
+#: Variables of the comparison charts, those both projections hold.
+COMPARED = ("employee_pension_contributors", "employee_pension_retirees", "system_dependency_ratio",
+            *(f"{scheme}_{quantity}" for scheme in SCHEMES for quantity in ("balance", "months_of_reserve")))
+
+
+def check_chart_end(chart_end, first: int, last: int, *, source="command line", key="--chart-end") -> int:
+    """``chart_end`` as an int, if it is a year in ``first + 1 .. last`` (the projected years).
+
+    Raises
+    ------
+    InputError
+        Outside the projection (the command line exits 2), before anything is computed.
+    """
+    if chart_end is None:
+        return CHART_END
+    if isinstance(chart_end, bool) or not isinstance(chart_end, int) or not first < chart_end <= last:
+        raise InputError(f"{chart_end} is outside the years projected", source=source, key=key,
+                         expected=f"a year in {first + 1}..{last}")
+    return chart_end
+
+
+def _save(figure, path: Path, dpi: int) -> Path:
+    # zlib level 1: a fifth less time per chart than the default 6, files 3 % larger (charts
+    # are flat colours, which compress well at any level).
+    figure.savefig(path, dpi=dpi, pil_kwargs={"compress_level": 1})
+    figure.clear()  # free the drawing now: a run of many scenarios writes dozens
+    return path
+
+
+def _chart_plan(ds: xr.Dataset, prices, end: int, lang: str) -> list:
+    """(key, file, English title, Chinese title, draw, variables needed) of every chart of a run."""
+    years = [y for y in (2024, 2050) if y in ds["year"].values] or [int(ds["year"][0]), int(ds["year"][-1])]
+    plan = [("population_pyramid", "population_pyramid.png", f"Population pyramid, {' and '.join(map(str, years))}",
+             "人口金字塔", lambda: plots.population_pyramid(ds, years=years, lang=lang), ("population",)),
+            ("contributors_vs_retirees", "contributors_vs_retirees.png",
+             "Urban-employee pension: insured workers and pensioners", "城镇职工基本养老保险：参保职工与离退休人员",
+             lambda: plots.contributors_vs_retirees(ds, end=end, lang=lang),
+             ("employee_pension_contributors", "employee_pension_retirees"))]
+    for scheme in SCHEMES:
+        plan.append((f"{scheme}_balance", f"{scheme}_balance.png", f"{SCHEME_TITLES[scheme]}: fund balance",
+                     f"{SCHEME_TITLES_ZH[scheme]}：累计结余",
+                     lambda scheme=scheme: plots.fund_balance(ds, scheme, prices=prices, end=end, lang=lang),
+                     (f"{scheme}_balance",)))
+        plan.append((f"{scheme}_months_of_reserve", f"{scheme}_months_of_reserve.png",
+                     f"{SCHEME_TITLES[scheme]}: months of reserve", f"{SCHEME_TITLES_ZH[scheme]}：可支付月数",
+                     lambda scheme=scheme: plots.months_of_reserve(ds, scheme, end=end, lang=lang),
+                     (f"{scheme}_months_of_reserve",)))
+    return [item for item in plan if all(name in ds.data_vars for name in item[5])]
+
+
+def write_outputs(ds: xr.Dataset, scenario, folder, *, chart_end: int = CHART_END, draws: xr.Dataset | None = None,
+                  lang: str | None = None, dpi: int = 150, workbook: bool = True) -> dict[str, str]:
+    """Write one scenario's charts (PNG), ``report.html`` and ``results.xlsx`` into ``folder``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The projection.
+    scenario : Scenario
+        The scenario it ran (its CPI deflates the charts and tables to 2024 prices; its
+        changes, targets and parameters go into the report).
+    folder : str or Path
+        An existing folder (the command line's staging folder).
+    chart_end : int, default 2060
+        Last year of the charts and balance tables (see :func:`check_chart_end`).
+    draws : xarray.Dataset, optional
+        A stochastic run of the same scenario: fan charts and depletion-year histograms
+        (``{scheme}_fan.png``, ``{scheme}_depletion_years.png``) and the distribution of
+        depletion years in the report.
+    lang : {"en", "zh", "both"}, optional
+        Chart labels; None for both languages when a CJK font is installed, else English.
+    dpi : int, default 150
+    workbook : bool, default True
+        Whether to write ``results.xlsx``.
+
+    Returns
+    -------
+    dict of str to str
+        ``{chart title: file name}`` of the charts written, for ``summary.md``'s links.
+    """
+    folder = Path(folder)
+    lang = resolve_language(lang)
+    prices = price_index(scenario, ds["year"].values)
+    end = min(int(chart_end), int(ds["year"].values[-1]))
+    written, files = {}, {}
+    for key, file, title, _title_zh, draw, _needs in _chart_plan(ds, prices, end, lang):
+        files[key] = _save(draw(), folder / file, dpi)
+        written[title] = file
+    if draws is not None:
+        draw_prices = price_index(scenario, draws["year"].values)
+        for scheme in SCHEMES:
+            if f"{scheme}_balance" not in draws.data_vars:
+                continue
+            files[f"fan:{scheme}"] = _save(plots.fan_chart(draws, scheme, prices=draw_prices, end=end, lang=lang),
+                                           folder / f"{scheme}_fan.png", dpi)
+            files[f"depletion:{scheme}"] = _save(plots.depletion_histogram(draws, scheme),
+                                                 folder / f"{scheme}_depletion_years.png", dpi)
+            written[f"{SCHEME_TITLES[scheme]}: fund balance across draws"] = f"{scheme}_fan.png"
+            written[f"{SCHEME_TITLES[scheme]}: depletion year across draws"] = f"{scheme}_depletion_years.png"
+    write_report(ds, scenario, folder, charts=files, draws=draws, prices=prices, chart_end=end)
+    if workbook:
+        write_workbook(ds, folder / "results.xlsx", scenario)
+    return written
+
+
+def comparison_variables(ds_a: xr.Dataset, ds_b: xr.Dataset) -> list[str]:
+    """The variables of :data:`COMPARED` both projections hold."""
+    return [name for name in COMPARED if name in ds_a.data_vars and name in ds_b.data_vars]
+
+
+def write_comparison(ds_a: xr.Dataset, ds_b: xr.Dataset, scenario_a, scenario_b, folder, *,
+                     chart_end: int = CHART_END, lang: str | None = None, dpi: int = 150) -> dict[str, str]:
+    """Write a comparison's charts (``compare_<variable>.png``) and its ``report.html`` into ``folder``.
+
+    Money is in each scenario's own 2024 prices (its own CPI); the charts end at ``chart_end``.
+
+    Returns
+    -------
+    dict of str to str
+        ``{chart title: file name}``, for ``comparison.md``'s links.
+    """
+    folder = Path(folder)
+    lang = resolve_language(lang)
+    datasets = {scenario_a.name: ds_a, scenario_b.name: ds_b}
+    prices = {scenario.name: price_index(scenario, ds["year"].values)
+              for scenario, ds in ((scenario_a, ds_a), (scenario_b, ds_b))}
+    end = min(int(chart_end), int(ds_a["year"].values[-1]), int(ds_b["year"].values[-1]))
+    written, files = {}, {}
+    for variable in comparison_variables(ds_a, ds_b):
+        file = f"compare_{variable}.png"
+        files[variable] = _save(plots.scenario_comparison(datasets, variable, prices=prices, end=end, lang=lang),
+                                folder / file, dpi)
+        written[plots.variable_title(variable)] = file
+    write_comparison_report(ds_a, ds_b, scenario_a, scenario_b, folder, charts=files)
+    return written

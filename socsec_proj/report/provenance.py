@@ -1,0 +1,64 @@
+"""Where a set of results came from: package version, the scenario's content hash, the date.
+
+Every output a reader may pass on (``report.html``, ``results.xlsx``) carries these three, so
+a figure quoted in a briefing can be traced to the code and the scenario that made it. The
+Dataset's own attributes win when a projection already recorded them (``socsec_proj_version``,
+``scenario_hash``, ``created``), so a report written later from a saved ``projection.nc``
+names the run, not the moment of the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import xarray as xr
+
+__all__ = ["provenance", "scenario_hash"]
+
+
+def scenario_hash(scenario) -> str:
+    """SHA-256 of the scenario's files (its own and every parent it extends), in order [hex].
+
+    The file names (not their folders) and bytes are hashed, so the same scenario gives the
+    same hash on any machine; a change to any file of the chain changes it. An empty string
+    when the scenario is None or has no files.
+    """
+    files = tuple(getattr(scenario, "files", ()) or ())
+    if not files:
+        source = getattr(scenario, "source", None)
+        files = (source,) if source else ()
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for file in files:
+        path = Path(file)
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def provenance(ds: xr.Dataset, scenario=None) -> dict:
+    """``{"version", "scenario_hash", "created"}`` of a projection, for the outputs to print.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A projection; its ``socsec_proj_version``, ``scenario_hash`` and ``created``
+        attributes are used when present.
+    scenario : Scenario, optional
+        The scenario it ran, hashed by :func:`scenario_hash` when the Dataset has no hash.
+
+    Returns
+    -------
+    dict
+        ``version`` (package version), ``scenario_hash`` (hex, may be empty), ``created``
+        (ISO 8601 UTC, to the second).
+    """
+    from .. import __version__
+
+    created = ds.attrs.get("created") or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return {"version": str(ds.attrs.get("socsec_proj_version") or __version__),
+            "scenario_hash": str(ds.attrs.get("scenario_hash") or scenario_hash(scenario)),
+            "created": str(created)}

@@ -1,0 +1,129 @@
+"""``results.xlsx``: the tidy tables of a projection as one Excel workbook, for policy staff.
+
+One sheet per scheme and one for the population (the tables of
+:func:`socsec_proj.report.summary.tidy_tables`, the same as the CSV files), and a first sheet
+``about`` that says what the workbook holds and where it came from. Every data sheet has two
+header rows, the column names and their units, frozen with the key columns (province code,
+Chinese and English names, year) so they stay in view while scrolling; numbers are stored
+as numbers (an undefined value, such as a flow of the base year, as an empty cell), so they
+sum and chart in Excel without conversion.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .provenance import provenance
+from .summary import SCHEME_TITLES, tidy_tables
+
+__all__ = ["KEY_UNITS", "write_workbook"]
+
+#: The second header row under the key columns.
+KEY_UNITS = {"province": "ISO 3166-2:CN", "name_zh": "省份", "name_en": "province", "sex": "", "year": "year"}
+
+_ABOUT = "about"
+
+
+def _cell(value):
+    """A cell value: numbers as int or float, NaN as None (an empty cell), everything else as text."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    return None if value is None else str(value)
+
+
+def _data_sheet(book, name: str, table, header) -> None:
+    sheet = book.add_worksheet(name[:31])
+    keys = [column for column in table.columns if column in KEY_UNITS]
+    units = table.attrs.get("units", {})
+    for index, column in enumerate(table.columns):
+        sheet.set_column(index, index, max(10, min(len(str(column)) + 2, 40)))
+    sheet.freeze_panes(2, len(keys))  # below the two header rows, right of the keys
+    sheet.write_row(0, 0, list(table.columns), header)
+    sheet.write_row(1, 0, [KEY_UNITS.get(column, units.get(column, "")) for column in table.columns], header)
+    # Column by column: one type check per column, not per cell (numbers stay numbers).
+    for index, column in enumerate(table.columns):
+        values = table[column].to_numpy()
+        if values.dtype.kind in "iuf":
+            numbers = values.astype(float)
+            for row in np.flatnonzero(np.isfinite(numbers)):
+                sheet.write_number(int(row) + 2, index, numbers[row])
+        else:
+            sheet.write_column(2, index, [_cell(value) for value in values])
+
+
+def _about_sheet(book, ds: xr.Dataset, scenario, tables, info: dict, header) -> None:
+    sheet = book.add_worksheet(_ABOUT)
+    sheet.set_column(0, 0, 34)
+    sheet.set_column(1, 1, 100)
+    name = getattr(scenario, "name", None) or ds.attrs.get("scenario", "")
+    description = " ".join(str(getattr(scenario, "description", None) or ds.attrs.get("description", "")).split())
+    rows = [("socsec_proj projection results 预测结果", ""), ("scenario 情景", name), ("description 说明", description),
+            ("years 年份", f"{int(ds['year'].values[0])}-{int(ds['year'].values[-1])}"),
+            ("provinces 省份", ", ".join(str(code) for code in ds["province"].values)),
+            ("package version 软件版本", info["version"]), ("scenario content hash 情景内容哈希", info["scenario_hash"]),
+            ("created (UTC) 生成时间", info["created"]), ("", ""),
+            ("How to read 阅读说明", "Row 1 names the column, row 2 gives its unit. People at 1 July; flows (births, "
+             "revenue, expenditure) of the twelve months to 1 July; fund balances at the end of the year, in "
+             "nominal yuan. An empty cell is undefined (the base year's flows, a fund before 2024)."),
+            ("", ""), ("sheet 工作表", "contents 内容")]
+    for table_name, table in tables.items():
+        title = SCHEME_TITLES.get(table_name, "Population by province, sex and year")
+        rows.append((table_name, f"{title}: {len(table):,} rows"))
+    rows += [("", ""), ("column 列", "unit and meaning 单位与含义")]
+    for table in tables.values():
+        for column, unit in table.attrs.get("units", {}).items():
+            rows.append((column, f"[{unit}] {table.attrs.get('long_names', {}).get(column, '')}"))
+    for index, row in enumerate(rows):
+        sheet.write_row(index, 0, row, header if index == 0 else None)
+
+
+def write_workbook(ds: xr.Dataset, path, scenario=None, *, tables=None) -> Path:
+    """Write ``results.xlsx``: an ``about`` sheet, then one sheet per table of :func:`tidy_tables`.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A projection.
+    path : str or Path
+        The workbook to write, or a folder (``results.xlsx`` inside it). Written to a
+        temporary name beside it and renamed into place when complete.
+    scenario : Scenario, optional
+        The scenario it ran: its name, description and content hash go on the ``about`` sheet.
+    tables : mapping of str to pandas.DataFrame, optional
+        The tables of ``tidy_tables(ds)`` when the caller already has them (the CSV files).
+
+    Returns
+    -------
+    pathlib.Path
+        The workbook written.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.xlsx"
+    tables = tidy_tables(ds) if tables is None else tables
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        # Not constant_memory: that mode wants rows in order, and the sheets are written column
+        # by column (some 200,000 cells for every province and year, a few tens of MB).
+        book = xlsxwriter.Workbook(temporary)
+        header = book.add_format({"bold": True, "bg_color": "#E8EEF4"})
+        _about_sheet(book, ds, scenario, tables, provenance(ds, scenario), header)
+        for name, table in tables.items():
+            _data_sheet(book, name, table, header)
+        book.close()
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path

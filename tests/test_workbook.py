@@ -1,0 +1,88 @@
+"""results.xlsx: one sheet per scheme and one for the population, units, names, frozen headers, numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from socsec_proj import report
+from socsec_proj.report.workbook import write_workbook
+
+openpyxl = pytest.importorskip("openpyxl", reason="openpyxl reads the workbook back (pip install -e '.[test]')")
+
+
+@pytest.fixture(scope="module")
+def workbook(baseline, tmp_path_factory):
+    import socsec_proj as ssp
+
+    folder = tmp_path_factory.mktemp("workbook")
+    path = write_workbook(baseline, folder, ssp.load_scenario("baseline"))
+    assert path == folder / "results.xlsx"
+    assert [p.name for p in folder.iterdir()] == ["results.xlsx"]  # no temporary file left beside it
+    return openpyxl.load_workbook(path)
+
+
+def test_sheets_one_per_scheme_and_population(workbook, baseline):
+    tables = report.tidy_tables(baseline)
+    assert workbook.sheetnames == ["about", *tables]
+    assert {"employee_pension", "resident_pension", "unemployment", "injury", "population"} <= set(workbook.sheetnames)
+
+
+def test_header_rows_units_names_and_frozen_panes(workbook):
+    sheet = workbook["employee_pension"]
+    names = [cell.value for cell in sheet[1]]
+    units = dict(zip(names, (cell.value for cell in sheet[2])))
+    assert names[:4] == ["province", "year", "name_zh", "name_en"]
+    assert units["employee_pension_balance"] == "CNY" and units["employee_pension_contributors"] == "persons"
+    assert units["employee_pension_months_of_reserve"] == "months" and units["province"] == "ISO 3166-2:CN"
+    assert sheet.freeze_panes == "E3"  # two header rows and the four key columns stay in view
+    population = workbook["population"]
+    assert [cell.value for cell in population[1]][:5] == ["province", "sex", "year", "name_zh", "name_en"]
+    assert population.freeze_panes == "F3"
+
+
+def test_numbers_are_numbers_equal_to_the_projection(workbook, baseline):
+    sheet = workbook["employee_pension"]
+    names = [cell.value for cell in sheet[1]]
+    rows = {(row[0], row[1]): dict(zip(names, row)) for row in sheet.iter_rows(min_row=3, values_only=True)}
+    gd = rows[("CN-GD", 2030)]
+    assert gd["name_zh"] == "广东" and gd["name_en"] == "Guangdong"
+    expected = float(baseline["employee_pension_balance"].sel(province="CN-GD", year=2030))
+    # 16 significant digits in the file (Excel itself shows 15): equal to the last digit or two.
+    assert isinstance(gd["employee_pension_balance"], float)
+    assert gd["employee_pension_balance"] == pytest.approx(expected, rel=1e-15)
+    contributors = float(baseline["employee_pension_contributors"].sel(province="CN-HE", year=2035).sum())
+    assert rows[("CN-HE", 2035)]["employee_pension_contributors"] == pytest.approx(contributors, rel=1e-15)
+    assert isinstance(rows[("CN-HE", 2035)]["year"], int)
+    # The fund's base year is undefined (NaN in the Dataset): an empty cell, not 0 or "nan".
+    assert math.isnan(float(baseline["employee_pension_balance"].sel(province="CN-GD", year=2020)))
+    assert rows[("CN-GD", 2020)]["employee_pension_balance"] is None
+    assert len(rows) == baseline.sizes["province"] * baseline.sizes["year"]
+
+
+def test_about_sheet_records_provenance(workbook):
+    import socsec_proj as ssp
+    from socsec_proj.report.provenance import scenario_hash
+
+    about = {row[0]: row[1] for row in workbook["about"].iter_rows(values_only=True) if row[0]}
+    assert about["package version 软件版本"] == ssp.__version__
+    assert about["scenario content hash 情景内容哈希"] == scenario_hash(ssp.load_scenario("baseline"))
+    assert len(about["scenario content hash 情景内容哈希"]) == 64
+    assert about["created (UTC) 生成时间"].endswith("+00:00")
+    assert about["employee_pension_balance"].startswith("[CNY] ")
+
+
+def test_scenario_hash_changes_with_the_file(tmp_path):
+    import socsec_proj as ssp
+    from socsec_proj.report.provenance import scenario_hash
+
+    file = tmp_path / "mine.yaml"
+    file.write_text("name: mine\ndescription: A test.\nchanges:\n  demography.total_fertility_rate:\n"
+                    "    2030-01-01: 1.6\n", encoding="utf-8")
+    first = scenario_hash(ssp.load_scenario(file))
+    file.write_text(file.read_text(encoding="utf-8").replace("1.6", "1.7"), encoding="utf-8")
+    assert scenario_hash(ssp.load_scenario(file)) != first
+    assert scenario_hash(None) == ""
+    assert np.char.str_len(first) == 64
