@@ -248,6 +248,50 @@ def wage_growth(parameters, years, shock=None) -> np.ndarray:
     return growth if shock is None else growth + shock
 
 
+def indexation(parameters, years, wage_growth, cpi_shock=0.0):
+    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year.
+
+    The increase of year t is set at the start of t by the annual notice, with the outcomes of
+    year t-1 known: the ``wage_share`` and ``cpi_plus`` rules therefore use the wage growth and
+    the CPI inflation of the year before (of the first year itself for the first year), as the
+    record of 2016-2025 behind ``employee_pension.indexation_wage_share`` was fitted.
+
+    Parameters
+    ----------
+    parameters : ParameterSet
+    years : array_like of int
+        Calendar years [year].
+    wage_growth : array_like of float, shape (Y,) or (D, Y)
+        Nominal growth of the average wage in each of ``years`` [/1], one path per draw.
+    cpi_shock : float or array_like, shape (D, Y), default 0
+        A draw's shock to ``economy.cpi_inflation`` [/1].
+
+    Returns
+    -------
+    numpy.ndarray, the shape of ``wage_growth`` (and ``cpi_shock``)
+        The increase of each year [/1]: ``fixed`` = ``employee_pension.pension_increase``;
+        ``wage_share`` = ``indexation_wage_share`` x wage growth(t-1); ``cpi_plus`` = CPI(t-1)
+        + ``indexation_real_wage_share`` x (wage growth(t-1) - CPI(t-1)).
+    """
+    rules = parameters.get("employee_pension.indexation_rule").annual(years)
+    fixed = national(parameters, "employee_pension.pension_increase", years)
+    wage_share = national(parameters, "employee_pension.indexation_wage_share", years)
+    real_share = national(parameters, "employee_pension.indexation_real_wage_share", years)
+    wage_growth = np.asarray(wage_growth, dtype=float)
+    cpi = national(parameters, "economy.cpi_inflation", years) + np.asarray(cpi_shock, dtype=float)
+
+    def year_before(values):  # along the year axis; the first year keeps its own
+        values = np.asarray(values, dtype=float)
+        return np.concatenate([values[..., :1], values[..., :-1]], axis=-1)
+
+    known_growth, known_cpi = year_before(wage_growth), year_before(cpi)
+    by_rule = {"fixed": fixed, "wage_share": wage_share * known_growth,
+               "cpi_plus": known_cpi + real_share * (known_growth - known_cpi)}
+    shape = np.broadcast_shapes(*(np.shape(values) for values in by_rule.values()))
+    by_rule = {rule: np.broadcast_to(values, shape) for rule, values in by_rule.items()}
+    return np.stack([by_rule[str(rule)][..., t] for t, rule in enumerate(rules)], axis=-1)
+
+
 def wage_path(parameters, years, provinces, shock=None) -> np.ndarray:
     """Average wage [CNY/month] ``[D, P, Y+1]``: column 0 is 2023 (the year before the fund's first),
     column k the fund year k-1, growing with :func:`wage_growth` after 2024 (D = 1 without a shock)."""

@@ -44,7 +44,7 @@ import xarray as xr
 from ..inputs import data
 from ..variables import add
 from . import _kernels, accounts, pooling
-from .accounts import FUND_BASE_YEAR, wage_path
+from .accounts import FUND_BASE_YEAR, indexation, wage_path
 
 __all__ = ["FUND_BASE_YEAR", "benefit_formula", "annuity_divisor_at", "wage_path", "indexation",
            "continuing_and_new", "new_pension_formula", "project_employee_pension"]
@@ -96,54 +96,6 @@ def annuity_divisor_at(age_years):
     return np.interp(age_years, ages, divisors)
 
 
-def _parameter_years(parameters, path, years):
-    return np.asarray(parameters.get(path).annual(years), dtype=float)
-
-
-def indexation(parameters, years, wage_growth, cpi_shock=0.0):
-    """Yearly increase of pensions in payment [/1] under the scenario's rule, by year.
-
-    The increase of year t is set at the start of t by the annual notice, with the outcomes of
-    year t-1 known: the ``wage_share`` and ``cpi_plus`` rules therefore use the wage growth and
-    the CPI inflation of the year before (of the first year itself for the first year), as the
-    record of 2016-2025 behind ``employee_pension.indexation_wage_share`` was fitted.
-
-    Parameters
-    ----------
-    parameters : ParameterSet
-    years : array_like of int
-        Calendar years [year].
-    wage_growth : array_like of float, shape (Y,) or (D, Y)
-        Nominal growth of the average wage in each of ``years`` [/1], one path per draw.
-    cpi_shock : float or array_like, shape (D, Y), default 0
-        A draw's shock to ``economy.cpi_inflation`` [/1].
-
-    Returns
-    -------
-    numpy.ndarray, the shape of ``wage_growth`` (and ``cpi_shock``)
-        The increase of each year [/1]: ``fixed`` = ``employee_pension.pension_increase``;
-        ``wage_share`` = ``indexation_wage_share`` x wage growth(t-1); ``cpi_plus`` = CPI(t-1)
-        + ``indexation_real_wage_share`` x (wage growth(t-1) - CPI(t-1)).
-    """
-    rules = parameters.get("employee_pension.indexation_rule").annual(years)
-    fixed = _parameter_years(parameters, "employee_pension.pension_increase", years)
-    wage_share = _parameter_years(parameters, "employee_pension.indexation_wage_share", years)
-    real_share = _parameter_years(parameters, "employee_pension.indexation_real_wage_share", years)
-    wage_growth = np.asarray(wage_growth, dtype=float)
-    cpi = _parameter_years(parameters, "economy.cpi_inflation", years) + np.asarray(cpi_shock, dtype=float)
-
-    def year_before(values):  # along the year axis; the first year keeps its own
-        values = np.asarray(values, dtype=float)
-        return np.concatenate([values[..., :1], values[..., :-1]], axis=-1)
-
-    known_growth, known_cpi = year_before(wage_growth), year_before(cpi)
-    by_rule = {"fixed": fixed, "wage_share": wage_share * known_growth,
-               "cpi_plus": known_cpi + real_share * (known_growth - known_cpi)}
-    shape = np.broadcast_shapes(*(np.shape(values) for values in by_rule.values()))
-    by_rule = {rule: np.broadcast_to(values, shape) for rule, values in by_rule.items()}
-    return np.stack([by_rule[str(rule)][..., t] for t, rule in enumerate(rules)], axis=-1)
-
-
 #: Pensioners already retired a year earlier (kept under its former name).
 continuing_and_new = _kernels.continuing_pensioners
 
@@ -164,10 +116,10 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     numpy.ndarray, shape (..., P, Y, A)
     """
     ages = np.arange(n_age) + 0.5                      # retiring during the year of age
-    accrual = _parameter_years(parameters, "employee_pension.basic_pension_accrual", years)
-    coefficient = _parameter_years(parameters, "employee_pension.transitional_pension_coefficient", years)
-    employee_rate = _parameter_years(parameters, "employee_pension.employee_rate", years)
-    crediting = _parameter_years(parameters, "employee_pension.account_crediting_rate", years)
+    accrual = accounts.national(parameters, "employee_pension.basic_pension_accrual", years)
+    coefficient = accounts.national(parameters, "employee_pension.transitional_pension_coefficient", years)
+    employee_rate = accounts.national(parameters, "employee_pension.employee_rate", years)
+    crediting = accounts.national(parameters, "employee_pension.account_crediting_rate", years)
     # the account of a member who paid in every year since 2024 (index 0): A(k) = G(k) [A(0) + Q(k)],
     # G(k) the crediting since 2024, Q(k) the contributions discounted by it (credited at year end)
     g_full = np.concatenate([[1.0], np.cumprod(1.0 + crediting)])                      # (Y+1,)
@@ -253,10 +205,10 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     expenditure = expenditure.reshape(n_draws, n_prov, n_years)
 
     # contributions per unit of the effective factor
-    employer = _parameter_years(parameters, "employee_pension.employer_rate", years)
-    employee = _parameter_years(parameters, "employee_pension.employee_rate", years)
-    floor = _parameter_years(parameters, "employee_pension.contribution_base_floor", years)
-    cap = _parameter_years(parameters, "employee_pension.contribution_base_cap", years)
+    employer = accounts.national(parameters, "employee_pension.employer_rate", years)
+    employee = accounts.national(parameters, "employee_pension.employee_rate", years)
+    floor = accounts.national(parameters, "employee_pension.contribution_base_floor", years)
+    cap = accounts.national(parameters, "employee_pension.contribution_base_cap", years)
     base_ratio = np.clip(1.0, floor, cap)
     payroll = workers * 12.0 * wages[..., 1:]                                         # covered payroll (D, P, Y)
     capacity = payroll * base_ratio * (employer + employee)
@@ -276,7 +228,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     contributions = factor[:, None] * capacity
 
     frozen = np.array([str(rule) == "frozen" for rule in parameters.get("employee_pension.subsidy_rule").annual(years)])
-    subsidy_scale = _parameter_years(parameters, "employee_pension.subsidy_scale", years)
+    subsidy_scale = accounts.national(parameters, "employee_pension.subsidy_scale", years)
     # 2024 is the calibration: the scale applies from 2025 on
     shares = subsidy_share[:, None] * np.concatenate([[1.0], subsidy_scale[1:]])[None, :]
     subsidy, income, balance = accounts.accounts(opening, contributions, expenditure, rate[:, None, :], shares,

@@ -29,7 +29,6 @@ import xarray as xr
 from ..inputs import data
 from ..variables import add
 from . import accounts
-from .employee_pension import indexation
 
 
 def basic_pension(parameters, years, provinces):
@@ -38,7 +37,7 @@ def basic_pension(parameters, years, provinces):
     In a year under the ``notices`` rule (``resident_pension.basic_pension_rule``) it is the
     dated provincial level, at least the national minimum; in a year under
     ``employee_indexation`` it is the previous year's, raised by the increase of the employee
-    pensions in payment (:func:`~socsec_proj.funds.employee_pension.indexation` on the national
+    pensions in payment (:func:`~socsec_proj.funds.accounts.indexation` on the national
     ``economy.wage_growth``), so that the two pensions of the state keep the same rule once the
     announced levels end.
 
@@ -51,8 +50,7 @@ def basic_pension(parameters, years, provinces):
     level = np.maximum(provincial, minimum[None, :])
     indexed = np.asarray(parameters.get("resident_pension.basic_pension_rule").annual(years)) == "employee_indexation"
     if indexed[1:].any():
-        growth = np.asarray(parameters.get("economy.wage_growth").annual(years), dtype=float)
-        increase = indexation(parameters, years, growth)
+        increase = accounts.indexation(parameters, years, accounts.wage_growth(parameters, years)[0])
         for t in np.flatnonzero(indexed[1:]) + 1:  # in year order: each year builds on the one before
             level[:, t] = level[:, t - 1] * (1.0 + increase[t])
     return level
