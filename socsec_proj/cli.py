@@ -533,25 +533,6 @@ def _key_path(lines: list[str], index: int) -> list[str]:
     return path[::-1]
 
 
-def _opened_at(text: str, line: int) -> int | None:
-    """Where the construct a YAML syntax error broke was opened (an unclosed ``[`` or quote).
-
-    PyYAML reports the line where it gave up, often the next key; the typo is usually on the
-    line where the bracket or quote was opened, which the error's context mark gives.
-    """
-    import yaml
-
-    try:
-        yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.context_mark
-        if mark is not None and mark.line + 1 < line:
-            return mark.line + 1
-    except (yaml.YAMLError, RecursionError):  # a file too deep to re-read: name the line only
-        pass
-    return None
-
-
 def _clipped(text: str, width: int = 160) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
@@ -578,7 +559,7 @@ def _message(error) -> str:
         return message
     shown = [index]
     if getattr(error, "key", None) is None:
-        opened = _opened_at(text, line) if "YAML syntax error" in str(error) else None
+        opened = getattr(error, "opened_line", None)  # set by the YAML reader: no second parse here
         if opened is not None and opened - 1 < index:
             shown.insert(0, opened - 1)
         keys = _key_path(lines, shown[0])

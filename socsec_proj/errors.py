@@ -20,13 +20,17 @@ class InputError(ValueError):
         What would have been accepted (a range, a list of names, a format).
     line : int, optional
         1-based line in ``source``.
+    opened_line : int, optional
+        For a YAML syntax error, the 1-based line where the broken construct (an unclosed
+        ``[`` or quote) was opened, when it is before ``line``: the typo is usually there.
     """
 
-    def __init__(self, message, *, source=None, key=None, expected=None, line=None):
+    def __init__(self, message, *, source=None, key=None, expected=None, line=None, opened_line=None):
         self.source = None if source is None else str(source)
         self.key = key
         self.expected = expected
         self.line = line
+        self.opened_line = opened_line
         self.reason = message
         super().__init__(self._format())
 

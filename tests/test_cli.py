@@ -413,3 +413,14 @@ def test_a_path_longer_than_the_system_allows_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--out" in err and "bytes" in err
     assert not (tmp_path / ("d" * 200)).exists()
+
+
+def test_a_yaml_syntax_error_quotes_the_line_where_the_bracket_was_opened(tmp_path, capsys):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\ndescription: x\nchanges:\n  demography.total_fertility_rate: [1.6\n"
+                      "  economy.wage_growth:\n    2030-01-01: 0.04\n")
+    assert cli.main(["validate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    # libyaml gives up on line 5 (the next key); the unclosed "[" of line 4 is quoted before it
+    assert "near key: changes > demography.total_fertility_rate" in err
+    assert "   4 |   demography.total_fertility_rate: [1.6" in err and "Traceback" not in err

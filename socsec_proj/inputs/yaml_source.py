@@ -258,8 +258,12 @@ def read_yaml(path, *, key_prefix=()) -> object:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise InputError(f"YAML syntax error: {problem}{context}", source=path,
-                         line=mark.line + 1 if mark else None) from None
+        line = mark.line + 1 if mark else None
+        # PyYAML gives up where the broken construct ends (often the next key); where it was
+        # opened is its context mark, named too so that nobody has to read the file again
+        opened = exc.context_mark.line + 1 if exc.problem_mark and exc.context_mark else None
+        raise InputError(f"YAML syntax error: {problem}{context}", source=path, line=line,
+                         opened_line=opened if opened and line and opened < line else None) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {str(exc)[:200]}", source=path) from None
     except RecursionError:  # PyYAML's own composer, without libyaml's nesting limit
