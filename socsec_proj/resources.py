@@ -18,13 +18,15 @@ from pathlib import Path
 from .errors import InputError
 
 #: Float64 (province, year) arrays one draw of a stochastic run keeps (population total,
-#: revenue, expenditure, balance, months of reserve of the funds, coverage totals). Measured:
-#: ``ds.nbytes / draws`` = 265 kB for 31 provinces x 81 years, i.e. 13.2 arrays; rounded up.
-ARRAYS_PER_DRAW = 14
+#: revenue, expenditure, balance, months of reserve of the four funds, coverage totals).
+#: Measured since draws run through the stages: 21 such variables, 421.8 kB per draw for 31
+#: provinces x 81 years (``nbytes`` of the draw variables / draws).
+ARRAYS_PER_DRAW = 21
 
 #: Peak memory over the kept arrays: the kernels' working arrays, ``summarize``'s sorted copy
-#: and the NetCDF writer's buffer. Measured peak RSS growth 297-351 kB per draw for 200-800
-#: draws (1.1-1.3 x the Dataset) without writing; 3 leaves room for the writing.
+#: and the NetCDF writer's buffer. Measured peak RSS growth 0.41 MB per draw from 100 to 1,000
+#: draws (about 1 x the kept arrays, over a fixed ~670 MB for one chunk's cubes) without
+#: writing; 3 leaves room for the writing.
 PEAK_FACTOR = 3
 
 #: Share of the available memory a run may plan to use.
