@@ -593,6 +593,8 @@ def main(argv=None) -> int:
     with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): leave it
         signal.signal(signal.SIGTERM, _terminate)
     try:
+        if getattr(signal.getsignal(signal.SIGINT), "at_start", False):  # socsec_proj.__main__'s: from here on
+            signal.signal(signal.SIGINT, signal.default_int_handler)    # Ctrl-C is a KeyboardInterrupt below
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
                    "params": _params, "sensitivity": _sensitivity}[args.command]

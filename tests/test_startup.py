@@ -1,0 +1,69 @@
+"""Start-up of the package and of the command line: what ``import socsec_proj`` costs and pulls
+in, the lazy public names (PEP 562), and Ctrl-C at any moment of a command's start-up."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+INTERRUPTED = "socsec-proj: interrupted (Ctrl-C); no result was left half-written"
+
+
+def _python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          timeout=120).stdout.strip()
+
+
+def test_import_pulls_in_no_heavy_library():
+    loaded = _python("import sys, socsec_proj; print(' '.join(m for m in ('numba', 'xarray', 'scipy', 'pandas', "
+                     "'dask', 'matplotlib') if m in sys.modules))")
+    assert loaded == ""
+
+
+def test_public_names_resolve_on_first_use():
+    import socsec_proj as ssp
+    from socsec_proj.inputs.scenario import load_scenario
+    from socsec_proj.projection import run
+
+    assert ssp.run is run and ssp.load_scenario is load_scenario
+    assert ssp.validation.__name__ == "socsec_proj.validation"
+    assert ssp.retirement.__name__ == "socsec_proj.labour.retirement"
+    assert set(ssp.__all__) <= set(dir(ssp))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        ssp.no_such_name  # noqa: B018
+
+
+def test_sensitivity_stays_the_function_after_its_module_is_imported():
+    # the import system sets the package attribute to the submodule; it must stay the function
+    out = _python("import sys, socsec_proj as ssp, socsec_proj.sensitivity; "
+                  "m = sys.modules['socsec_proj.sensitivity']; "
+                  "print(callable(ssp.sensitivity) and ssp.sensitivity is m.sensitivity)")
+    assert out == "True"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.25, 0.5, 0.8, 1.2, 1.6])
+def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, delay):
+    """SIGINT while the command line imports numba, xarray and scipy (the first ~1.5 s), through
+    ``python -m socsec_proj`` (what the installed ``socsec-proj`` script runs: ``socsec_proj.__main__``).
+    Only Python's own start-up, before any of the package runs (tens of ms), is not covered."""
+    process = subprocess.Popen([sys.executable, "-m", "socsec_proj", "run", "baseline", "--end", "2030",
+                                "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        process.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, (stdout, stderr)
+    assert stderr.strip().splitlines() == [INTERRUPTED]
+
+
+def test_the_installed_script_starts_from_the_ctrl_c_guard():
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "socsec-proj"]
+    assert script.value == "socsec_proj.__main__:main"
