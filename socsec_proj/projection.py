@@ -62,7 +62,8 @@ def check_stages(scenario: Scenario, stages=STAGES) -> None:
             check(scenario)
 
 
-def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client=None) -> xr.Dataset:
+def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client=None, summary=None,
+        summary_variables=None) -> xr.Dataset:
     """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
     Parameters
@@ -77,6 +78,11 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
         (draw, province, year) totals, reproducible for a ``seed`` however the draws are
         split, optionally mapped over a ``dask.distributed`` ``client``. A number of draws
         that would not fit in memory is refused first (:func:`socsec_proj.resources.check_draws`).
+    summary, summary_variables : optional
+        With ``draws``: keep only exact quantiles ``summary`` (e.g. ``(0.01, 0.5, 0.995)``) of
+        ``summary_variables`` (default each fund's balance), means, depletion years and the
+        probability of depletion by year, reduced chunk by chunk so that memory does not
+        grow with the draws (:func:`socsec_proj.stochastic.summary_run`).
 
     Returns
     -------
@@ -86,13 +92,19 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
         scenario, all 31 are projected (pooling among all) and those selected.
     """
     scenario = Scenario.checked(scenario)  # loaded if a name or path; checked however it was made (even in Python)
+    if draws is None and (summary is not None or summary_variables is not None):
+        raise InputError("a summary over draws without draws", key="summary", expected="draws=N with summary=")
     if draws is not None:
         if stages is not None:
             raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")
-        from . import stochastic
+        from . import reductions, stochastic
         from .resources import check_draws
-        check_draws(draws, keep=keep)
-        return stochastic.run(scenario, draws=draws, seed=seed, keep=keep, client=client)
+        if summary is not None:  # bad quantiles are refused before anything, memory check included
+            summary = reductions.check_quantiles(summary)
+        check_draws(draws, keep=keep, summary_variables=None if summary is None else
+                    stochastic.check_summary_variables(summary_variables))
+        return stochastic.run(scenario, draws=draws, seed=seed, keep=keep, client=client, summary=summary,
+                              summary_variables=summary_variables)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     stages = STAGES if stages is None else tuple(stages)

@@ -5,6 +5,11 @@ then takes quantiles over them and writes them as NetCDF. 10^8 draws would need 
 the run is refused before anything is computed, saying how many draws would fit, instead of
 failing with a ``MemoryError`` after the deterministic run.
 
+A summary-only run (``summary=``, :mod:`socsec_proj.reductions`) keeps a fixed working set
+in memory and 512 bytes per draw (its depletion years), and writes the draws of the few
+variables it takes exact quantiles of to a temporary file: it is checked against the memory
+and against the free disk space of that file's folder.
+
 The per-draw figure is measured, not derived: update :data:`ARRAYS_PER_DRAW` and
 :data:`PEAK_FACTOR` when :mod:`socsec_proj.stochastic` changes what it keeps.
 """
@@ -31,6 +36,18 @@ PEAK_FACTOR = 3
 
 #: Share of the available memory a run may plan to use.
 USABLE_SHARE = 0.8
+
+#: Fixed memory of a summary-only run [bytes]: one chunk's cubes while the stages run
+#: (~670 MB), the store's buffer (2,048 draws x 4 variables x 2,511 cells x 8 bytes, 165 MB)
+#: and a block read back with its sorted copy (2 x 256 MB): 1.5 GB rounded up.
+SUMMARY_FIXED = 1_500 * 2**20
+
+#: Memory a summary-only run keeps per draw [bytes]: the depletion years (float32) of four
+#: funds by province and nationally, 4 x 32 x 4.
+SUMMARY_PER_DRAW = 4 * 32 * 4
+
+#: Share of the free disk space a summary's store may plan to use.
+USABLE_DISK_SHARE = 0.8
 
 _FLOAT = 8  # bytes
 
@@ -94,8 +111,48 @@ def max_draws(n_provinces: int = 31, n_years: int = 81, keep=(), available: int 
     return int(USABLE_SHARE * available) // bytes_per_draw(n_provinces, n_years, keep)
 
 
-def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", available=None) -> None:
-    """Refuse a number of draws that is not a whole number >= 1 or would not fit in memory.
+def store_bytes_per_draw(n_variables: int, n_provinces: int = 31, n_years: int = 81) -> int:
+    """Disk a summary-only run's store needs per draw [bytes]: float64 values of each quantile
+    variable by province and year."""
+    return int(n_variables * n_provinces * n_years * _FLOAT)
+
+
+def free_disk(folder=None) -> int | None:
+    """Free space [bytes] in ``folder`` (default: the system's temporary folder); None if unknown."""
+    import shutil
+    import tempfile
+
+    try:
+        return shutil.disk_usage(folder or tempfile.gettempdir()).free
+    except OSError:
+        return None
+
+
+def max_summary_draws(n_variables: int, n_years: int = 81, *, available=None, disk=None,
+                      folder=None) -> tuple[int | None, str]:
+    """The largest number of draws a summary-only run fits, and what limits it (``"memory"``
+    or ``"disk"``); None if neither is known."""
+    available = available_memory() if available is None else available
+    disk = free_disk(folder) if disk is None else disk
+    limits = []
+    if available is not None:
+        limits.append((max(int(USABLE_SHARE * available) - SUMMARY_FIXED, 0) // SUMMARY_PER_DRAW, "memory"))
+    if disk is not None:
+        limits.append((int(USABLE_DISK_SHARE * disk) // store_bytes_per_draw(n_variables, n_years=n_years), "disk"))
+    return min(limits) if limits else (None, "")
+
+
+def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", available=None,
+                summary_variables=None, disk=None, folder=None) -> None:
+    """Refuse a number of draws that is not a whole number >= 1 or would not fit.
+
+    Parameters
+    ----------
+    summary_variables : sequence of str, optional
+        A summary-only run keeping the quantiles of these variables: checked against the
+        memory it keeps (:data:`SUMMARY_FIXED`, :data:`SUMMARY_PER_DRAW`) and the free disk
+        [bytes] ``disk`` (measured in ``folder`` when not given) its store needs. Without, a
+        run keeping every draw, against the memory (``available`` [bytes], measured when not given).
 
     Raises
     ------
@@ -105,9 +162,19 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
     if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
         raise InputError(f"{draws!r} draws", source=source, key=key, expected="a whole number of draws, at least 1")
     draws = int(draws)
+    if summary_variables is not None:
+        fit, limit = max_summary_draws(len(summary_variables), n_years, available=available, disk=disk, folder=folder)
+        if fit is not None and draws > fit:
+            raise InputError(f"{draws:,} draws summarised would not fit in this machine's {limit}: {fit:,} draws fit "
+                             f"(the quantiles of {len(summary_variables)} variable(s) keep "
+                             f"{store_bytes_per_draw(len(summary_variables), n_years=n_years) / 1e3:,.0f} kB per "
+                             f"draw on disk)", source=source, key=key,
+                             expected=f"at most {fit:,} draws on this machine")
+        return
     fit = max_draws(n_years=n_years, keep=keep, available=available)
     if fit is not None and draws > fit:
         need = draws * bytes_per_draw(n_years=n_years, keep=keep)
         raise InputError(f"{draws:,} draws would need about {need / 2**30:,.1f} GiB of memory; "
-                         f"{fit:,} draws fit in this machine's available memory", source=source, key=key,
+                         f"{fit:,} draws fit in this machine's available memory (a summary over the draws, "
+                         f"summary= or --summary-only, does not grow with them)", source=source, key=key,
                          expected=f"at most {fit:,} draws on this machine")

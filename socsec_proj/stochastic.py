@@ -37,12 +37,12 @@ alone, whatever chunk holds it.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import reductions
 from ._accelerate import single_threaded
 from .errors import InputError
 from .inputs import data
@@ -62,6 +62,8 @@ KEPT_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
 KEPT_MEMBERS = ("employee_pension_contributors", "employee_pension_retirees",
                 "resident_pension_contributors", "resident_pension_beneficiaries")
 DRIVERS = ("fertility", "mortality") + SHOCKS
+#: Variables whose quantiles a summary-only run keeps by default: each fund's balance.
+SUMMARY_VARIABLES = tuple(f"{scheme}_balance" for scheme in SCHEMES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +226,7 @@ def _chunk_in_worker(name_or_path, seed, start, stop, keep):
 
 
 def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=None, chunk_size: int = None,
-        engine: str = "numba") -> xr.Dataset:
+        engine: str = "numba", summary=None, summary_variables=None, store_folder=None) -> xr.Dataset:
     """Stochastic projection: ``draws`` paths of the scenario, each through every stage.
 
     Parameters
@@ -244,13 +246,23 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         The results do not depend on it.
     engine : {"numba", "numpy"}
         The compiled kernels or their plain-numpy references (for benchmarks).
+    summary : sequence of float, optional
+        Keep only a summary, reduced chunk by chunk (memory does not grow with ``draws``):
+        these quantiles [/1] of ``summary_variables``, exact, the mean of every variable, each
+        draw's depletion years and the probability of depletion by year (:func:`summary_run`).
+    summary_variables : sequence of str, optional
+        Variables whose quantiles a summary keeps (default :data:`SUMMARY_VARIABLES`).
+    store_folder : path, optional
+        Where a summary's temporary store of those variables' draws goes (default: the
+        system's temporary folder); 8 bytes per draw, variable, province and year.
 
     Returns
     -------
     xarray.Dataset
         Dims ``draw``, ``province``, ``year``: ``population_total`` and members per scheme
         [persons], ``{scheme}_revenue``, ``_expenditure`` [CNY/year], ``_balance`` [CNY],
-        ``_months_of_reserve`` [months]; the driver paths by draw and year.
+        ``_months_of_reserve`` [months]; the driver paths by draw and year. With ``summary``,
+        the Dataset of :func:`summary_run`.
     """
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"draws={draws!r}", key="draws", expected="a whole number of draws, at least 1")
@@ -263,6 +275,13 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     check_stages(scenario)
     driver_settings(scenario.parameters, [FIRST_SHOCK_YEAR], scenario.source)  # the drivers' bad input, first too
     keep = tuple(keep)
+    if summary is not None:
+        quantiles = reductions.check_quantiles(summary)
+        variables = check_summary_variables(summary_variables)
+        if keep:
+            raise InputError(f"keep={list(keep)!r} with a summary", key="keep", expected="keep=() with summary=")
+        return summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
+                           chunk_size=chunk_size, engine=engine, store_folder=store_folder)
     if client is None:
         size = chunk_size or CHUNK_SIZE
         collected = None
@@ -277,12 +296,20 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
                     collected[name][start:start + len(values)] = values
         parts = [collected]
     else:
-        workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        size = chunk_size or max(1, min(CHUNK_SIZE, math.ceil(draws / (2 * workers))))
-        bounds = [(s, min(s + size, draws)) for s in range(0, draws, size)]
+        bounds = _chunk_bounds(draws, chunk_size, client)
         futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
         parts = client.gather(futures)
     return _to_dataset(scenario, parts, seed)
+
+
+def _chunk_bounds(draws: int, chunk_size=None, client=None, first: int = 0) -> list:
+    """``(start, stop)`` of each chunk of draws ``first..draws-1``: :data:`CHUNK_SIZE`, or with a
+    client at most draws / (2 x workers) so that every worker gets some."""
+    size = chunk_size or CHUNK_SIZE
+    if client is not None and not chunk_size:
+        workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        size = max(1, min(CHUNK_SIZE, math.ceil(draws / (2 * workers))))
+    return [(s, min(s + size, draws)) for s in range(first, draws, size)]
 
 
 def _to_dataset(scenario, parts, seed) -> xr.Dataset:
@@ -317,10 +344,183 @@ def _to_dataset(scenario, parts, seed) -> xr.Dataset:
 
 
 def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> xr.Dataset:
-    """Quantiles over draws of every variable with a ``draw`` dimension (dim ``quantile``)."""
-    q = list(quantiles)
-    if not q or any(not 0.0 <= x <= 1.0 for x in q):
-        raise InputError(f"quantiles {quantiles!r}", key="quantiles", expected="numbers between 0 and 1")
-    with warnings.catch_warnings():  # fund years before 2024 are NaN in every draw, by design
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return ds[[n for n in ds.data_vars if "draw" in ds[n].dims]].quantile(q, dim="draw")
+    """Quantiles over draws of every variable with a ``draw`` dimension (dim ``quantile``).
+
+    Exact: ``numpy.quantile`` (linear), NaN left out as ``numpy.nanquantile`` does (fund years
+    before 2024 are NaN in every draw), by :func:`socsec_proj.reductions.quantiles` on the
+    draws laid side by side (one sort per variable instead of xarray's per-cell calls).
+    """
+    q = reductions.check_quantiles(quantiles, key="quantiles")
+    variables = {}
+    for name in ds.data_vars:
+        var = ds[name]
+        if "draw" not in var.dims:
+            continue
+        other = tuple(d for d in var.dims if d != "draw")
+        values = np.ascontiguousarray(var.transpose(*other, "draw").values)
+        variables[name] = (("quantile",) + other, reductions.quantiles(values, q), dict(var.attrs))
+    coords = {k: v for k, v in ds.coords.items() if "draw" not in v.dims}
+    return xr.Dataset(variables, coords={**coords, "quantile": list(q)}, attrs=dict(ds.attrs))
+
+
+# --------------------------------------------------------------------------------------------
+# Summary-only runs: reduced chunk by chunk
+
+
+def check_summary_variables(names=None) -> tuple:
+    """The variables a summary keeps quantiles of (default :data:`SUMMARY_VARIABLES`), each a
+    (draw, province, year) variable a stochastic run keeps; else InputError."""
+    if names is None:
+        return SUMMARY_VARIABLES
+    names = (names,) if isinstance(names, str) else tuple(names)
+    allowed = {"population_total", *KEPT_MEMBERS,
+               *(f"{scheme}_{quantity}" for scheme in SCHEMES for quantity in KEPT_QUANTITIES)}
+    for name in names:
+        if name not in allowed:
+            raise InputError(f"{name!r}", key="summary_variables", expected="variables a stochastic run keeps "
+                             f"by province and year: {', '.join(sorted(allowed))}")
+    if not names:
+        raise InputError("no variables", key="summary_variables", expected="at least one variable")
+    return names
+
+
+def reduce_chunk(part: dict, variables, horizon: int) -> dict:
+    """What a summary keeps of one chunk (:func:`kept`'s dict), cut at ``horizon``: the sum over
+    its draws of every variable and how many draws it holds a number for (NaN left out, as in
+    the quantiles and in xarray's ``mean``), each draw's depletion years (per province and national; NaN:
+    never) and the values of ``variables`` (for the exact quantiles).
+
+    Runs where the chunk was computed (a dask worker reduces its own chunks).
+    """
+    from .funds.measures import depletion_year
+
+    years = np.asarray(part["coords"]["year"])
+    cut = years <= horizon
+    values = {name: array[..., cut] for name, array in part.items() if name != "coords"}
+    out = {"draws": len(values["population_total"]),
+           "sums": {name: np.nansum(array, axis=0) for name, array in values.items()},
+           "counts": {name: (~np.isnan(array)).sum(axis=0) for name, array in values.items()},
+           "values": {name: values[name] for name in variables}, "depletion": {}}
+    for scheme in SCHEMES:
+        name = f"{scheme}_balance"
+        if name not in values:
+            continue
+        balances = xr.Dataset({name: (("draw", "province", "year"), values[name])},
+                              coords={"province": part["coords"]["province"], "year": years[cut]})
+        out["depletion"][scheme] = depletion_year(balances, scheme).transpose("draw", "province").values
+        out["depletion"][f"{scheme}_national"] = depletion_year(balances, scheme, national_total=True).values
+    return out
+
+
+def _summary_chunk_in_worker(name_or_path, seed, start, stop, variables, horizon):
+    """What a dask worker runs for a summary: its chunk, reduced there (numba on one thread)."""
+    with single_threaded():
+        return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop), variables, horizon)
+
+
+def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client, chunk_size, engine):
+    """``(start, reduced chunk)`` in draw order, computed here or on ``client``'s workers.
+
+    With a client the chunks go out in waves of :data:`reductions.BUFFER_DRAWS` draws, the
+    next wave submitted before the last is collected: the workers stay busy and this process
+    holds at most two waves' results.
+    """
+    bounds = _chunk_bounds(draws, chunk_size, client)
+    if client is None:
+        for start, stop in bounds:
+            yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine), variables, horizon)
+        return
+    waves, wave = [], []
+    for start, stop in bounds:
+        wave.append((start, stop))
+        if stop - wave[0][0] >= reductions.BUFFER_DRAWS:
+            waves.append(wave)
+            wave = []
+    waves += [wave] if wave else []
+
+    def submit(wave):
+        return [(a, client.submit(_summary_chunk_in_worker, name_or_path, seed, a, b, variables, horizon,
+                                  pure=False)) for a, b in wave]
+
+    pending = submit(waves[0])
+    for index in range(len(waves)):
+        following = submit(waves[index + 1]) if index + 1 < len(waves) else []
+        for start, future in pending:
+            yield start, future.result()
+            future.release()
+        pending = following
+
+
+def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variables=SUMMARY_VARIABLES, *,
+                client=None, chunk_size=None, engine="numba", store_folder=None) -> xr.Dataset:
+    """A stochastic run that keeps only a summary, reduced chunk by chunk (see :func:`run` and
+    :mod:`socsec_proj.reductions`); ``scenario`` already checked.
+
+    Returns
+    -------
+    xarray.Dataset
+        - ``{variable}`` of ``variables``: dims ``quantile``, ``province``, ``year``, exact
+          quantiles over the draws (equal to ``summarize`` of the same draws kept whole);
+        - ``{name}_mean`` of every variable a stochastic run keeps: the mean over draws
+          (``province``, ``year``; the drivers by ``year``);
+        - ``{scheme}_depletion_year`` (``draw``, ``province``) and
+          ``{scheme}_national_depletion_year`` (``draw``): each draw's first year with a balance
+          below zero [year], NaN if never within the horizon;
+        - ``{scheme}_depletion_probability`` (``province``, ``year``) and
+          ``{scheme}_national_depletion_probability`` (``year``): the share of draws [/1]
+          depleted in or before each year.
+    """
+    _, horizon = _projection_years(scenario)
+    store = sums = counts = depletion = None
+    try:
+        for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client,
+                                              chunk_size, engine):
+            if store is None:
+                first = reduced["values"][variables[0]]
+                store = reductions.DrawStore(variables, draws, first.shape[1:], folder=store_folder)
+                sums = {name: np.zeros_like(total) for name, total in reduced["sums"].items()}
+                counts = {name: np.zeros(total.shape, dtype=np.int64) for name, total in reduced["sums"].items()}
+                depletion = {key: np.empty((draws,) + years.shape[1:], dtype=np.float32)
+                             for key, years in reduced["depletion"].items()}
+            store.add(start, reduced["values"])
+            for name, total in reduced["sums"].items():
+                sums[name] += total
+                counts[name] += reduced["counts"][name]
+            for key, years in reduced["depletion"].items():
+                depletion[key][start:start + reduced["draws"]] = years
+        results = {name: store.quantiles(name, quantiles) for name in variables}
+    finally:
+        if store is not None:
+            store.close()
+    ds, _ = _projection_years(scenario)
+    ds = ds.sel(year=slice(None, horizon))
+    years = ds["year"].values
+    variables_out = {}
+    for name in variables:
+        declared = VARIABLES[name]
+        variables_out[name] = (("quantile", "province", "year"), results[name],
+                               {"units": declared.units, "long_name": f"{declared.long_name}: quantiles over draws"})
+    for name, total in sums.items():
+        declared = VARIABLES[name]
+        dims = ("year",) if name.startswith("driver_") else ("province", "year")
+        with np.errstate(invalid="ignore", divide="ignore"):  # no draw with a number: NaN
+            mean = np.where(counts[name] > 0, total / counts[name], np.nan)
+        variables_out[f"{name}_mean"] = (dims, mean, {"units": declared.units,
+                                                               "long_name": f"{declared.long_name}: mean over draws"})
+    for scheme in SCHEMES:
+        if scheme not in depletion:
+            continue
+        for key, dims in ((scheme, ("draw", "province")), (f"{scheme}_national", ("draw",))):
+            first_years = depletion[key]
+            variables_out[f"{key}_depletion_year"] = (dims, first_years, {
+                "units": "year", "long_name": "first year the balance is below zero (NaN: not within the horizon)"})
+            # NaN <= year is False: a draw never depleted counts as not depleted in any year
+            by_year = np.stack([(first_years <= year).mean(axis=0) for year in years], axis=-1)
+            variables_out[f"{key}_depletion_probability"] = (dims[1:] + ("year",), by_year, {
+                "units": "1", "long_name": "share of draws depleted in or before the year"})
+    summary = xr.Dataset(variables_out, coords={"quantile": list(quantiles), "draw": np.arange(draws),
+                                                "province": ds["province"].values, "year": years,
+                                                "name_zh": ds["name_zh"], "name_en": ds["name_en"]})
+    summary.attrs.update(scenario=scenario.name, seed=seed, draws=draws,
+                         title="socsec_proj stochastic projection: summary over draws")
+    return summary

@@ -1,0 +1,162 @@
+"""Streaming reductions over draws: exact quantiles (numpy's), the on-disk store, summary-only
+runs equal to the summary of the same draws kept whole, bad input refused before anything runs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import socsec_proj as ssp
+from socsec_proj import reductions, resources, stochastic
+from socsec_proj.errors import InputError
+from socsec_proj.funds.measures import depletion_year
+
+QUANTILES = (0.01, 0.05, 0.5, 0.95, 0.995)
+
+
+def _nanquantile(values, q):
+    with warnings.catch_warnings():  # all-NaN rows: numpy warns and gives NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanquantile(values, q, axis=-1)
+
+
+@settings(deadline=None, max_examples=60)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40),
+                  elements=st.floats(-1e15, 1e15) | st.just(np.nan)),
+       st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6))
+def test_quantiles_are_numpys_to_the_bit(values, q):
+    np.testing.assert_array_equal(reductions.quantiles(values, q), _nanquantile(values, q))
+
+
+def test_quantiles_of_long_rows_use_selection_and_stay_exact(monkeypatch):
+    values = np.random.default_rng(4).standard_normal((6, 301)) * 1e11
+    values[2, :150] = np.nan
+    monkeypatch.setattr(reductions, "SORT_UP_TO", 100)  # the partition path, on a small case
+    np.testing.assert_array_equal(reductions.quantiles(values, QUANTILES), _nanquantile(values, QUANTILES))
+
+
+def test_store_gives_the_quantiles_of_every_draw(monkeypatch):
+    monkeypatch.setattr(reductions, "BUFFER_DRAWS", 24)   # several flushes, a chunk across two
+    monkeypatch.setattr(reductions, "BLOCK_BYTES", 8 * 70 * 3)  # blocks of three cells
+    values = np.random.default_rng(5).standard_normal((70, 4, 5))
+    with reductions.DrawStore(["a", "b"], 70, (4, 5)) as store:
+        for start in range(0, 70, 16):
+            store.add(start, {"a": values[start:start + 16], "b": -values[start:start + 16]})
+        np.testing.assert_array_equal(store.quantiles("a", QUANTILES), np.quantile(values, QUANTILES, axis=0))
+        np.testing.assert_array_equal(store.quantiles("b", QUANTILES), np.quantile(-values, QUANTILES, axis=0))
+    with reductions.DrawStore(["a"], 10, (2,)) as store, pytest.raises(ValueError, match="expected 0"):
+        store.add(4, {"a": np.zeros((2, 2))})  # chunks come in draw order
+
+
+@pytest.fixture(scope="module")
+def whole_and_summary():
+    whole = ssp.run("baseline", draws=40, seed=3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reductions, "BUFFER_DRAWS", 16)
+        summary = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    return whole, summary
+
+
+def test_summary_equals_the_summary_of_the_draws_kept_whole(whole_and_summary):
+    whole, summary = whole_and_summary
+    reference = ssp.summarize(whole, QUANTILES)
+    assert list(summary["quantile"].values) == list(QUANTILES)
+    for name in stochastic.SUMMARY_VARIABLES:
+        assert summary[name].dims == ("quantile", "province", "year")
+        np.testing.assert_array_equal(summary[name].values, reference[name].values, err_msg=name)
+    for name in whole.data_vars:
+        np.testing.assert_allclose(summary[f"{name}_mean"].values, whole[name].mean("draw").values, rtol=1e-12,
+                                   err_msg=name)
+
+
+def test_summary_depletion_years_and_probability_by_year(whole_and_summary):
+    whole, summary = whole_and_summary
+    for scheme in ("employee_pension", "unemployment"):
+        national = depletion_year(whole, scheme, national_total=True).values
+        np.testing.assert_array_equal(summary[f"{scheme}_national_depletion_year"].values, national)
+        by_province = depletion_year(whole, scheme).transpose("draw", "province").values
+        np.testing.assert_array_equal(summary[f"{scheme}_depletion_year"].values, by_province)
+        # by hand: the share of the 40 draws depleted in or before 2060 (never depleted: NaN, not counted)
+        share = np.sum(national <= 2060) / 40
+        assert float(summary[f"{scheme}_national_depletion_probability"].sel(year=2060)) == share
+        probability = summary[f"{scheme}_depletion_probability"].values
+        assert np.all(np.diff(probability, axis=-1) >= 0) and probability.max() <= 1
+
+
+def test_summary_variables_asked_for(monkeypatch):
+    summary = ssp.run("baseline", draws=3, seed=1, summary=[0.5], summary_variables=["population_total"])
+    whole = ssp.run("baseline", draws=3, seed=1)
+    np.testing.assert_array_equal(summary["population_total"].sel(quantile=0.5).values,
+                                  np.median(whole["population_total"].values, axis=0))
+    assert "employee_pension_balance" not in summary and "employee_pension_balance_mean" in summary
+
+
+def _nothing_runs(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("computed before refusing")
+    monkeypatch.setattr(stochastic, "simulate_chunk", fail)
+
+
+@pytest.mark.parametrize("summary", [[1.5], [-0.1], ["0.5"], [float("nan")], [], [True], "0.5", 0.5, [None]])
+def test_bad_quantiles_are_refused_before_anything_runs(monkeypatch, summary):
+    _nothing_runs(monkeypatch)
+    with pytest.raises(InputError, match="summary"):
+        ssp.run("baseline", draws=5, summary=summary)
+
+
+def test_bad_summary_requests(monkeypatch):
+    _nothing_runs(monkeypatch)
+    with pytest.raises(InputError, match="summary_variables"):
+        ssp.run("baseline", draws=5, summary=[0.5], summary_variables=["employee_pension_wage"])
+    with pytest.raises(InputError, match="without draws"):
+        ssp.run("baseline", summary=[0.5])
+    with pytest.raises(InputError, match="quantiles"):
+        ssp.summarize(xr_draws(), quantiles=[2])
+
+
+def xr_draws():
+    import xarray as xr
+    return xr.Dataset({"x": (("draw", "year"), np.arange(6.0).reshape(3, 2))})
+
+
+def test_summarize_is_numpy_quantile():
+    ds = xr_draws()
+    out = ssp.summarize(ds, [0.1, 0.5])
+    np.testing.assert_array_equal(out["x"].values, np.quantile(ds["x"].values, [0.1, 0.5], axis=0))
+    assert out["x"].dims == ("quantile", "year")
+
+
+def test_check_draws_of_a_summary_names_how_many_fit():
+    n_vars = len(stochastic.SUMMARY_VARIABLES)
+    per_draw = resources.store_bytes_per_draw(n_vars)
+    assert per_draw == 4 * 31 * 81 * 8
+    # 1 GB of disk: 80 % of it holds 10**9 * 0.8 // per_draw draws
+    fit = int(0.8 * 10**9) // per_draw
+    resources.check_draws(fit, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9, available=64 * 2**30)
+    with pytest.raises(InputError, match=f"disk: {fit:,} draws fit"):
+        resources.check_draws(fit + 1, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9,
+                              available=64 * 2**30)
+    # memory: the fixed working set, then 512 bytes per draw
+    available = int((resources.SUMMARY_FIXED + 1000 * resources.SUMMARY_PER_DRAW) / resources.USABLE_SHARE) + 10
+    with pytest.raises(InputError, match="memory: 1,000 draws fit"):
+        resources.check_draws(1001, summary_variables=["injury_balance"], disk=10**15, available=available)
+    # a run keeping every draw that does not fit points to the summary
+    with pytest.raises(InputError, match="summary"):
+        resources.check_draws(10**6, available=2**30)
+
+
+@pytest.mark.slow
+def test_summary_on_a_local_cluster_equals_in_process(whole_and_summary, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    _, summary = whole_and_summary
+    monkeypatch.setattr(reductions, "BUFFER_DRAWS", 16)  # several waves of chunks
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        spread = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, client=client, chunk_size=7)
+    for name in summary.data_vars:  # the same chunks: the means summed in the same order too
+        np.testing.assert_array_equal(spread[name].values, summary[name].values, err_msg=name)
