@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--end", type=int, help="last year projected (default: the scenario's horizon)")
     run.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
     run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
+    run.add_argument("--summary-only", action="store_true",
+                     help="with --draws: keep only quantiles, means and depletion years over the draws, reduced as "
+                     "they are computed (memory does not grow with N): draws_summary.nc and CSV, no draws.nc")
     run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws, 0 <= seed < 2**64 (default 0)")
     run.add_argument("--scheduler", help="address of a dask.distributed scheduler to run the draws on "
                                          "(e.g. tcp://10.0.0.5:8786); default: this machine")
@@ -302,9 +305,15 @@ def _check_draws(args, scenarios) -> None:
     if args.scheduler is not None:
         check_argument(args.scheduler, "--scheduler")
     if args.draws is None:
+        if args.summary_only:
+            raise InputError("--summary-only without --draws", source=COMMAND_LINE, key="--summary-only",
+                             expected="--draws N --summary-only")
         return
+    from .stochastic import SUMMARY_VARIABLES
+
     years = max((s.horizon or 2100) - BASE_YEAR + 1 for s in scenarios)
-    check_draws(args.draws, n_years=years, source=COMMAND_LINE, key="--draws")
+    check_draws(args.draws, n_years=years, source=COMMAND_LINE, key="--draws",
+                summary_variables=SUMMARY_VARIABLES if args.summary_only else None)
 
 
 def _out(args, names) -> Path:
@@ -340,7 +349,13 @@ def _save_charts(charts, folder: Path) -> dict[str, str]:
     return {chart.title: chart.file for chart in charts}
 
 
-def _stochastic(scenario, draws: int, seed: int, scheduler=None):
+#: Quantiles the command line writes of a stochastic run's draws.
+DRAW_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: ... and of a summary-only run, which is for many draws: the tails a reserve fund is sized on too.
+SUMMARY_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995)
+
+
+def _stochastic(scenario, draws: int, seed: int, scheduler=None, summary_only=False):
     from .projection import run
 
     client = None
@@ -348,15 +363,37 @@ def _stochastic(scenario, draws: int, seed: int, scheduler=None):
         from distributed import Client
         client = Client(scheduler)
     try:
-        return run(scenario, draws=draws, seed=seed, client=client)
+        return run(scenario, draws=draws, seed=seed, client=client, summary=SUMMARY_QUANTILES if summary_only else None)
     finally:
         if client is not None:
             client.close()
 
 
+def _compact(ds) -> dict:
+    """NetCDF encoding of a stochastic run's draws: float32 (7 significant digits, far finer than
+    the spread between draws), half the file and half the writing of float64."""
+    return {name: {"dtype": "float32"} for name in ds.data_vars if ds[name].dtype == "float64"}
+
+
+def _write_draw_summary(summary, folder: Path) -> None:
+    """A summary-only run's files: ``draws_summary.nc`` and, per scheme, its quantiles by
+    province and year and its probability of depletion by year."""
+    from .report.summary import SCHEMES
+
+    summary.to_netcdf(folder / "draws_summary.nc")
+    for scheme in SCHEMES:
+        names = [n for n in summary.data_vars if n.startswith(scheme + "_") and "quantile" in summary[n].dims]
+        if names:  # the same table as of the draws kept whole
+            _csv(summary[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
+        probability = f"{scheme}_national_depletion_probability"
+        if probability in summary.data_vars:
+            _csv(summary[probability].to_dataframe().reset_index(), folder / f"{scheme}_depletion_probability.csv")
+
+
 def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
     """Everything ``run`` writes for one scenario into ``folder`` (and, with ``draws``, the
-    stochastic run's draws, quantiles per scheme, fan charts and depletion-year histograms)."""
+    stochastic run's draws, quantiles per scheme, fan charts and depletion-year histograms;
+    with a summary-only run's Dataset, its summary files)."""
     from .report.plan import draw_charts, projection_charts
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
     from .stochastic import summarize
@@ -366,9 +403,12 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
         _csv(table, folder / f"{name}.csv")
     _step(progress, f"{scenario.name}: tables written")
     charts = _save_charts(projection_charts(ds), folder)
-    if draws is not None:
-        draws.to_netcdf(folder / "draws.nc")
-        quantiles = summarize(draws, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
+    if draws is not None and "quantile" in draws.dims:  # --summary-only: no draw is kept
+        _write_draw_summary(draws, folder)
+        draws = None
+    elif draws is not None:
+        draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
+        quantiles = summarize(draws, quantiles=DRAW_QUANTILES)
         for scheme in SCHEMES:
             names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
             if f"{scheme}_balance" in draws and names:
@@ -393,7 +433,8 @@ def _run(args) -> int:
         for scenario in scenarios:
             began = time.perf_counter()
             ds = run(scenario)
-            draws = _stochastic(scenario, args.draws, args.seed, args.scheduler) if args.draws else None
+            draws = _stochastic(scenario, args.draws, args.seed, args.scheduler, args.summary_only) if args.draws \
+                else None
             _step(progress, f"{scenario.name}: projected")
             if args.start is not None:
                 ds = ds.sel(year=slice(args.start, None))
