@@ -52,6 +52,16 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+def idle_threads_sleep() -> None:
+    """Let numba's idle OpenMP threads sleep at once (``OMP_WAIT_POLICY=PASSIVE``) unless the user
+    chose a policy: by default they spin for a while after every parallel loop, and the small
+    deterministic kernels then pay for threads that hold a core another process needs (warm
+    baseline run on the 2 shared cores: 80-100 ms CPU spinning, 30-50 ms passive). Read by
+    libgomp when numba first starts its threads, so set before any kernel runs."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+idle_threads_sleep()
 CACHE_DIR = cache_dir()
 #: Whether kernels are cached on disk: only where the cache folder can be written, since
 #: numba would otherwise fall back to ``__pycache__`` inside the package.

@@ -67,3 +67,14 @@ def test_the_installed_script_starts_from_the_ctrl_c_guard():
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "socsec-proj"]
     assert script.value == "socsec_proj.__main__:main"
+
+
+@pytest.mark.parametrize("own", [None, "ACTIVE"])
+def test_idle_numba_threads_sleep_unless_the_user_chose(own):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | ({"OMP_WAIT_POLICY": own} if own else {})
+    code = "import os, socsec_proj._accelerate; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         timeout=120).stdout.strip()
+    assert out == (own or "PASSIVE")
