@@ -419,6 +419,16 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
     _step(progress, f"{scenario.name}: summary written")
 
 
+def _compile_notice() -> None:
+    """One line on stderr when the numba kernels are not in the cache yet: the first run after an
+    install (or a change of the kernels) compiles them for about a minute, silently otherwise."""
+    from . import _accelerate
+    from .resources import COMPILING, uncompiled_kernels
+
+    if uncompiled_kernels():
+        print(COMPILING.format(cache=_accelerate.CACHE_DIR), file=sys.stderr, flush=True)
+
+
 def _run(args) -> int:
     from . import outputs
     from .projection import run
@@ -428,6 +438,7 @@ def _run(args) -> int:
     _check_start(args.start, scenarios)
     _check_draws(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
+    _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
     with progress, outputs.destination(out):
         for scenario in scenarios:

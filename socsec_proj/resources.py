@@ -16,8 +16,11 @@ The per-draw figure is measured, not derived: update :data:`ARRAYS_PER_DRAW` and
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import os
+import re
+import sys
 from pathlib import Path
 
 from .errors import InputError
@@ -178,3 +181,57 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
                          f"{fit:,} draws fit in this machine's available memory (a summary over the draws, "
                          f"summary= or --summary-only, does not grow with them)", source=source, key=key,
                          expected=f"at most {fit:,} draws on this machine")
+
+
+# --------------------------------------------------------------------------------------------
+# The first run compiles
+
+
+#: A kernel as the package writes it: decorated with ``_accelerate.jit`` (``@jit`` or ``@jit(...)``).
+_KERNEL = re.compile(r"^\s*@jit\b", re.MULTILINE)
+
+
+def _cache_subfolder(source: Path) -> str:
+    """numba's cache folder for a source file: its folder's name and the SHA-1 of its path
+    (numba's ``_CacheLocator.get_suitable_cache_subpath``)."""
+    folder = os.path.dirname(os.path.abspath(source))
+    return "_".join([os.path.split(folder)[-1], hashlib.sha1(folder.encode()).hexdigest()])
+
+
+def uncompiled_kernels(cache_dir=None) -> list[str]:
+    """Modules whose numba kernels are not (or no longer) in the on-disk cache: each module with
+    kernels must hold an index file (``.nbi``, this Python's) at least as recent as its source
+    (numba rewrites the index of every kernel it recompiles after a change).
+
+    An empty list means the next run loads the kernels from the cache (seconds); otherwise the
+    first call of each compiles it (about a minute in all on 2 cores). A heuristic on numba's
+    cache layout (only the kernels called from Python write an index: ``_accelerate``'s helpers
+    are compiled into their callers, so that module is not looked at).
+    """
+    from . import _accelerate
+
+    package = Path(__file__).resolve().parent
+    cache = Path(cache_dir) if cache_dir is not None else _accelerate.CACHE_DIR
+    if _accelerate.DISABLE_JIT:
+        return []
+    if not _accelerate.CACHE:
+        return ["(no writable cache: every process compiles)"]
+    tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    missing = []
+    for source in sorted(package.rglob("*.py")):
+        try:
+            kernels = len(_KERNEL.findall(source.read_text(encoding="utf-8")))
+            changed = source.stat().st_mtime
+        except OSError:
+            continue
+        if not kernels or source.name == "_accelerate.py":
+            continue
+        folder = cache / _cache_subfolder(source)
+        fresh = folder.is_dir() and any(p.stat().st_mtime >= changed for p in folder.glob(f"{source.stem}.*.{tag}.nbi"))
+        if not fresh:
+            missing.append(str(source.relative_to(package)))
+    return missing
+
+
+#: What the command line prints before a run that compiles.
+COMPILING = "socsec-proj: compiling the numba kernels (about a minute, once; later runs load them from {cache})"

@@ -78,3 +78,21 @@ def test_idle_numba_threads_sleep_unless_the_user_chose(own):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                          timeout=120).stdout.strip()
     assert out == (own or "PASSIVE")
+
+
+def test_an_empty_cache_is_seen_and_announced_in_one_line(tmp_path, monkeypatch, capsys):
+    import socsec_proj as ssp
+    from socsec_proj import _accelerate, cli, resources
+
+    if _accelerate.DISABLE_JIT or not _accelerate.CACHE:
+        pytest.skip("kernels are not cached in this configuration")
+    assert set(resources.uncompiled_kernels(tmp_path)) == {"demography/_kernels.py", "labour/_kernels.py",
+                                                          "funds/_kernels.py", "funds/accounts.py", "funds/injury.py"}
+    ssp.run("baseline", draws=1)  # every kernel called (and so cached) at least once
+    assert resources.uncompiled_kernels() == []
+    cli._compile_notice()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(resources, "uncompiled_kernels", lambda: ["funds/_kernels.py"])
+    cli._compile_notice()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("socsec-proj: compiling the numba kernels (about a minute, once;")
