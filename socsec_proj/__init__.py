@@ -15,8 +15,24 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
 from .errors import InputError
+
+if TYPE_CHECKING:  # static readers (type checkers, the API documentation) see the names imported
+    from . import validation
+    from .funds.measures import (
+        balancing_contribution_rate,
+        cost_rate,
+        depletion_year,
+        general_average_premium,
+        national,
+    )
+    from .inputs.scenario import Scenario, list_scenarios, load_scenario
+    from .labour import retirement
+    from .projection import STAGES, run
+    from .sensitivity import sensitivity
+    from .stochastic import summarize
 
 __version__ = "0.1.0"
 
@@ -38,7 +54,9 @@ _LAZY = {
     "validation": (".validation", None),
 }
 
-__all__ = ["InputError", *sorted(_LAZY)]
+__all__ = ["InputError", "STAGES", "Scenario", "balancing_contribution_rate", "cost_rate", "depletion_year",
+           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "sensitivity",
+           "summarize", "validation"]
 
 
 def _resolve(name: str):

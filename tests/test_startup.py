@@ -31,7 +31,7 @@ def test_public_names_resolve_on_first_use():
     assert ssp.run is run and ssp.load_scenario is load_scenario
     assert ssp.validation.__name__ == "socsec_proj.validation"
     assert ssp.retirement.__name__ == "socsec_proj.labour.retirement"
-    assert set(ssp.__all__) <= set(dir(ssp))
+    assert set(ssp.__all__) == {"InputError", *ssp._LAZY} and set(ssp.__all__) <= set(dir(ssp))
     with pytest.raises(AttributeError, match="no_such_name"):
         ssp.no_such_name  # noqa: B018
 
