@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._accelerate import single_threaded
+from ._accelerate import reused_buffers, single_threaded
 from .errors import InputError
 from .inputs import data
 from .inputs.scenario import Scenario, load_scenario
@@ -153,6 +153,7 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
     """What a stochastic run keeps of a chunk's Dataset: per (draw, province, year) the total
     population, the members of :data:`KEPT_MEMBERS` summed over sex and age, and the
     :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``."""
+    # copies only: the cubes may be buffers the next chunk writes again (_accelerate.reused_buffers)
     population = ds["population_total"].transpose("draw", "province", "sex", "year").values
     out = {"population_total": population[:, :, 0] + population[:, :, 1]}
     for name in KEPT_MEMBERS:
@@ -161,11 +162,11 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
         for quantity in KEPT_QUANTITIES:
             name = f"{scheme}_{quantity}"
             if name in ds:
-                out[name] = ds[name].transpose("draw", "province", "year").values
+                out[name] = ds[name].transpose("draw", "province", "year").values.copy()
     for name in DRIVERS:
-        out[f"driver_{name}"] = ds[f"driver_{name}"].transpose("draw", "year").values
+        out[f"driver_{name}"] = ds[f"driver_{name}"].transpose("draw", "year").values.copy()
     if "population" in keep:
-        out["population"] = ds["population"].transpose("draw", "province", "sex", "age", "year").values
+        out["population"] = ds["population"].transpose("draw", "province", "sex", "age", "year").values.copy()
     out["coords"] = {"province": list(ds["province"].values), "year": ds["year"].values}
     return out
 
@@ -266,15 +267,16 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     if client is None:
         size = chunk_size or CHUNK_SIZE
         collected = None
-        for start in range(0, draws, size):
-            part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
-            if collected is None:  # all draws' arrays at once: no copy to join them at the end
-                collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
-                             if name != "coords"}
-                collected["coords"] = part["coords"]
-            for name, values in part.items():
-                if name != "coords":
-                    collected[name][start:start + len(values)] = values
+        with reused_buffers():  # each chunk's cubes are written where the previous chunk's were
+            for start in range(0, draws, size):
+                part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
+                if collected is None:  # all draws' arrays at once: no copy to join them at the end
+                    collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
+                                 if name != "coords"}
+                    collected["coords"] = part["coords"]
+                for name, values in part.items():
+                    if name != "coords":
+                        collected[name][start:start + len(values)] = values
         parts = [collected]
     else:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
