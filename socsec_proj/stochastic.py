@@ -36,8 +36,10 @@ alone, whatever chunk holds it.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,9 +92,19 @@ def _factor_loading(matrix):
     return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
 
 
+def _uncertainty_table(path) -> pd.DataFrame:
+    """The spreads of WPP 2024's intervals by year, read once per file version (every chunk asks)."""
+    return _read_uncertainty_table(str(path), Path(path).stat().st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _read_uncertainty_table(path: str, modified: int) -> pd.DataFrame:
+    return pd.read_csv(path, comment="#").set_index("year")
+
+
 def driver_settings(parameters, years, source=None) -> dict:
     """Everything the drivers of a scenario need, by year (years = the population years)."""
-    table = pd.read_csv(data.table_path("stochastic/demographic_uncertainty"), comment="#").set_index("year")
+    table = _uncertainty_table(data.table_path("stochastic/demographic_uncertainty"))
     years = np.asarray(years)
     shocked = years >= FIRST_SHOCK_YEAR
     spread = {}
@@ -153,21 +165,27 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
     """What a stochastic run keeps of a chunk's Dataset: per (draw, province, year) the total
     population, the members of :data:`KEPT_MEMBERS` summed over sex and age, and the
     :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``."""
-    # copies only: the cubes may be buffers the next chunk writes again (_accelerate.reused_buffers)
-    population = ds["population_total"].transpose("draw", "province", "sex", "year").values
+    # copies only: the cubes may be buffers the next chunk writes again (_accelerate.reused_buffers);
+    # read through ds.variables, not ds[name]: a DataArray with its coordinates costs ~1 ms each
+    variables = ds.variables
+
+    def values(name, *dims):
+        return variables[name].transpose(*dims).values
+
+    population = values("population_total", "draw", "province", "sex", "year")
     out = {"population_total": population[:, :, 0] + population[:, :, 1]}
     for name in KEPT_MEMBERS:
-        out[name] = ds[name].transpose("draw", "province", "sex", "year", "age").values.sum(axis=(2, 4))
+        out[name] = values(name, "draw", "province", "sex", "year", "age").sum(axis=(2, 4))
     for scheme in SCHEMES:
         for quantity in KEPT_QUANTITIES:
             name = f"{scheme}_{quantity}"
-            if name in ds:
-                out[name] = ds[name].transpose("draw", "province", "year").values.copy()
+            if name in variables:
+                out[name] = values(name, "draw", "province", "year").copy()
     for name in DRIVERS:
-        out[f"driver_{name}"] = ds[f"driver_{name}"].transpose("draw", "year").values.copy()
+        out[f"driver_{name}"] = values(f"driver_{name}", "draw", "year").copy()
     if "population" in keep:
-        out["population"] = ds["population"].transpose("draw", "province", "sex", "age", "year").values.copy()
-    out["coords"] = {"province": list(ds["province"].values), "year": ds["year"].values}
+        out["population"] = values("population", "draw", "province", "sex", "age", "year").copy()
+    out["coords"] = {"province": list(variables["province"].values), "year": variables["year"].values}
     return out
 
 

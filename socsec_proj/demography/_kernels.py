@@ -32,7 +32,8 @@ Outputs: ``population[n, T+1, P, S]`` totals; ``births``, ``deaths``, ``net_migr
 ``[n, T, P, S]`` when their first dimension is not zero (a stochastic run needs none of them:
 120 MB less to write for 1000 sets); and, each when its first dimension is not zero,
 ``population_cube[n, T+1, P, S, A]`` and ``migration_cube[n, T, P, S, A]`` (migrants by
-end-of-step age; a stochastic run needs the first only: 4 MB less to write per draw). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
+end-of-step age; a stochastic run needs the first only: 4 MB less to write per draw).
+``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
 ``weight_ages[k, s, 0] <= a < weight_ages[k, s, 1]`` of each sex, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping

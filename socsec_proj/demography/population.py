@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .._accelerate import buffer, thread_count
+from .._accelerate import kernel as engine_switch
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
@@ -454,7 +455,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))
     # the ages where each weight is not zero: the kernel sums over those only
     weight_ages = weight_age_bounds(weights) if weight_ages is None else np.asarray(weight_ages, dtype=np.int64)
-    kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
+    # the engine switch built here, so that the module's kernel is looked up at the call (tests replace it)
+    kernel = engine_switch(_kernels.project_population_kernel, _kernels.project_population_numpy)(
+        engine, work=n_sets * steps * n_prov)
     in_share = np.asarray(inputs.in_share, dtype=float)
     if in_share.ndim == 2:  # one share per province at every sex and age
         in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + (n_sex, n_age))

@@ -191,8 +191,8 @@ def padded(values: np.ndarray, n_years: int, first: int) -> np.ndarray:
 def driver(ds: xr.Dataset, name: str) -> np.ndarray:
     """A stochastic driver ``driver_{name}`` as ``[D, Y]`` (all years), or ``[1, Y]`` zeros without one."""
     key = f"driver_{name}"
-    if key in ds:
-        return ds[key].transpose("draw", "year").values
+    if key in ds.variables:  # the Variable, not a DataArray with coordinates (~1 ms each, several per stage)
+        return ds.variables[key].transpose("draw", "year").values
     return np.zeros((1, ds.sizes["year"]))
 
 

@@ -272,7 +272,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
                                                     (n_draws, n_prov, len(years))).reshape(-1, len(years)))
     recipients = np.empty((n_draws * n_prov, len(years)))
     rows = (n_draws * n_prov, n_sex, n_all, n_age)
-    long_term_stock_engine(engine)(np.ascontiguousarray(insured_all).reshape(rows),
+    long_term_stock_engine(engine, work=recipients.size)(np.ascontiguousarray(insured_all).reshape(rows),
                                    np.ascontiguousarray(retirees_all).reshape(rows),
                                    np.ascontiguousarray(accounts.population(ds)), first, new_rate, recipients)
     recipients = recipients.reshape(n_draws, n_prov, len(years))

@@ -218,7 +218,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         entry_profile=contiguous(entry_profile), retired_level=contiguous(retired_level), carry_age=CARRY_AGE,
         resident_contribution=contiguous(resident_contribution), contributing_mask=contiguous(contributing_mask),
         resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
-    _kernels.coverage_engine(engine)(inputs, outputs)
+    _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
     out = outputs._asdict()
     return {name: values[0] for name, values in out.items()} if single else out
 
