@@ -47,6 +47,7 @@ import xarray as xr
 
 from ._accelerate import reused_buffers, single_threaded
 from .errors import InputError
+from .funds.accounts import member_totals
 from .inputs import data
 from .inputs.scenario import Scenario, load_scenario
 from .variables import SCHEMES, VARIABLES, add
@@ -175,7 +176,7 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
     population = values("population_total", "draw", "province", "sex", "year")
     out = {"population_total": population[:, :, 0] + population[:, :, 1]}
     for name in KEPT_MEMBERS:
-        out[name] = values(name, "draw", "province", "sex", "year", "age").sum(axis=(2, 4))
+        out[name] = member_totals(ds, name)
     for scheme in SCHEMES:
         for quantity in KEPT_QUANTITIES:
             name = f"{scheme}_{quantity}"

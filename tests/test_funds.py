@@ -232,6 +232,20 @@ def test_fund_accounts_kernel_equals_numpy(n_rows, n_years, seed, frozen_share):
         np.testing.assert_array_equal(fast.subsidy[:, t], expected)
 
 
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 40), st.integers(1, 3), st.integers(1, 9), st.integers(0, 8), st.integers(0, 2**32 - 1))
+def test_sex_age_totals_kernel_equals_numpy(n_rows, n_sex, n_years, first, seed):
+    """The sums of the labour cubes over sex and age that every fund reads, against numpy's sum."""
+    rng = np.random.default_rng(seed)
+    first = min(first, n_years - 1)
+    cube = rng.uniform(0, 1e5, (n_rows, n_sex, n_years, 101)) * (rng.uniform(0, 1, (n_rows, n_sex, 1, 101)) > 0.3)
+    fast, slow = np.empty((n_rows, n_years - first)), np.empty((n_rows, n_years - first))
+    accounts.sex_age_totals(cube, first, fast)
+    accounts.sex_age_totals_numpy(cube, first, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    np.testing.assert_allclose(fast[:, -1], cube[:, :, -1].sum(axis=(1, 2)), rtol=1e-12)
+
+
 def test_accounts_with_draws_equal_accounts_draw_by_draw():
     """``accounts.accounts`` on [D, P, Y] is the recursion of each draw alone, to the bit."""
     rng = np.random.default_rng(3)

@@ -176,9 +176,9 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     provinces = list(ds["province"].values)
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
-    workers = accounts.members(ds, "employee_pension_contributors")[..., first:, :].sum(axis=(2, 4))  # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     retirees = retirees_all[..., first:, :]
-    retirees_total = retirees.sum(axis=(2, 4))                                       # (D, P, Y)
+    retirees_total = accounts.member_totals(ds, "employee_pension_retirees", first, engine)  # (D, P, Y)
     n_draws, n_prov, n_sex, n_years, n_age = retirees.shape
 
     wages = accounts.fund_wages(ds, parameters, first)                              # (D, P, Y+1)

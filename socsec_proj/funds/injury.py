@@ -256,7 +256,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     insured_all = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y_all, A)
     retirees_all = accounts.members(ds, "employee_pension_retirees")
     n_draws, n_prov, n_sex, n_all, n_age = insured_all.shape
-    workers = insured_all[..., first:, :].sum(axis=(2, 4))                         # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
 
     coverage = accounts.coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
     contributors = coverage[:, None] * workers
