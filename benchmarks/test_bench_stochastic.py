@@ -61,9 +61,11 @@ def test_full_model_against_the_lean_population_kernel(benchmark, baseline_input
 
     timed = benchmark.pedantic(pairs, rounds=1, iterations=1)
     ratios = sorted(full / population for full, population in timed)
-    benchmark.extra_info.update({"pairs_s": timed, "ratios": ratios})
+    per_draw_ms = min(full for full, _ in timed)  # 1000 draws: seconds = ms per draw
+    benchmark.extra_info.update({"pairs_s": timed, "ratios": ratios, "ms_per_draw": per_draw_ms})
     print("\nfull model / lean population kernel, 1000 draws: "
-          + ", ".join(f"{f:.2f} s / {p:.3f} s = {f / p:.1f}x" for f, p in timed) + f"; median {ratios[1]:.1f}x")
+          + ", ".join(f"{f:.2f} s / {p:.3f} s = {f / p:.1f}x" for f, p in timed) + f"; median {ratios[1]:.1f}x"
+          + f"; {per_draw_ms:.2f} ms per draw, so 100,000 draws {per_draw_ms * 100 / 60:.1f} min (issue #18: < 3)")
 
 
 def test_numba_against_numpy_reference(benchmark):
@@ -104,6 +106,39 @@ def _probe(draws):
     done = subprocess.run([sys.executable, "-c", _PROBE.format(draws=draws)], capture_output=True, text=True,
                           check=True, timeout=900)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("draws", [100, 1000])
+def test_stage_shares_of_a_chunk(benchmark, draws):
+    """Where a stochastic run's time goes: each stage's share of ``draws`` draws (chunks of
+    :data:`~socsec_proj.stochastic.CHUNK_SIZE`), and of ``kept``, timed around each call."""
+    benchmark.group = f"stochastic draws, {draws}, time by stage"
+    from socsec_proj import projection
+
+    scenario = ssp.load_scenario("baseline")
+    stochastic.run(scenario, draws=2, seed=1)
+    spent = {}
+
+    def timed(function, name):
+        def call(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
+        return call
+
+    stages = projection.STAGES
+    original_kept = stochastic.kept
+    try:
+        projection.STAGES = tuple(timed(stage, stage.__name__) for stage in stages)
+        stochastic.kept = timed(original_kept, "kept")
+        benchmark.pedantic(stochastic.run, args=(scenario,), kwargs=dict(draws=draws, seed=1), rounds=1, iterations=1)
+    finally:
+        projection.STAGES, stochastic.kept = stages, original_kept
+    benchmark.extra_info.update({name: seconds / draws * 1e3 for name, seconds in spent.items()})
+    print(f"\n{draws} draws, ms per draw: " + ", ".join(f"{name} {seconds / draws * 1e3:.2f}"
+                                                       for name, seconds in spent.items()))
 
 
 def test_fresh_process_peak_memory_and_bytes_per_draw(benchmark):

@@ -36,15 +36,18 @@ alone, whatever chunk holds it.
 
 from __future__ import annotations
 
+import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import single_threaded
+from ._accelerate import reused_buffers, single_threaded
 from .errors import InputError
+from .funds.accounts import member_totals
 from .inputs import data
 from .inputs.scenario import Scenario, load_scenario
 from .variables import SCHEMES, VARIABLES, add
@@ -92,9 +95,19 @@ def _factor_loading(matrix):
     return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
 
 
+def _uncertainty_table(path) -> pd.DataFrame:
+    """The spreads of WPP 2024's intervals by year, read once per file version (every chunk asks)."""
+    return _read_uncertainty_table(str(path), Path(path).stat().st_mtime_ns).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _read_uncertainty_table(path: str, modified: int) -> pd.DataFrame:
+    return pd.read_csv(path, comment="#").set_index("year")
+
+
 def driver_settings(parameters, years, source=None) -> dict:
     """Everything the drivers of a scenario need, by year (years = the population years)."""
-    table = pd.read_csv(data.table_path("stochastic/demographic_uncertainty"), comment="#").set_index("year")
+    table = _uncertainty_table(data.table_path("stochastic/demographic_uncertainty"))
     years = np.asarray(years)
     shocked = years >= FIRST_SHOCK_YEAR
     spread = {}
@@ -155,20 +168,27 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
     """What a stochastic run keeps of a chunk's Dataset: per (draw, province, year) the total
     population, the members of :data:`KEPT_MEMBERS` summed over sex and age, and the
     :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``."""
-    population = ds["population_total"].transpose("draw", "province", "sex", "year").values
+    # copies only: the cubes may be buffers the next chunk writes again (_accelerate.reused_buffers);
+    # read through ds.variables, not ds[name]: a DataArray with its coordinates costs ~1 ms each
+    variables = ds.variables
+
+    def values(name, *dims):
+        return variables[name].transpose(*dims).values
+
+    population = values("population_total", "draw", "province", "sex", "year")
     out = {"population_total": population[:, :, 0] + population[:, :, 1]}
     for name in KEPT_MEMBERS:
-        out[name] = ds[name].transpose("draw", "province", "sex", "year", "age").values.sum(axis=(2, 4))
+        out[name] = member_totals(ds, name)
     for scheme in SCHEMES:
         for quantity in KEPT_QUANTITIES:
             name = f"{scheme}_{quantity}"
-            if name in ds:
-                out[name] = ds[name].transpose("draw", "province", "year").values
+            if name in variables:
+                out[name] = values(name, "draw", "province", "year").copy()
     for name in DRIVERS:
-        out[f"driver_{name}"] = ds[f"driver_{name}"].transpose("draw", "year").values
+        out[f"driver_{name}"] = values(f"driver_{name}", "draw", "year").copy()
     if "population" in keep:
-        out["population"] = ds["population"].transpose("draw", "province", "sex", "age", "year").values
-    out["coords"] = {"province": list(ds["province"].values), "year": ds["year"].values}
+        out["population"] = values("population", "draw", "province", "sex", "age", "year").copy()
+    out["coords"] = {"province": list(variables["province"].values), "year": variables["year"].values}
     return out
 
 
@@ -285,15 +305,16 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     if client is None:
         size = chunk_size or CHUNK_SIZE
         collected = None
-        for start in range(0, draws, size):
-            part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
-            if collected is None:  # all draws' arrays at once: no copy to join them at the end
-                collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
-                             if name != "coords"}
-                collected["coords"] = part["coords"]
-            for name, values in part.items():
-                if name != "coords":
-                    collected[name][start:start + len(values)] = values
+        with reused_buffers():  # each chunk's cubes are written where the previous chunk's were
+            for start in range(0, draws, size):
+                part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
+                if collected is None:  # all draws' arrays at once: no copy to join them at the end
+                    collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
+                                 if name != "coords"}
+                    collected["coords"] = part["coords"]
+                for name, values in part.items():
+                    if name != "coords":
+                        collected[name][start:start + len(values)] = values
         parts = [collected]
     else:
         bounds = _chunk_bounds(draws, chunk_size, client)
@@ -427,8 +448,10 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     """
     bounds = _chunk_bounds(draws, chunk_size, client)
     if client is None:
-        for start, stop in bounds:
-            yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine), variables, horizon)
+        with reused_buffers():  # each chunk is reduced before the next writes the same cubes
+            for start, stop in bounds:
+                yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine), variables,
+                                          horizon)
         return
     waves, wave = [], []
     for start, stop in bounds:

@@ -182,15 +182,27 @@ def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
     population = np.moveaxis(retirees.reshape(n_draws, n_prov, 2, n_all, n_age), 3, 1) \
         * rng.uniform(1.0, 3.0, (n_draws, n_all, n_prov, 2, n_age))
     population[rng.uniform(0, 1, population.shape) < 0.1] = 0.0
+    n_rows = n_draws * n_prov
     inputs = _kernels.PensionStockInputs(
         retirees=retirees, population=np.ascontiguousarray(population), first=first,
-        new_benefit=rng.uniform(1000, 5000, (n_draws * n_prov, n_years, n_age)),
-        indexation=rng.uniform(0, 0.05, (n_draws * n_prov, n_years)),
-        base_benefit=rng.uniform(1000, 5000, n_draws * n_prov))
-    fast, slow = np.empty((n_draws * n_prov, n_years)), np.empty((n_draws * n_prov, n_years))
+        level=rng.uniform(0.5, 2.0, n_rows), wages=rng.uniform(5000, 9000, (n_rows, n_years + 1)),
+        paid=np.cumsum(rng.uniform(0, 1e4, (n_rows, n_years + 1)), axis=1),
+        start=rng.integers(0, n_years + 1, (n_years, n_age)), per_account=rng.uniform(0, 0.01, (n_years, n_age)),
+        account_2024=rng.uniform(0, 1.0, (n_years, n_age)), per_wage=rng.uniform(0, 0.5, (n_years, n_age)),
+        indexation=rng.uniform(0, 0.05, (n_rows, n_years)),
+        base_benefit=rng.uniform(1000, 5000, n_rows))
+    fast, slow = np.empty((n_rows, n_years)), np.empty((n_rows, n_years))
     _kernels.pension_stock(inputs, fast)
     _kernels.pension_stock_numpy(inputs, slow)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    # one new pensioner of a single age, in the last year: the kernel pays the reference's new pension
+    alone = inputs._replace(retirees=np.zeros_like(retirees))
+    alone.retirees[:, 0, first + n_years - 1, 3] = 1.0
+    _kernels.pension_stock(alone, fast)
+    new = _kernels.new_pension_numpy(alone.level, alone.wages, alone.paid, alone.start, alone.per_account,
+                                     alone.account_2024, alone.per_wage)
+    if n_years > 1:
+        np.testing.assert_array_equal(fast[:, -1], 12.0 * new[:, -1, 3])
 
 
 @settings(deadline=None, max_examples=60)
@@ -218,6 +230,20 @@ def test_fund_accounts_kernel_equals_numpy(n_rows, n_years, seed, frozen_share):
         expected = fast.subsidy[:, t - 1] if (inputs.frozen[t] and t > 0) else \
             inputs.subsidy_share[:, t] * inputs.expenditure[:, t]
         np.testing.assert_array_equal(fast.subsidy[:, t], expected)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 40), st.integers(1, 3), st.integers(1, 9), st.integers(0, 8), st.integers(0, 2**32 - 1))
+def test_sex_age_totals_kernel_equals_numpy(n_rows, n_sex, n_years, first, seed):
+    """The sums of the labour cubes over sex and age that every fund reads, against numpy's sum."""
+    rng = np.random.default_rng(seed)
+    first = min(first, n_years - 1)
+    cube = rng.uniform(0, 1e5, (n_rows, n_sex, n_years, 101)) * (rng.uniform(0, 1, (n_rows, n_sex, 1, 101)) > 0.3)
+    fast, slow = np.empty((n_rows, n_years - first)), np.empty((n_rows, n_years - first))
+    accounts.sex_age_totals(cube, first, fast)
+    accounts.sex_age_totals_numpy(cube, first, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    np.testing.assert_allclose(fast[:, -1], cube[:, :, -1].sum(axis=(1, 2)), rtol=1e-12)
 
 
 def test_accounts_with_draws_equal_accounts_draw_by_draw():

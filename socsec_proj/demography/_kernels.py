@@ -30,9 +30,10 @@ is added at the end-of-step age. Migration never takes a cell below zero.
 
 Outputs: ``population[n, T+1, P, S]`` totals; ``births``, ``deaths``, ``net_migration`` as
 ``[n, T, P, S]`` when their first dimension is not zero (a stochastic run needs none of them:
-120 MB less to write for 1000 sets); and, when the cube arrays have a non-zero first dimension,
+120 MB less to write for 1000 sets); and, each when its first dimension is not zero,
 ``population_cube[n, T+1, P, S, A]`` and ``migration_cube[n, T, P, S, A]`` (migrants by
-end-of-step age). ``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
+end-of-step age; a stochastic run needs the first only: 4 MB less to write per draw).
+``weights[K, T+1, P, S, A]`` (K may be 0), non-zero only at the ages
 ``weight_ages[k, s, 0] <= a < weight_ages[k, s, 1]`` of each sex, gives ``weighted[n, T+1, P, K]``,
 the population weighted by each of them and summed over sex and age: how stochastic runs get
 contributors and pensioners of every draw (coverage shares x population) without keeping
@@ -81,6 +82,7 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
     """
     n_prov, n_sex, n_age = current.shape
     keep_cube = population_cube.shape[0] > 0
+    keep_migration = migration_cube.shape[0] > 0
     keep_flows = births.shape[0] > 0
     last = n_age - 1
     k_mort = mortality_factor[i, t]
@@ -147,8 +149,9 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
             if keep_flows:
                 net_migration[i, t, p, s] = moved
             population[i, t + 1, p, s] = staying[p, s] + moved
-            if keep_cube:
+            if keep_migration:
                 migration_cube[i, t, p, s] = work
+            if keep_cube:
                 population_cube[i, t + 1, p, s] = now
             for k in range(weights.shape[0]):
                 lo, hi = weight_ages[k, s, 0], weight_ages[k, s, 1]  # only the ages where the weight is not 0
@@ -242,6 +245,7 @@ def project_population_numpy(
     n_sets = mortality_factor.shape[0]
     n_steps = survival.shape[0]
     keep_cube = population_cube.shape[0] > 0
+    keep_migration = migration_cube.shape[0] > 0
     keep_flows = births.shape[0] > 0
     sex_share = np.stack([male_birth_share, 1.0 - male_birth_share], axis=-1)  # (T, P, S)
     for i in range(n_sets):
@@ -279,8 +283,9 @@ def project_population_numpy(
             if keep_flows:
                 net_migration[i, t] = net.sum(axis=-1)
             population[i, t + 1] = current.sum(axis=-1)
-            if keep_cube:
+            if keep_migration:
                 migration_cube[i, t] = net
+            if keep_cube:
                 population_cube[i, t + 1] = current
             if weights.shape[0]:
                 weighted[i, t + 1] = np.einsum("kpsa,psa->pk", weights[:, t + 1], current)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import xarray as xr
 
-from .._accelerate import thread_count
+from .._accelerate import buffer, thread_count
+from .._accelerate import kernel as engine_switch
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
@@ -383,7 +384,7 @@ def weight_age_bounds(weights) -> np.ndarray:
 
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
             migration_factor=None, keep_cube=True, keep_flows=True, engine="numba", validate=True, weights=None,
-            weight_ages=None) -> dict:
+            weight_ages=None, keep_migration=None) -> dict:
     """Run the cohort-component projection.
 
     Parameters
@@ -394,6 +395,8 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         default one set of ones.
     keep_cube : bool, default True
         Also return the population and migration by single age.
+    keep_migration : bool, optional
+        Return the migration by single age too; default ``keep_cube``.
     keep_flows : bool, default True
         Return births, deaths and net migration (a stochastic run needs only the population
         and its weighted sums).
@@ -412,10 +415,13 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     dict of numpy.ndarray
         ``population [n, T+1, P, S]``; with ``keep_flows``, ``births``, ``deaths`` and
         ``net_migration`` ``[n, T, P, S]``; with ``keep_cube``, ``population_cube
-        [n, T+1, P, S, A]`` and ``migration_cube [n, T, P, S, A]`` [persons, persons/year].
+        [n, T+1, P, S, A]`` and (with ``keep_migration``) ``migration_cube [n, T, P, S, A]``
+        [persons, persons/year]. Inside :func:`~socsec_proj._accelerate.reused_buffers` the
+        population cube is the one handed out for the previous call of the same shape.
     """
     if validate:
         validate_inputs(inputs)
+    keep_migration = keep_cube if keep_migration is None else keep_migration
     steps = len(inputs.years) - 1
     factors = []
     for name, factor in (("mortality_factor", mortality_factor), ("fertility_factor", fertility_factor),
@@ -436,8 +442,10 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         "births": np.zeros((flow_sets, steps, n_prov, n_sex)),
         "deaths": np.zeros((flow_sets, steps, n_prov, n_sex)),
         "net_migration": np.zeros((flow_sets, steps, n_prov, n_sex)),
-        "population_cube": np.zeros((n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
-        "migration_cube": np.zeros((n_sets if keep_cube else 0, steps, n_prov, n_sex, n_age)),
+        # every cell of the cubes is written by the kernel: no zeroing
+        "population_cube": buffer("population.population_cube",
+                                  (n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
+        "migration_cube": np.empty((n_sets if keep_migration else 0, steps, n_prov, n_sex, n_age)),
     }
     # single-precision weights are kept as they are (half the memory traffic of the weighted sums)
     weights = np.zeros((0, steps + 1, n_prov, n_sex, n_age)) if weights is None else \
@@ -447,7 +455,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     out["weighted"] = np.zeros((n_sets, steps + 1, n_prov, weights.shape[0]))
     # the ages where each weight is not zero: the kernel sums over those only
     weight_ages = weight_age_bounds(weights) if weight_ages is None else np.asarray(weight_ages, dtype=np.int64)
-    kernel = {"numba": _kernels.project_population_kernel, "numpy": _kernels.project_population_numpy}[engine]
+    # the engine switch built here, so that the module's kernel is looked up at the call (tests replace it)
+    kernel = engine_switch(_kernels.project_population_kernel, _kernels.project_population_numpy)(
+        engine, work=n_sets * steps * n_prov)
     in_share = np.asarray(inputs.in_share, dtype=float)
     if in_share.ndim == 2:  # one share per province at every sex and age
         in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + (n_sex, n_age))
@@ -458,7 +468,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
            out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
            out["weighted"], _kernels.block_count(n_sets, thread_count()))
     if not keep_cube:
-        del out["population_cube"], out["migration_cube"]
+        del out["population_cube"]
+    if not keep_migration:
+        del out["migration_cube"]
     if not keep_flows:
         del out["births"], out["deaths"], out["net_migration"]
     if weights.shape[0] == 0:
@@ -506,7 +518,7 @@ def project_population(ds: xr.Dataset, scenario, *, engine: str = "numba", flows
     for driver, factor in (("fertility", "fertility_factor"), ("mortality", "mortality_factor")):
         if f"driver_{driver}" in ds:
             factors[factor] = _step_multiplier(ds[f"driver_{driver}"].transpose("draw", "year").values)
-    result = project(inputs, keep_cube=True, keep_flows=flows, engine=engine, **factors)
+    result = project(inputs, keep_cube=True, keep_flows=flows, keep_migration=flows, engine=engine, **factors)
     coords = {"province": list(inputs.provinces), "sex": list(SEXES), "age": np.arange(inputs.pop0.shape[-1]),
               "year": years}
     # kernel layout [set, year, province, sex, (age)] -> declared (draw, province, sex, (age), year)

@@ -9,10 +9,19 @@ year younger last year, :func:`continuing_pensioners`) keep their pension, raise
 year's indexation; those newly retired bring the new pension of their cohort; the average at
 each age is the mix. Inputs (:class:`PensionStockInputs`): ``retirees[N, S, Y_all, A]`` of
 every year of the projection; ``population[D, Y_all, P, S, A]`` (the population stage's
-layout); ``first`` the index of the first fund year; ``new_benefit[N, Y, A]`` [CNY/month]
-(the same for both sexes), ``indexation[N, Y]`` [/1] of the fund years; ``base_benefit[N]``
-the average pension of the first year [CNY/month]. Output ``expenditure[N, Y]`` = 12 x sum
-of pensioners x average pension [CNY/year].
+layout); ``first`` the index of the first fund year; the new pension of each row, year and
+age [CNY/month] (the same for both sexes) as the terms of :func:`new_pension_numpy`, which
+the kernel evaluates where it uses them (a cube of new pensions per draw was 2 MB written and
+read again, and its numpy assembly a third of the employee-pension stage); ``indexation[N, Y]``
+[/1] of the fund years; ``base_benefit[N]`` the average pension of the first year [CNY/month].
+Output ``expenditure[N, Y]`` = 12 x sum of pensioners x average pension [CNY/year].
+
+The new pension of row n, fund year t and age a (:func:`new_pension_numpy`; the formula of
+:func:`socsec_proj.funds.employee_pension.new_pension_formula`, linear in the wage and in the
+account, so its per-unit terms are worked out once by year and age)::
+
+    level[n] x ((paid[n, t] - paid[n, start[t, a]]) x per_account[t, a]
+                + wages[n, 1] x account_2024[t, a] + wages[n, t] x per_wage[t, a])
 """
 
 from __future__ import annotations
@@ -25,36 +34,90 @@ from .._accelerate import jit, kernel, prange, row_sum
 
 
 class PensionStockInputs(NamedTuple):
-    """Inputs of :func:`pension_stock` (see the module docstring)."""
+    """Inputs of :func:`pension_stock` (see the module docstring).
+
+    Attributes
+    ----------
+    retirees : numpy.ndarray, shape (N, S, Y_all, A)
+        Pensioners of every year [persons].
+    population : numpy.ndarray, shape (D, Y_all, P, S, A)
+        Residents [persons].
+    first : int
+        Index of the first fund year in ``Y_all``.
+    level : numpy.ndarray, shape (N,)
+        Calibrated level of the new pensions [/1].
+    wages : numpy.ndarray, shape (N, Y+1)
+        Average wage, column 0 the year before the first fund year [CNY/month].
+    paid : numpy.ndarray, shape (N, Y+1)
+        Account contributions since the first fund year, discounted by the crediting [CNY].
+    start : numpy.ndarray of int64, shape (Y, A)
+        Column of ``paid`` at which the cohort's first contribution since the first fund year falls.
+    per_account, account_2024, per_wage : numpy.ndarray, shape (Y, A)
+        New pension per unit of ``paid``, of the 2024 wage and of the wage of the year before [/month].
+    indexation : numpy.ndarray, shape (N, Y)
+        [/1]
+    base_benefit : numpy.ndarray, shape (N,)
+        Average pension of the first fund year [CNY/month].
+    """
 
     retirees: np.ndarray
     population: np.ndarray
     first: int
-    new_benefit: np.ndarray
+    level: np.ndarray
+    wages: np.ndarray
+    paid: np.ndarray
+    start: np.ndarray
+    per_account: np.ndarray
+    account_2024: np.ndarray
+    per_wage: np.ndarray
     indexation: np.ndarray
     base_benefit: np.ndarray
+
+
+def new_pension_numpy(level, wages, paid, start, per_account, account_2024, per_wage):
+    """New pensions ``[..., Y, A]`` [CNY/month] from their terms (see the module docstring);
+    ``level``, ``wages`` and ``paid`` with any leading axes (``level`` broadcast to ``[..., 1, 1]``).
+
+    The reference the kernel evaluates in the same order of operations, so both give the same bits.
+    """
+    formula = np.take(paid, start, axis=-1)                                          # (..., Y, A)
+    np.subtract(paid[..., :-1, None], formula, out=formula)
+    formula *= per_account
+    formula += wages[..., 1][..., None, None] * account_2024
+    formula += wages[..., :-1, None] * per_wage
+    return np.asarray(level)[..., None, None] * formula
 
 
 @jit(parallel=True)
 def pension_stock(inputs, expenditure):
     """The expenditure of every row, carrying the average pension by sex and age year by year
     (only the last year's is kept: ~0.8 kB per row instead of a cube), parallel over rows."""
-    retirees, population, new_benefit = inputs.retirees, inputs.population, inputs.new_benefit
+    retirees, population = inputs.retirees, inputs.population
+    wages, account_paid, start = inputs.wages, inputs.paid, inputs.start
+    per_account, account_2024, per_wage = inputs.per_account, inputs.account_2024, inputs.per_wage
     first = inputs.first
     n_rows, n_sex, _, n_age = retirees.shape
     n_prov = population.shape[2]
-    n_years = new_benefit.shape[1]
+    n_years = inputs.indexation.shape[1]
     last = n_age - 1
     for row in prange(n_rows):
         d = row // n_prov
         p = row - d * n_prov
+        level = inputs.level[row]
         average = np.empty((n_sex, n_age))
         before = np.empty(n_age)
         continuing = np.empty(n_age)
         paid = np.empty(n_age)
+        new_benefit = np.empty(n_age)
         for t in range(n_years):
             y = first + t
             total = 0.0
+            if t > 0:  # the new pension of each age this year, as new_pension_numpy orders it
+                for a in range(n_age):
+                    formula = (account_paid[row, t] - account_paid[row, start[t, a]]) * per_account[t, a]
+                    formula = formula + wages[row, 1] * account_2024[t, a]
+                    formula = formula + wages[row, t] * per_wage[t, a]
+                    new_benefit[a] = level * formula
             for s in range(n_sex):
                 now = retirees[row, s, y]
                 if t == 0:
@@ -80,7 +143,7 @@ def pension_stock(inputs, expenditure):
                     continuing[last] = min(share * resident[last], now[last])
                     for a in range(n_age):
                         kept = continuing[a] * before[a]
-                        joined = (now[a] - continuing[a]) * new_benefit[row, t, a]
+                        joined = (now[a] - continuing[a]) * new_benefit[a]
                         average[s, a] = (kept + joined) / now[a] if now[a] > 0.0 else before[a]
                 for a in range(n_age):
                     paid[a] = now[a] * average[s, a]
@@ -114,6 +177,8 @@ def pension_stock_numpy(inputs, expenditure):
     retirees_all = inputs.retirees.reshape((n_draws, n_prov) + rows[1:])
     continuing = continuing_pensioners(retirees_all, inputs.population).reshape(rows)[:, :, inputs.first:]
     retirees = inputs.retirees[:, :, inputs.first:]
+    new_benefit = new_pension_numpy(inputs.level, inputs.wages, inputs.paid, inputs.start, inputs.per_account,
+                                    inputs.account_2024, inputs.per_wage)             # (N, Y, A)
     average = np.empty(retirees.shape)
     average[:, :, 0, :] = inputs.base_benefit[:, None, None]
     for t in range(1, retirees.shape[2]):
@@ -121,7 +186,7 @@ def pension_stock_numpy(inputs, expenditure):
         before = np.concatenate([previous[..., :1], previous[..., :-2], previous[..., -1:]], axis=-1)
         raised = before * (1.0 + inputs.indexation[:, t, None, None])
         kept = continuing[:, :, t] * raised
-        joined = (retirees[:, :, t] - continuing[:, :, t]) * inputs.new_benefit[:, None, t]
+        joined = (retirees[:, :, t] - continuing[:, :, t]) * new_benefit[:, None, t]
         with np.errstate(divide="ignore", invalid="ignore"):
             average[:, :, t] = np.where(retirees[:, :, t] > 0, (kept + joined) / retirees[:, :, t], raised)
     expenditure[:] = 12.0 * (retirees * average).sum(axis=(1, 3))

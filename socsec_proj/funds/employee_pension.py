@@ -47,7 +47,7 @@ from . import _kernels, accounts, pooling
 from .accounts import FUND_BASE_YEAR, indexation, wage_path
 
 __all__ = ["FUND_BASE_YEAR", "benefit_formula", "annuity_divisor_at", "wage_path", "indexation",
-           "continuing_and_new", "new_pension_formula", "project_employee_pension"]
+           "continuing_and_new", "new_pension_formula", "new_pension_terms", "project_employee_pension"]
 
 #: The individual accounts started in 1997 (国发〔1997〕26号); service before it counts as
 #: deemed contribution years (视同缴费年限) for the transitional pension.
@@ -103,6 +103,9 @@ continuing_and_new = _kernels.continuing_pensioners
 def new_pension_formula(parameters, years, wages, n_age, entry_age):
     """The formula pension of a new retiree aged a in year t, before calibration [CNY/month].
 
+    :func:`new_pension_terms` put together by :func:`._kernels.new_pension_numpy` (level 1);
+    the pension-stock kernel evaluates the same terms where it uses them.
+
     Careers are full from the minimum working age (the calibration scales the level, so only
     the formula's changes across cohorts and years matter): contribution years = age - entry
     age, deemed years = those before 1997, the account = 8 % of the average wage for each
@@ -115,6 +118,14 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     -------
     numpy.ndarray, shape (..., P, Y, A)
     """
+    terms = new_pension_terms(parameters, years, wages, n_age, entry_age)
+    return _kernels.new_pension_numpy(1.0, wages, *terms)
+
+
+def new_pension_terms(parameters, years, wages, n_age, entry_age):
+    """The terms of :func:`new_pension_formula` (see :mod:`._kernels`): ``paid [..., P, Y+1]``
+    from ``wages``, and ``start`` (int64), ``per_account``, ``account_2024``, ``per_wage``,
+    each ``[Y, A]``, the formula per unit of the account, the 2024 wage and the wage."""
     ages = np.arange(n_age) + 0.5                      # retiring during the year of age
     accrual = accounts.national(parameters, "employee_pension.basic_pension_accrual", years)
     coefficient = accounts.national(parameters, "employee_pension.transitional_pension_coefficient", years)
@@ -141,12 +152,7 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     per_wage = basic + transitional                                                    # (Y, A)
     per_account = g_full[:-1, None] * per_balance                                      # (Y, A)
     account_2024 = (12.0 * employee_rate[0]) * before * per_account                    # (Y, A)
-    formula = np.take(q_full, start, axis=-1)                                          # (..., P, Y, A)
-    np.subtract(q_full[..., :-1, None], formula, out=formula)
-    formula *= per_account
-    formula += wages[..., 1][..., None, None] * account_2024
-    formula += wages[..., :-1, None] * per_wage
-    return formula
+    return q_full, np.ascontiguousarray(start, dtype=np.int64), per_account, account_2024, per_wage
 
 
 def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
@@ -170,9 +176,9 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     provinces = list(ds["province"].values)
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
-    workers = accounts.members(ds, "employee_pension_contributors")[..., first:, :].sum(axis=(2, 4))  # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     retirees = retirees_all[..., first:, :]
-    retirees_total = retirees.sum(axis=(2, 4))                                       # (D, P, Y)
+    retirees_total = accounts.member_totals(ds, "employee_pension_retirees", first, engine)  # (D, P, Y)
     n_draws, n_prov, n_sex, n_years, n_age = retirees.shape
 
     wages = accounts.fund_wages(ds, parameters, first)                              # (D, P, Y+1)
@@ -180,7 +186,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     growth = national_wage[:, 1:] / national_wage[:, :-1] - 1.0                      # (D, Y)
     index = indexation(parameters, years, growth, accounts.driver(ds, "cpi")[:, first:])
     entry_age = float(parameters.get("labour.minimum_working_age").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
-    formula = new_pension_formula(parameters, years, wages, n_age, entry_age)      # (D, P, Y, A)
+    terms = new_pension_terms(parameters, years, wages, n_age, entry_age)           # paid (D, P, Y+1); (Y, A)
 
     yearbook = data.yearbook_employee_pension().loc[provinces]
     base_benefit = yearbook["fund_expenditure"].to_numpy() / (retirees_total[0, :, 0] * 12.0)
@@ -188,20 +194,26 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     joining = retirees[0, :, :, 0] - continuing_and_new(retirees_all[0, ..., first - 1:first + 1, :],
                                                         population[0, first - 1:first + 1])[:, :, 1]
     weights = joining.sum(axis=1)
-    mean_formula = (weights * formula[0, :, 0]).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
+    # the formula of 2024 (draw 0): the terms cut to the first year (paid and wages to two columns)
+    paid, start, per_account, account_2024, per_wage = terms
+    formula_2024 = _kernels.new_pension_numpy(1.0, wages[0, :, :2], paid[0, :, :2], start[:1], per_account[:1],
+                                              account_2024[:1], per_wage[:1])[:, 0]     # (P, A)
+    mean_formula = (weights * formula_2024).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
     level = base_benefit / mean_formula
-    new_benefit = level[:, None, None] * formula                                      # (D, P, Y, A), both sexes
+
+    def rows(values):  # (D or 1, P, ...) -> (D x P, ...), contiguous
+        values = np.broadcast_to(values, (n_draws, n_prov) + values.shape[2:])
+        return np.ascontiguousarray(values).reshape((n_draws * n_prov,) + values.shape[2:])
 
     stock = _kernels.PensionStockInputs(
         retirees=np.ascontiguousarray(retirees_all).reshape((n_draws * n_prov,) + retirees_all.shape[2:]),
-        population=np.ascontiguousarray(population), first=first,
-        new_benefit=np.ascontiguousarray(np.broadcast_to(new_benefit, (n_draws, n_prov, n_years, n_age))
-                                         .reshape(n_draws * n_prov, n_years, n_age)),
-        indexation=np.ascontiguousarray(np.broadcast_to(index[:, None, :], (n_draws, n_prov, n_years))
-                                        .reshape(n_draws * n_prov, n_years)),
+        population=np.ascontiguousarray(population), first=first, level=np.tile(level, n_draws),
+        wages=rows(wages), paid=rows(paid), start=start, per_account=np.ascontiguousarray(per_account),
+        account_2024=np.ascontiguousarray(account_2024), per_wage=np.ascontiguousarray(per_wage),
+        indexation=rows(np.broadcast_to(index[:, None, :], (index.shape[0], n_prov, n_years))),
         base_benefit=np.tile(base_benefit, n_draws))
     expenditure = np.empty((n_draws * n_prov, n_years))
-    _kernels.pension_stock_engine(engine)(stock, expenditure)
+    _kernels.pension_stock_engine(engine, work=expenditure.size)(stock, expenditure)
     expenditure = expenditure.reshape(n_draws, n_prov, n_years)
 
     # contributions per unit of the effective factor

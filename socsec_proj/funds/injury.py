@@ -256,7 +256,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     insured_all = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y_all, A)
     retirees_all = accounts.members(ds, "employee_pension_retirees")
     n_draws, n_prov, n_sex, n_all, n_age = insured_all.shape
-    workers = insured_all[..., first:, :].sum(axis=(2, 4))                         # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
 
     coverage = accounts.coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
     contributors = coverage[:, None] * workers
@@ -272,7 +272,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
                                                     (n_draws, n_prov, len(years))).reshape(-1, len(years)))
     recipients = np.empty((n_draws * n_prov, len(years)))
     rows = (n_draws * n_prov, n_sex, n_all, n_age)
-    long_term_stock_engine(engine)(np.ascontiguousarray(insured_all).reshape(rows),
+    long_term_stock_engine(engine, work=recipients.size)(np.ascontiguousarray(insured_all).reshape(rows),
                                    np.ascontiguousarray(retirees_all).reshape(rows),
                                    np.ascontiguousarray(accounts.population(ds)), first, new_rate, recipients)
     recipients = recipients.reshape(n_draws, n_prov, len(years))

@@ -68,8 +68,8 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
     provinces = list(ds["province"].values)
-    beneficiaries = accounts.members(ds, "resident_pension_beneficiaries")[..., first:, :].sum(axis=(2, 4))
-    contributors = accounts.members(ds, "resident_pension_contributors")[..., first:, :].sum(axis=(2, 4))
+    beneficiaries = accounts.member_totals(ds, "resident_pension_beneficiaries", first, engine)   # (D, P, Y)
+    contributors = accounts.member_totals(ds, "resident_pension_contributors", first, engine)
     basic = basic_pension(parameters, years, provinces)
     government = beneficiaries * 12.0 * basic                                       # (D, P, Y)
     yearbook = data.yearbook_resident_pension().loc[provinces]

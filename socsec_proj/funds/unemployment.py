@@ -120,7 +120,7 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
     n_age = insured.shape[-1]
 
     coverage = accounts.coverage_ratios(ds, parameters, "unemployment_insured", "unemployment.default_coverage_ratio")
-    workers = insured.sum(axis=(2, 4))                                    # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     contributors = coverage[:, None] * workers
 
     wages = accounts.fund_wages(ds, parameters, first)                    # (D, P, Y+1), column 0 = 2023

@@ -33,6 +33,7 @@ import datetime
 import numpy as np
 import xarray as xr
 
+from .._accelerate import buffer
 from ..errors import InputError
 from ..inputs import data
 from ..variables import SEXES, add, by_draw
@@ -179,13 +180,14 @@ def _retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_
 
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
                  resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
-                 leaving=None) -> dict:
+                 leaving=None, reuse=False) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
 
     ``population`` is ``[Y, P, S, A]`` or, for many draws, ``[D, Y, P, S, A]``; the outputs
     then have the same leading draw axis. ``leaving`` is :func:`._kernels.leaving_fraction`
     of ``retired``, worked out here if not given (a caller running the kernel several times
-    on the same schedules passes it).
+    on the same schedules passes it). With ``reuse`` the cubes are
+    :func:`~socsec_proj._accelerate.buffer`'s (the previous chunk's, in a stochastic run).
 
     Returns
     -------
@@ -200,7 +202,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     # Every element is written by the kernel: no need to zero the cubes first. One block, not four
     # arrays of 3.9 MB: numpy asks Linux for huge pages from 4 MiB on, and faulting the fresh
     # memory in was then the largest cost of the stage (6.5 ms for four arrays, 1.4 ms for one).
-    block = np.empty((4, n_draws, n_prov, n_sex, n_years, n_age))
+    shape = (4, n_draws, n_prov, n_sex, n_years, n_age)
+    block = buffer("coverage.cubes", shape) if reuse else np.empty(shape)
     totals = np.empty((4, n_draws, n_prov, n_years))
     outputs = _kernels.CoverageOutputs(*block, *totals)
     if leaving is None:
@@ -215,7 +218,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         entry_profile=contiguous(entry_profile), retired_level=contiguous(retired_level), carry_age=CARRY_AGE,
         resident_contribution=contiguous(resident_contribution), contributing_mask=contiguous(contributing_mask),
         resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
-    _kernels.coverage_engine(engine)(inputs, outputs)
+    _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
     out = outputs._asdict()
     return {name: values[0] for name, values in out.items()} if single else out
 
@@ -307,7 +310,7 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
 
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
-                          pension_mask, leaving=leaving, engine=engine)
+                          pension_mask, leaving=leaving, engine=engine, reuse=True)
 
     def cube(values):  # kernel layout [D, P, S, Y, A] -> declared (draw, province, sex, age, year), a view
         return np.swapaxes(values, -1, -2)
