@@ -215,3 +215,32 @@ def test_assumption_notes():
     assert "`resident_pension.basic_pension_rule`" in text and text.endswith("[validation table](history.csv).")
     with pytest.raises(ValueError, match="unknown scheme"):
         validation.assumption_notes(baseline, "medical")
+
+
+def test_derived_parameters_hold_the_full_runs_values(baseline):
+    # runs of fewer provinces (a stochastic run of a scenario's provinces) cannot fit the trend or
+    # form the national central subsidy: they read these parameters, the full run's values
+    parameters = ssp.load_scenario("baseline").parameters
+    rate = (baseline["employee_pension_central_subsidy"] / baseline["employee_pension_expenditure"]).sel(
+        year=2024, province="CN-GZ")
+    assert parameters.get("employee_pension.central_subsidy_rate").at("2024-07-01") == pytest.approx(
+        float(rate), rel=1e-5)
+    workers = baseline["employee_pension_contributors"].sum(("province", "sex", "age"))
+    implied = float(np.log(workers.sel(year=2020) / workers.sel(year=2024))) / -4
+    trend = parameters.get("labour.employee_coverage_trend").at("2020-07-01")
+    assert 0.03 < trend < implied + 0.01
+    from socsec_proj.labour import coverage as labour
+    fitted = []
+    original = labour.fitted_trend
+    try:
+        labour.fitted_trend = lambda *args: fitted.append(original(*args)) or fitted[-1]
+        ssp.run("baseline", stages=ssp.STAGES[:2])
+    finally:
+        labour.fitted_trend = original
+    assert trend == pytest.approx(fitted[0], rel=1e-5)
+
+
+def test_a_one_province_stochastic_run_uses_the_derived_parameters():
+    draws = ssp.run("guizhou_14th_plan", draws=2, seed=4)
+    assert list(draws["province"].values) == ["CN-GZ"]
+    assert bool((draws["employee_pension_balance"].sel(year=2024) > 0).all())

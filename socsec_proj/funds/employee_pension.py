@@ -58,6 +58,7 @@ import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
+from ..inputs.provinces import CODES
 from ..variables import add
 from . import _kernels, accounts, pooling
 from .accounts import FUND_BASE_YEAR, indexation, wage_path
@@ -276,8 +277,11 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     weight = accounts.central_weight(parameters, provinces)
     t_central = int(np.searchsorted(years, accounts.CENTRAL_SUBSIDY_YEAR))
     resident_central = accounts.resident_central_subsidy(ds, parameters, first)[0, :, t_central].sum()
-    central_rate = (accounts.published_central_subsidy() - resident_central) \
-        / float((weight * expenditure[0, :, t_central]).sum())
+    if len(provinces) == len(CODES):
+        central_rate = (accounts.published_central_subsidy() - resident_central) \
+            / float((weight * expenditure[0, :, t_central]).sum())
+    else:  # a national total needs every province: the full run's rate, a derived parameter
+        central_rate = float(parameters.get("employee_pension.central_subsidy_rate").at(datetime.date(2024, 7, 1)))
     central_2024 = central_rate * weight * expenditure[0, :, cal]
     rest = own_revenue - central_2024
     if np.any(rest <= 0):

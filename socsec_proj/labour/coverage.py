@@ -264,18 +264,19 @@ def _check_share(values, key, source=None, low=0.0, high=1.0):
     return values
 
 
-def fitted_trend(years, provinces, runs) -> float:
+def fitted_trend(years, provinces, runs, default: float = 0.0) -> float:
     """The national trend ``g`` of coverage 2020-2024 [/year] (see the module docstring).
 
     ``runs(g)`` gives the unit run of the years to 2024 under trend ``g`` and the levels that
     make each province's 2024 insured workers the yearbook's; China's insured workers of
     :data:`TREND_YEAR` are then a smooth function of ``g`` alone, whose root against the
     bulletin Brent's method finds (about ten runs of the kernel over five years). Without all
-    31 provinces, or without the year in the projection, ``g`` is 0 (coverage held at 2024).
+    31 provinces (or the year) it cannot be fitted: ``default`` (``labour.employee_coverage_trend``,
+    the full run's value) is used.
     """
     years = list(int(y) for y in years)
     if TREND_YEAR not in years or len(provinces) != len(CODES):
-        return 0.0
+        return float(default)
     t = years.index(TREND_YEAR)
     history = data.history()
 
@@ -392,7 +393,8 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
                             leaving=leaving_head, engine=engine)
         return unit, insured_workers / unit["insured_total"][:, t_cal], profile
 
-    trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2])
+    trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2],
+                         parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1)))
     from_workers, level, entry = head_runs(trend)
     from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
                                 *resident_head, leaving=leaving_head, engine=engine)
