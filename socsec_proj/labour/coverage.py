@@ -41,12 +41,14 @@ resident, not a coverage rate.
 from __future__ import annotations
 
 import datetime
+import hashlib
 
 import numpy as np
 import xarray as xr
 
 from ..errors import InputError
 from ..inputs import data
+from ..inputs.paths import params_dir
 from ..inputs.provinces import CODES
 from ..variables import SEXES, add, by_draw
 from . import _kernels
@@ -264,6 +266,21 @@ def _check_share(values, key, source=None, low=0.0, high=1.0):
     return values
 
 
+_TREND_CACHE: dict = {}
+
+
+def _digest(*parts) -> bytes:
+    """A digest of arrays and plain values (the key of :data:`_TREND_CACHE`)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.shape, part.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.digest()
+
+
 def fitted_trend(years, provinces, runs, default: float = 0.0) -> float:
     """The national trend ``g`` of coverage 2020-2024 [/year] (see the module docstring).
 
@@ -294,7 +311,11 @@ def fitted_trend(years, provinces, runs, default: float = 0.0) -> float:
         return float(np.sum(level * unit["insured_total"][:, t])) / target - 1.0
 
     from scipy.optimize import brentq
-    return float(brentq(gap, -0.1, 0.2, xtol=1e-10))
+    # the gap is nearly linear in g: Brent's method from a narrow bracket needs a few runs
+    low, high = 0.0, 0.08
+    if gap(low) * gap(high) > 0:
+        low, high = -0.1, 0.2
+    return float(brentq(gap, low, high, xtol=1e-10))
 
 
 def cohort_factor(ages, trend: float) -> np.ndarray:
@@ -393,8 +414,17 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
                             leaving=leaving_head, engine=engine)
         return unit, insured_workers / unit["insured_total"][:, t_cal], profile
 
-    trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2],
-                         parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1)))
+    # the fit reads 2020-2024 only, the same in every chunk of a stochastic run and in most
+    # scenarios: cached on a digest of what it reads (about ten kernel runs saved per call)
+    key = _digest(population_head, retired_head, leaving_head, weight, scale[:, head], entry, years[head],
+                  engine, str(params_dir()), tuple(provinces))
+    trend = _TREND_CACHE.get(key)
+    if trend is None:
+        trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2],
+                             parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1)))
+        if len(_TREND_CACHE) > 32:
+            _TREND_CACHE.clear()
+        _TREND_CACHE[key] = trend
     from_workers, level, entry = head_runs(trend)
     from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
                                 *resident_head, leaving=leaving_head, engine=engine)
