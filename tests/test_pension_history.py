@@ -241,6 +241,7 @@ def test_derived_parameters_hold_the_full_runs_values(baseline):
     assert trend == pytest.approx(fitted[0], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_a_one_province_stochastic_run_uses_the_derived_parameters():
     draws = ssp.run("guizhou_14th_plan", draws=2, seed=4)
     assert list(draws["province"].values) == ["CN-GZ"]
