@@ -200,7 +200,7 @@ for row in actual_2020.itertuples():
         value = float(da.sum(min_count=1)) if da.ndim else float(da)
         how = "model variable" if variable == row.indicator else f"model variable {variable}"
         if np.isnan(value):
-            reason = "model variable, but no 2020 value (the fund accounts start in 2024)"
+            reason = "model variable, but no 2020 value (the unemployment and injury funds start in 2024)"
     elif row.indicator in DERIVED:
         value, how = DERIVED[row.indicator](row.province), "share of model population"
     else:

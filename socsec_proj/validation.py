@@ -47,7 +47,9 @@ from .inputs.provinces import CODES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["COLUMNS", "DERIVED", "PENDING_VARIABLES", "SERIES", "Rule", "evaluate", "published", "compare_history", "plot_history", "write_history"]
+__all__ = ["ASSUMED_RULES", "COLUMNS", "DERIVED", "PENDING_VARIABLES", "SCHEME_INPUTS", "SERIES", "Rule",
+           "assumption_markdown", "assumption_notes", "evaluate", "published", "compare_history", "plot_history",
+           "write_history"]
 
 #: Columns of :func:`compare_history`'s table, in order.
 COLUMNS = ["series", "province", "year", "kind", "model", "actual", "difference", "relative_difference",
@@ -148,9 +150,9 @@ SERIES: dict[str, Rule] = {
     "employee_pension_pooling_transfers": Rule(("employee_pension_pooling_transfer",), positive_part=True,
                                                note=_POOLING_NOTE),
     "employee_pension_enterprise_balance": _flow("employee_pension_enterprise_balance"),
-    "basic_pension_central_subsidy": Rule(("employee_pension_central_subsidy",),
-                                          note="MOF's figure is for basic pension insurance, possibly with the"
-                                               " resident scheme's"),
+    "basic_pension_central_subsidy": Rule(("employee_pension_central_subsidy", "resident_pension_central_subsidy"),
+                                          note="both pension schemes; the employee scheme's central subsidy is"
+                                               " calibrated to this figure (params/SOURCES.md#funds)"),
     # urban-rural resident pension (城乡居民基本养老保险)
     "resident_pension_insured": _stock("resident_pension_insured"),
     "resident_pension_beneficiaries": _stock("resident_pension_beneficiaries"),
@@ -206,8 +208,7 @@ SERIES: dict[str, Rule] = {
 #: Variables the rules read that the model does not declare yet: asked for by issue #13 (items 2-4);
 #: their rows show ``variable absent`` until a stage adds them under these names.
 PENDING_VARIABLES = ("unemployment_beneficiaries_year_end", "unemployment_recipients_during_year",
-                     "injury_beneficiaries", "employee_pension_central_subsidy",
-                     "employee_pension_enterprise_balance")
+                     "injury_beneficiaries", "employee_pension_enterprise_balance")
 
 #: Published NBS series set against the model on its own dates: series -> (series of the
 #: comparison, how its ``actual`` is formed from the published figures of Y-1 and Y).
@@ -500,3 +501,99 @@ def write_history(ds: xr.Dataset, folder) -> dict[str, Path]:
         for path in staged.values():
             path.unlink(missing_ok=True)
     return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Which inputs of each fund are assumptions rather than data (for summary.md)
+
+#: The parameter groups each fund's figures depend on: its own and those of the stages before it.
+SCHEME_INPUTS = {
+    "employee_pension": ("demography.", "labour.", "retirement.", "economy.", "employee_pension."),
+    "resident_pension": ("demography.", "labour.", "economy.", "resident_pension.", "employee_pension.indexation",
+                         "employee_pension.investment_return"),
+    "unemployment": ("demography.", "labour.", "economy.", "unemployment.", "employee_pension.investment_return"),
+    "injury": ("demography.", "labour.", "economy.", "injury.", "employee_pension.investment_return"),
+}
+
+#: Rules of the fund stages that are assumptions rather than data, beside the parameters marked so.
+ASSUMED_RULES = {
+    "employee_pension": (
+        "coverage 2020-2024: one national trend, fitted to the bulletin's insured workers of 2021; the age profile"
+        " of coverage (entry ramp, cohorts at the level of the year they were 45) is not in the data",
+        "the 2024 revenue split between contributions and subsidy by province (not published): every province"
+        " contributes at its implied factor, at most the median of the provinces in surplus; the subsidy is the rest",
+        "2020-2023 are a backcast: the funds are calibrated to the 2024 yearbook only (their 2021 figures are in"
+        " the validation table)",
+    ),
+    "resident_pension": (
+        "contributions per contributor move with CPI inflation from their 2024 level, also backwards (2020-2023)",
+        "the subsidy is each province's 2024 share of expenditure",
+    ),
+    "unemployment": (),
+    "injury": (),
+}
+
+
+def assumption_notes(scenario, scheme: str | None = None) -> list[dict]:
+    """The inputs of each fund that are assumptions rather than data, for ``summary.md``.
+
+    A parameter is an assumption when its metadata reference or description says
+    ``ASSUMPTION`` (``params/SOURCES.md`` gives the reason); a parameter the scenario changed is
+    the scenario's choice and is listed as such; :data:`ASSUMED_RULES` adds the stages' rules
+    that no parameter holds. The figures to hold them against are in the validation table
+    (:func:`write_history`: ``history.csv``).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    scheme : str, optional
+        One of :data:`~socsec_proj.variables.SCHEMES`; default all.
+
+    Returns
+    -------
+    list of dict
+        One per assumption, in the order of :data:`SCHEME_INPUTS`: ``scheme``, ``kind``
+        (``"parameter"``, ``"scenario"`` or ``"rule"``), ``name`` (the parameter's path, or ""
+        for a rule), ``label`` and ``note`` (the reference that says why, or the rule).
+    """
+    from .inputs.parameters import load_parameters
+
+    schemes = tuple(SCHEME_INPUTS) if scheme is None else (scheme,)
+    unknown = [s for s in schemes if s not in SCHEME_INPUTS]
+    if unknown:
+        raise ValueError(f"unknown scheme {unknown[0]!r}: one of {', '.join(SCHEME_INPUTS)}")
+    parameters = scenario.parameters
+    shipped = load_parameters()
+    notes = []
+    for name in schemes:
+        for path in parameters.paths():
+            if not path.startswith(SCHEME_INPUTS[name]):
+                continue
+            parameter = parameters[path]
+            changed = path not in shipped or shipped[path] is not parameter
+            texts = [*parameter.metadata.reference, parameter.description]
+            # the sentence that says so (a description holds more than the reason)
+            marked = [" ".join(t[t.index("ASSUMPTION"):].split(". ")[0].split()) for t in texts if "ASSUMPTION" in t]
+            if changed:
+                notes.append({"scheme": name, "kind": "scenario", "name": path, "label": parameter.metadata.label,
+                              "note": f"set by the scenario {scenario.name}"})
+            elif marked:
+                notes.append({"scheme": name, "kind": "parameter", "name": path, "label": parameter.metadata.label,
+                              "note": marked[0]})
+        notes += [{"scheme": name, "kind": "rule", "name": "", "label": "", "note": rule}
+                  for rule in ASSUMED_RULES[name]]
+    return notes
+
+
+def assumption_markdown(scenario, scheme: str, history_link: str = "history.csv") -> str:
+    """:func:`assumption_notes` of one fund as a Markdown paragraph, with a link to the validation table."""
+    items = []
+    for note in assumption_notes(scenario, scheme):
+        if note["kind"] == "rule":
+            items.append(note["note"])
+        else:
+            what = "scenario choice" if note["kind"] == "scenario" else "assumption"
+            items.append(f"`{note['name']}` ({note['label']}, {what})")
+    head = "Inputs that are assumptions rather than data: "
+    body = "; ".join(items) if items else "none beyond the calibration to published figures"
+    return f"{head}{body}. Model against every published figure: [validation table]({history_link})."

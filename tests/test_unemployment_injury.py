@@ -311,14 +311,17 @@ def test_the_model_against_the_seeds(baseline):
     for province in ("CN-GD", "CN-GZ"):
         model, seed = figures.loc[("UI benefit [CNY/month]", province), ["model 2020", "seed 2020"]]
         assert abs(model / seed - 1) < 0.06, province
-    # 2025: insured within 16 % of the plan targets (Hebei's UI target of +14 % in five years is the
-    # farthest: the model holds its 2020 ratio to urban-employee insured workers, which barely grow)
+    # 2025: insured within 21 % of the plan targets. The model holds each province's 2020 ratio to
+    # urban-employee insured workers, which grow 2020-2024 with the coverage trend fitted to the
+    # national bulletin (issue #13 item 1): Guangdong's UI and injury insured then exceed its plan's
+    # modest 2025 targets by 20 %
     enrolment = table[table["figure"].str.endswith("insured")]
-    assert (abs(enrolment["model 2025"] / enrolment["target 2025"] - 1) < 0.16).all()
-    # Guizhou's UI revenue reaches the plan's 2.4 bn within 7 % (5 % before issue #12 gave Guizhou its
-    # own census age structure: 2.31 bn then, 2.25 bn now); its injury target (2.5 bn, x2.7 on
-    # 2020) is out of reach at constant rates
-    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.07)
+    assert (abs(enrolment["model 2025"] / enrolment["target 2025"] - 1) < 0.21).all()
+    # Guizhou's UI revenue reaches the plan's 2.4 bn within 15 % (5 % before issue #12 gave Guizhou its
+    # own census age structure: 2.31 bn then, 2.25 bn after; 2.72 bn since issue #13's coverage trend
+    # lets its insured grow 2020-2024); its injury target (2.5 bn, x2.7 on 2020) is out of reach at
+    # constant rates
+    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.15)
     assert figures.loc[("injury revenue", "CN-GZ"), "model 2025"] < 0.6 * 2.5e9
 
 

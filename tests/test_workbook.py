@@ -56,9 +56,15 @@ def test_numbers_are_numbers_equal_to_the_projection(workbook, baseline):
     contributors = float(baseline["employee_pension_contributors"].sel(province="CN-HE", year=2035).sum())
     assert rows[("CN-HE", 2035)]["employee_pension_contributors"] == pytest.approx(contributors, rel=1e-15)
     assert isinstance(rows[("CN-HE", 2035)]["year"], int)
-    # The fund's base year is undefined (NaN in the Dataset): an empty cell, not 0 or "nan".
-    assert math.isnan(float(baseline["employee_pension_balance"].sel(province="CN-GD", year=2020)))
-    assert rows[("CN-GD", 2020)]["employee_pension_balance"] is None
+    # A year before a fund's first is undefined (NaN in the Dataset): an empty cell, not 0 or "nan"
+    # (the unemployment fund starts in 2024; the pension funds run from 2020)
+    assert math.isnan(float(baseline["unemployment_balance"].sel(province="CN-GD", year=2020)))
+    other = workbook["unemployment"]
+    header = [cell.value for cell in other[1]]
+    cells = {(r[0], r[1]): dict(zip(header, r)) for r in other.iter_rows(min_row=3, values_only=True)}
+    assert cells[("CN-GD", 2020)]["unemployment_balance"] is None
+    assert rows[("CN-GD", 2020)]["employee_pension_balance"] == pytest.approx(
+        float(baseline["employee_pension_balance"].sel(province="CN-GD", year=2020)), rel=1e-15)
     assert len(rows) == baseline.sizes["province"] * baseline.sizes["year"]
 
 

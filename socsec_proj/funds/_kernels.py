@@ -21,7 +21,7 @@ The new pension of row n, fund year t and age a (:func:`new_pension_numpy`; the 
 account, so its per-unit terms are worked out once by year and age)::
 
     level[n] x ((paid[n, t] - paid[n, start[t, a]]) x per_account[t, a]
-                + wages[n, 1] x account_2024[t, a] + wages[n, t] x per_wage[t, a])
+                + wages[n, 1] x account_first[t, a] + wages[n, t] x per_wage[t, a])
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class PensionStockInputs(NamedTuple):
         Account contributions since the first fund year, discounted by the crediting [CNY].
     start : numpy.ndarray of int64, shape (Y, A)
         Column of ``paid`` at which the cohort's first contribution since the first fund year falls.
-    per_account, account_2024, per_wage : numpy.ndarray, shape (Y, A)
-        New pension per unit of ``paid``, of the 2024 wage and of the wage of the year before [/month].
+    per_account, account_first, per_wage : numpy.ndarray, shape (Y, A)
+        New pension per unit of ``paid``, of the first fund year's wage and of the wage of the year before [/month].
     indexation : numpy.ndarray, shape (N, Y)
         [/1]
     base_benefit : numpy.ndarray, shape (N,)
@@ -68,13 +68,13 @@ class PensionStockInputs(NamedTuple):
     paid: np.ndarray
     start: np.ndarray
     per_account: np.ndarray
-    account_2024: np.ndarray
+    account_first: np.ndarray
     per_wage: np.ndarray
     indexation: np.ndarray
     base_benefit: np.ndarray
 
 
-def new_pension_numpy(level, wages, paid, start, per_account, account_2024, per_wage):
+def new_pension_numpy(level, wages, paid, start, per_account, account_first, per_wage):
     """New pensions ``[..., Y, A]`` [CNY/month] from their terms (see the module docstring);
     ``level``, ``wages`` and ``paid`` with any leading axes (``level`` broadcast to ``[..., 1, 1]``).
 
@@ -83,7 +83,7 @@ def new_pension_numpy(level, wages, paid, start, per_account, account_2024, per_
     formula = np.take(paid, start, axis=-1)                                          # (..., Y, A)
     np.subtract(paid[..., :-1, None], formula, out=formula)
     formula *= per_account
-    formula += wages[..., 1][..., None, None] * account_2024
+    formula += wages[..., 1][..., None, None] * account_first
     formula += wages[..., :-1, None] * per_wage
     return np.asarray(level)[..., None, None] * formula
 
@@ -94,7 +94,7 @@ def pension_stock(inputs, expenditure):
     (only the last year's is kept: ~0.8 kB per row instead of a cube), parallel over rows."""
     retirees, population = inputs.retirees, inputs.population
     wages, account_paid, start = inputs.wages, inputs.paid, inputs.start
-    per_account, account_2024, per_wage = inputs.per_account, inputs.account_2024, inputs.per_wage
+    per_account, account_first, per_wage = inputs.per_account, inputs.account_first, inputs.per_wage
     first = inputs.first
     n_rows, n_sex, _, n_age = retirees.shape
     n_prov = population.shape[2]
@@ -115,7 +115,7 @@ def pension_stock(inputs, expenditure):
             if t > 0:  # the new pension of each age this year, as new_pension_numpy orders it
                 for a in range(n_age):
                     formula = (account_paid[row, t] - account_paid[row, start[t, a]]) * per_account[t, a]
-                    formula = formula + wages[row, 1] * account_2024[t, a]
+                    formula = formula + wages[row, 1] * account_first[t, a]
                     formula = formula + wages[row, t] * per_wage[t, a]
                     new_benefit[a] = level * formula
             for s in range(n_sex):
@@ -178,7 +178,7 @@ def pension_stock_numpy(inputs, expenditure):
     continuing = continuing_pensioners(retirees_all, inputs.population).reshape(rows)[:, :, inputs.first:]
     retirees = inputs.retirees[:, :, inputs.first:]
     new_benefit = new_pension_numpy(inputs.level, inputs.wages, inputs.paid, inputs.start, inputs.per_account,
-                                    inputs.account_2024, inputs.per_wage)             # (N, Y, A)
+                                    inputs.account_first, inputs.per_wage)             # (N, Y, A)
     average = np.empty(retirees.shape)
     average[:, :, 0, :] = inputs.base_benefit[:, None, None]
     for t in range(1, retirees.shape[2]):

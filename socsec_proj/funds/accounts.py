@@ -20,6 +20,7 @@ with balance(-1) = ``opening``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 from typing import NamedTuple
 
@@ -32,8 +33,14 @@ from ..inputs import data
 from ..inputs.paths import params_dir
 from ..variables import by_draw
 
-#: The fund stages start in the year of the last yearbook.
+#: The year of the last yearbook, to which the fund stages are calibrated.
 FUND_BASE_YEAR = 2024
+
+#: The first fund year of the pension funds: the population's base year, the first year of the
+#: all-unit average-wage series (2019 is on the break of params/social_insurance/average_wage.csv).
+#: The flows and balances of 2020-2023 are then the model's, held against the bulletins, while
+#: 2024 stays calibrated to the yearbook. ``fund_years(ds, FUND_FIRST_YEAR)`` gives its index.
+FUND_FIRST_YEAR = 2020
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,6 +163,26 @@ def accounts(opening, contributions, expenditure, rate_of_return, subsidy_share=
     return AccountOutputs(*(values.reshape(shape) for values in outputs))
 
 
+def opening_for(closing, t, contributions, expenditure, rate_of_return, subsidy_share=None, transfer=None,
+                frozen=None, engine="numba") -> np.ndarray:
+    """The balance before the first fund year that makes the balance at the end of fund year
+    ``t - 1`` equal ``closing`` (``[P]``, read from draw 0), ``[P]`` [CNY].
+
+    The recursion is affine in its opening balance with slope prod(1 + return) over the years
+    before ``t`` (the subsidy does not depend on the balance): one run from zero gives it.
+    Arguments as :func:`accounts` (leading axes allowed; draw 0 is used).
+    """
+    if t == 0:
+        return np.asarray(closing, dtype=float)
+    zero = np.zeros(np.shape(contributions)[:-1])
+    from_zero = accounts(zero, contributions, expenditure, rate_of_return, subsidy_share, transfer, frozen,
+                         engine=engine).balance
+    from_zero = from_zero.reshape((-1,) + from_zero.shape[-2:])[0, :, t - 1]
+    rate = np.broadcast_to(np.asarray(rate_of_return, dtype=float), np.shape(contributions))
+    growth = np.prod(1.0 + rate.reshape((-1,) + rate.shape[-2:])[0, :, :t], axis=-1)
+    return (np.asarray(closing, dtype=float) - from_zero) / growth
+
+
 def reserve_months(balance: np.ndarray, expenditure: np.ndarray) -> np.ndarray:
     """Months of expenditure the balance covers: balance / (expenditure / 12) [months] (NaN without spending)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -172,13 +199,15 @@ def opening_balance(yearbook) -> np.ndarray:
 # Years and the draw axis
 
 
-def fund_years(ds: xr.Dataset) -> tuple[np.ndarray, int]:
-    """All years of ``ds``, and the index of the first fund year (2024)."""
+def fund_years(ds: xr.Dataset, start: int = FUND_BASE_YEAR) -> tuple[np.ndarray, int]:
+    """All years of ``ds``, and the index of the first fund year ``start`` (2024, or
+    :data:`FUND_FIRST_YEAR` for the funds that start in 2020); 2024 must be in ``ds``."""
     all_years = ds["year"].values
-    if FUND_BASE_YEAR not in all_years:
-        raise InputError(f"the fund stages start in {FUND_BASE_YEAR}", key="horizon",
-                         expected=f"a projection that includes {FUND_BASE_YEAR}")
-    return all_years, int(np.searchsorted(all_years, FUND_BASE_YEAR))
+    for year in {start, FUND_BASE_YEAR}:
+        if year not in all_years:
+            raise InputError(f"the fund stages run from {start} and are calibrated to {FUND_BASE_YEAR}", key="horizon",
+                             expected=f"a projection that includes {start} to {FUND_BASE_YEAR}")
+    return all_years, int(np.searchsorted(all_years, start))
 
 
 def padded(values: np.ndarray, n_years: int, first: int) -> np.ndarray:
@@ -336,26 +365,38 @@ def indexation(parameters, years, wage_growth, cpi_shock=0.0):
     return np.stack([by_rule[str(rule)][..., t] for t, rule in enumerate(rules)], axis=-1)
 
 
+#: The first year of the consistent (all-unit, 全口径) average-wage series.
+WAGE_SERIES_START = 2020
+
+
 def wage_path(parameters, years, provinces, shock=None) -> np.ndarray:
-    """Average wage [CNY/month] ``[D, P, Y+1]``: column 0 is 2023 (the year before the fund's first),
-    column k the fund year k-1, growing with :func:`wage_growth` after 2024 (D = 1 without a shock)."""
-    wages = data.average_wage().loc[list(provinces)]
+    """Average wage [CNY/month] ``[D, P, Y+1]``: column 0 is the year before the first of ``years``,
+    column k the year ``years[k-1]``; the table's wages up to 2024, growing with
+    :func:`wage_growth` after (D = 1 without a shock). Before :data:`WAGE_SERIES_START` (the
+    break of the series) the wage is backcast by the growth of the series' first year."""
+    table = data.average_wage().loc[list(provinces)]
     growth = wage_growth(parameters, years, shock)
-    base = np.stack([wages[FUND_BASE_YEAR - 1].to_numpy(), wages[FUND_BASE_YEAR].to_numpy()], axis=-1)
+    first = int(years[0])
+    known = list(range(max(first - 1, WAGE_SERIES_START), FUND_BASE_YEAR + 1))
+    base = np.stack([table[year].to_numpy() for year in known], axis=-1)
     if not np.all(np.isfinite(base)):
-        p = int(np.argwhere(~np.isfinite(base))[0][0])
-        raise InputError(f"no average wage for {provinces[p]} in {FUND_BASE_YEAR - 1} or {FUND_BASE_YEAR}",
+        p, k = np.argwhere(~np.isfinite(base))[0]
+        raise InputError(f"no average wage for {provinces[p]} in {known[k]}",
                          source=data.table_path("social_insurance/average_wage"), key="average_wage",
-                         expected="the two years before projection")
+                         expected=f"every year from {known[0]} to {FUND_BASE_YEAR}")
+    if first - 1 < WAGE_SERIES_START:
+        base = np.concatenate([(base[:, 0] ** 2 / base[:, 1])[:, None], base], axis=-1)
+    n_known = base.shape[-1]
     path = np.empty((growth.shape[0], len(provinces), len(years) + 1))
-    path[:, :, :2] = base[None]
-    for t in range(1, len(years)):
+    path[:, :, :n_known] = base[None]
+    for t in range(n_known - 1, len(years)):
         path[:, :, t + 1] = path[:, :, t] * (1.0 + growth[:, t, None])
     return path
 
 
 def fund_wages(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
-    """:func:`wage_path` of the fund years of ``ds`` with its wage driver, ``[D, P, Y+1]`` [CNY/month].
+    """:func:`wage_path` of the fund years of ``ds`` (from index ``first``) with its wage driver,
+    ``[D, P, Y+1]`` [CNY/month].
 
     Without draws memoised on the wage-growth parameter, the years, the provinces and the data
     folder (read-only): three fund stages read it.
@@ -387,6 +428,48 @@ def cpi_inflation(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
     """CPI inflation ``[D, Y]`` of the fund years [/1]: ``economy.cpi_inflation`` plus the draw's CPI shock."""
     years = ds["year"].values[first:]
     return national(parameters, "economy.cpi_inflation", years)[None, :] + driver(ds, "cpi")[:, first:]
+
+
+# --------------------------------------------------------------------------------------------
+# The central budget's subsidy to the two pension funds
+
+#: NBS's ten eastern provinces (东部), whose central subsidy per unit is
+#: ``employee_pension.central_subsidy_east_share`` of the others' (the north-east counts with the
+#: central and western provinces, as the old industrial bases the central subsidy favours).
+EASTERN_PROVINCES = ("CN-BJ", "CN-TJ", "CN-HE", "CN-SH", "CN-JS", "CN-ZJ", "CN-FJ", "CN-SD", "CN-GD", "CN-HI")
+
+#: The year of the Ministry of Finance's central subsidy (params/history/national_bulletin.csv).
+CENTRAL_SUBSIDY_YEAR = 2023
+
+
+def central_weight(parameters, provinces) -> np.ndarray:
+    """Central subsidy per unit of each province relative to a central or western one, ``[P]`` [/1]."""
+    east = float(parameters.get("employee_pension.central_subsidy_east_share").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
+    return np.where(np.isin(np.asarray(provinces), EASTERN_PROVINCES), east, 1.0)
+
+
+def resident_central_subsidy(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
+    """The central budget's part of the resident basic pension, ``[D, P, Y]`` [CNY/year] of the
+    fund years from index ``first``: beneficiaries x 12 x the national minimum basic pension x
+    :func:`central_weight` (国发〔2014〕8号)."""
+    years = ds["year"].values[first:]
+    provinces = list(ds["province"].values)
+    beneficiaries = members(ds, "resident_pension_beneficiaries")[..., first:, :].sum(axis=(2, 4))
+    minimum = national(parameters, "resident_pension.minimum_basic_pension", years)
+    return beneficiaries * 12.0 * minimum[None, None, :] * central_weight(parameters, provinces)[None, :, None]
+
+
+def published_central_subsidy() -> float:
+    """The Ministry of Finance's central subsidy to basic pension insurance of
+    :data:`CENTRAL_SUBSIDY_YEAR` [CNY/year] (both pension schemes; "about 1 trillion")."""
+    history = data.history()
+    rows = history[(history["series"] == "basic_pension_central_subsidy") & (history["province"] == "CN")
+                   & (history["year"] == CENTRAL_SUBSIDY_YEAR)]
+    if len(rows) != 1:
+        raise InputError(f"no central subsidy of {CENTRAL_SUBSIDY_YEAR}",
+                         source=data.table_path("history/national_bulletin"),
+                         key="basic_pension_central_subsidy", expected="one national row")
+    return float(rows["value"].iloc[0])
 
 
 # --------------------------------------------------------------------------------------------

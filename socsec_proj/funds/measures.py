@@ -12,6 +12,7 @@ import xarray as xr
 from .. import variables
 from ..errors import InputError
 from ..variables import SCHEMES
+from .accounts import FUND_BASE_YEAR
 
 
 def _check_scheme(ds, scheme):
@@ -43,6 +44,10 @@ def national(ds: xr.Dataset, scheme: str) -> xr.Dataset:
 def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_total: bool = False) -> xr.DataArray:
     """First year the scheme's balance falls below zero, per province (NaN: never within the horizon).
 
+    Counted from the calibration year 2024 (:data:`~socsec_proj.funds.accounts.FUND_BASE_YEAR`)
+    on: the pension funds' years 2020-2023 are the model's backcast of the past, held against
+    the bulletins by :mod:`socsec_proj.validation`, not a projection.
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -56,7 +61,7 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     balance = ds[f"{scheme}_balance"]
     if national_total:
         balance = balance.sum("province", min_count=1)
-    below = balance < 0
+    below = (balance < 0) & (ds["year"] >= FUND_BASE_YEAR)
     years = xr.where(below, ds["year"], np.nan)
     result = years.min("year")
     result.name = f"{scheme}_depletion_year"
@@ -129,7 +134,7 @@ def cost_rate(ds: xr.Dataset) -> xr.DataArray:
 
 def general_average_premium(ds: xr.Dataset, last_year: int, discount_rate: float = 0.03,
                             national_total: bool = False) -> xr.DataArray:
-    """General average premium of the employee pension from the first fund year to ``last_year``.
+    """General average premium of the employee pension from the calibration year 2024 to ``last_year``.
 
     The level contribution rate on covered payroll that, with the opening balance, pays the
     expenditure over the period: (PV expenditure - balance at the start) / PV payroll [/1],
@@ -140,7 +145,8 @@ def general_average_premium(ds: xr.Dataset, last_year: int, discount_rate: float
         names = ["employee_pension_expenditure", "employee_pension_covered_payroll", "employee_pension_balance",
                  "employee_pension_revenue"]
         ds = ds[names].sum("province", min_count=1).expand_dims(province=["CN"])
-    expenditure = ds["employee_pension_expenditure"].dropna("year", how="all").sel(year=slice(None, last_year))
+    expenditure = ds["employee_pension_expenditure"].dropna("year", how="all").sel(year=slice(FUND_BASE_YEAR,
+                                                                                               last_year))
     payroll = ds["employee_pension_covered_payroll"].sel(year=expenditure["year"])
     first = int(expenditure["year"][0])
     opening = ds["employee_pension_balance"].sel(year=first) - ds["employee_pension_revenue"].sel(year=first) \

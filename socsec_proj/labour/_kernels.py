@@ -12,8 +12,12 @@ Below ``carry_age`` the insured share is the year's coverage level times the ent
 times the share of the cohort not yet retired (people join, move and leave at those ages).
 From ``carry_age`` on, shares follow their cohort: each year the insured who reach their
 retirement age (the cohort's retired fraction rises from r to r') move to ``retired``, a
-fraction (r' - r) / (1 - r) of those still insured; nobody joins or leaves otherwise. The
-open age group merges two cohorts, weighted by their populations.
+fraction (r' - r) / (1 - r) of those still insured. Late joiners: when the coverage level
+changes from c to c', the insured share of every carried cohort not yet retired changes by
+the same amount, (c' - c) x entry profile x (1 - r') (an enrolment drive reaches all ages; a
+share stays at c' x entry profile x (1 - r') >= 0, and the step stays linear in the coverage
+levels, which the calibration needs); nobody joins or leaves otherwise. The open age group merges two cohorts,
+weighted by their populations.
 
 Inputs and outputs are the named tuples :class:`CoverageInputs` and :class:`CoverageOutputs`
 (``D`` draws, ``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 2 sexes):
@@ -166,6 +170,11 @@ def coverage_kernel(inputs, outputs):
                                               + (previous_insured[c, last] - moving) * top) / (below + top)
                     share_retired[c, last] = (share_retired[c, last] * below
                                               + (previous_retired[c, last] + moving) * top) / (below + top)
+                # late joiners: a change of the coverage level reaches the carried cohorts not yet retired
+                change = w * (coverage[p, t] - coverage[p, t - 1])
+                if change != 0.0:
+                    for a in range(first_carried, n_age):
+                        share_insured[c, a] += change * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                 # younger ages: this year's coverage of those not yet retired
                 level = w * coverage[p, t]
                 for a in range(min(carry_age, n_age)):
@@ -251,6 +260,10 @@ def _coverage_numpy_one(inputs, outputs, d):
             merged_retired = (new_retired[..., last] * below + (share_retired[..., last] + moving_top) * top) / safe
             new_insured[..., last] = np.where(both > 0, merged_insured, new_insured[..., last])
             new_retired[..., last] = np.where(both > 0, merged_retired, new_retired[..., last])
+            # late joiners at the carried ages: the change of the coverage level, on those not yet retired
+            change = weight * (coverage[:, t] - coverage[:, t - 1])[:, None, None]
+            joined = new_insured + change * profile * (1.0 - retired_fraction[:, t][None])
+            new_insured[..., ~young] = joined[..., ~young]
             fresh = weight * coverage[:, t, None, None] * profile * (1.0 - retired_fraction[:, t][None])
             new_insured[..., young] = fresh[..., young]
             new_retired[..., young] = 0.0

@@ -9,10 +9,22 @@ retirement age, month by month (:mod:`socsec_proj.labour.retirement`, the 2024 l
 scenario's schedule, with flexible early or late retirement for a share of each cohort).
 Women are split between the cadre/staff rule (55 originally) and the worker rule (50).
 
+Coverage by age and over time. Below :data:`CARRY_AGE` coverage rises from zero at the
+minimum working age to its full level over ``labour.entry_ramp_years`` (young entrants: most
+of those aged 16-23 are in school). The level of each province moves over time: from 2020 to
+2024 by a national trend, ``g`` of its 2024 level per year, fitted so that the national
+insured workers of 2021 equal the MOHRSS bulletin (scaled by the provinces' share of the
+national total in 2024, which holds a part not allocated to any province); after 2024 by
+``labour.employee_coverage_trend_share`` x ``g`` a year (0 holds the 2024 level), where it is
+below one insured worker per resident (a province above, Beijing, keeps its level). When the
+level changes, carried cohorts not yet retired change with it (late joiners: the enrolment
+drives of 2021-2024 reached every age), so coverage is not frozen at the age of 45.
+
 Calibration. The two levels of each province, the coverage of insured workers and the
 pension take-up of the cohorts already retired in the base year, are set so that the 2024
 insured workers and retirees equal the 2024 yearbook (表24-26). The stage is linear in both
-levels, so two unit runs of the kernel give them exactly.
+levels and in ``g`` x level, so unit runs of the kernel give them exactly for any ``g``, and
+``g`` is the root of one equation in one unknown (the national 2021 figure).
 
 Urban-rural resident pension (城乡居民基本养老保险). Contributors are a share of the residents
 aged from the minimum working age to 59 who are not in the employee scheme; beneficiaries a
@@ -29,6 +41,7 @@ resident, not a coverage rate.
 from __future__ import annotations
 
 import datetime
+import hashlib
 
 import numpy as np
 import xarray as xr
@@ -36,6 +49,8 @@ import xarray as xr
 from .._accelerate import buffer
 from ..errors import InputError
 from ..inputs import data
+from ..inputs.paths import params_dir
+from ..inputs.provinces import CODES
 from ..variables import SEXES, add, by_draw
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
@@ -49,6 +64,29 @@ CALIBRATION_YEAR = 2024
 
 #: The resident pension is paid from age 60 (国发〔2014〕8号).
 RESIDENT_PENSION_AGE = 60
+
+#: The year of the national bulletin's insured workers the 2020-2024 coverage trend is fitted to.
+TREND_YEAR = 2021
+
+
+def entry_profile(ages, entry_age: float, ramp_years: float) -> np.ndarray:
+    """Coverage by age relative to its full level [/1]: 0 below the minimum working age, rising
+    linearly over ``ramp_years`` (at the mid-year age a + 0.5), 1 after; a step if ``ramp_years`` is 0."""
+    ages = np.asarray(ages, dtype=float)
+    if ramp_years <= 0:
+        return (ages >= entry_age).astype(float)
+    return np.where(ages >= entry_age, np.clip((ages + 0.5 - entry_age) / ramp_years, 0.0, 1.0), 0.0)
+
+
+def coverage_path(years, trend: float, trend_share) -> np.ndarray:
+    """The coverage level of each year relative to 2024 [/1], ``(Y,)``.
+
+    ``exp(trend x (year - 2024))`` up to 2024 (the fitted national trend of 2020-2024 [/year]);
+    after 2024 it grows by ``trend_share(year) x trend`` a year (``labour.employee_coverage_trend_share``).
+    """
+    years = np.asarray(years)
+    after = np.where(years > CALIBRATION_YEAR, np.asarray(trend_share, dtype=float), 0.0)
+    return np.exp(trend * np.where(years <= CALIBRATION_YEAR, years - CALIBRATION_YEAR, np.cumsum(after)))
 
 
 def retirement_schedules(parameters, source=None) -> dict:
@@ -231,6 +269,84 @@ def _check_share(values, key, source=None, low=0.0, high=1.0):
     return values
 
 
+_TREND_CACHE: dict = {}
+
+
+def _digest(*parts) -> bytes:
+    """A digest of arrays and plain values (the key of :data:`_TREND_CACHE`)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(str((part.shape, part.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(part).encode())
+    return digest.digest()
+
+
+def fitted_trend(years, provinces, runs, default: float = 0.0) -> float:
+    """The national trend ``g`` of coverage 2020-2024 [/year] (see the module docstring).
+
+    ``runs(g)`` gives the unit run of the years to 2024 under trend ``g`` and the levels that
+    make each province's 2024 insured workers the yearbook's; China's insured workers of
+    :data:`TREND_YEAR` are then a smooth function of ``g`` alone, whose root against the
+    bulletin Brent's method finds (about ten runs of the kernel over five years). Without all
+    31 provinces (or the year) it cannot be fitted: ``default`` (``labour.employee_coverage_trend``,
+    the full run's value) is used.
+    """
+    years = list(int(y) for y in years)
+    if TREND_YEAR not in years or len(provinces) != len(CODES):
+        return float(default)
+    t = years.index(TREND_YEAR)
+    history = data.history()
+
+    def published(year):
+        rows = history[(history["series"] == "employee_pension_insured_workers") & (history["province"] == "CN")
+                       & (history["year"] == year) & (history["kind"] == "actual")]
+        return float(rows["value"].iloc[0])
+
+    # the national figure holds insured workers no province reports (不分地区, 0.14 % in 2024)
+    insured_2024 = data.yearbook_employee_pension()["insured_workers"].sum()
+    target = published(TREND_YEAR) * float(insured_2024) / published(CALIBRATION_YEAR)
+
+    def gap(g):
+        unit, level = runs(g)
+        return float(np.sum(level * unit["insured_total"][:, t])) / target - 1.0
+
+    from scipy.optimize import brentq
+    # the gap is nearly linear in g: Brent's method from a narrow bracket needs a few runs
+    low, high = 0.0, 0.08
+    if gap(low) * gap(high) > 0:
+        low, high = -0.1, 0.2
+    return float(brentq(gap, low, high, xtol=1e-10))
+
+
+def cohort_factor(ages, trend: float) -> np.ndarray:
+    """Coverage of the base year's cohorts aged 45 and over relative to the younger [/1]: each at
+    the level of the year it was :data:`CARRY_AGE`, ``exp(-g (a - 45))`` (cohorts carry their coverage)."""
+    return np.exp(-trend * np.clip(np.asarray(ages, dtype=float) - CARRY_AGE, 0.0, None))
+
+
+def check_coverage(coverage, level, years, provinces, source=None) -> None:
+    """Coverage may not rise above one insured worker per resident, or above its 2024 level
+    where that is already more (enrolments per resident), in any year.
+
+    Raises
+    ------
+    InputError
+        Naming ``labour.employee_coverage_trend_share`` (and the province and year) otherwise.
+    """
+    ceiling = np.maximum(1.0, level)[:, None] * (1.0 + 1e-12)
+    above = np.argwhere(coverage > ceiling)
+    if len(above):
+        p, t = above[0]
+        raise InputError(f"{provinces[p]}: coverage {coverage[p, t]:.3f} in {int(years[t])} is above"
+                         f" {max(1.0, float(level[p])):.3f}", source=source,
+                         key="labour.employee_coverage_trend_share",
+                         expected="a trend keeping coverage at most 1 insured worker per resident, or at most"
+                                  " its 2024 level where that is above 1")
+
+
 def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Labour and coverage stage: Dataset in (with ``population``), Dataset out.
 
@@ -269,10 +385,12 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
                          "labour.female_cadre_share")
     weight = np.stack([np.ones_like(cadre), cadre, 1.0 - cadre], axis=1)
     entry_age = parameters.get("labour.minimum_working_age").at(datetime.date(int(years[0]), 7, 1))
-    entry = np.broadcast_to((ages >= entry_age).astype(float), (len(SEXES), n_age))
+    ramp = float(parameters.get("labour.entry_ramp_years").at(datetime.date(int(years[0]), 7, 1)))
+    entry = np.broadcast_to(entry_profile(ages, entry_age, ramp), (len(SEXES), n_age))
     scale = _check_share(parameters.get("labour.employee_coverage_scale").by_province(years, provinces),
                          "labour.employee_coverage_scale", high=3.0)
     scale = scale / scale[:, t_cal:t_cal + 1]  # the calibrated level is the 2024 one
+    trend_share = parameters.get("labour.employee_coverage_trend_share").annual(years)
     resident_scale = _check_share(parameters.get("labour.resident_coverage_scale").by_province(years, provinces),
                                   "labour.resident_coverage_scale", high=3.0)
     resident_scale = resident_scale / resident_scale[:, t_cal:t_cal + 1]
@@ -286,21 +404,46 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
     population_head, retired_head, leaving_head = population[0, head], retired[:, head], leaving[:, head]
     ones, zeros = np.ones(len(provinces)), np.zeros(len(provinces))
     resident_head = (resident_scale[:, head], contributing_mask, ones, pension_mask)
-    from_workers = run_coverage(population_head, retired_head, weight, scale[:, head], entry, zeros, *resident_head,
-                                leaving=leaving_head, engine=engine)
-    from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
-                                *resident_head, leaving=leaving_head, engine=engine)
+    # coverage(t) = level x scale(t) x exp(g (t - 2024)), the base year's carried cohorts at the level
+    # of the year they were 45 (entry profile x cohort factor): linear in the level for a given g
     insured_workers, retirees = data.province_columns(data.yearbook_employee_pension(), provinces,
                                                       "insured_workers", "retirees")
-    level = insured_workers / from_workers["insured_total"][:, t_cal]
-    take_up = (retirees - level * from_workers["retired_total"][:, t_cal]) \
-        / from_retired["retired_total"][:, t_cal]
+
+    def head_runs(g):
+        """The unit run (level 1) of the years to 2024 under trend g, and the province levels it gives."""
+        profile = entry * cohort_factor(ages, g)[None, :]
+        path = scale[:, head] * coverage_path(years[head], g, trend_share[head])[None, :]
+        unit = run_coverage(population_head, retired_head, weight, path, profile, zeros, *resident_head,
+                            leaving=leaving_head, engine=engine)
+        return unit, insured_workers / unit["insured_total"][:, t_cal], profile
+
+    # the fit reads 2020-2024 only, the same in every chunk of a stochastic run and in most
+    # scenarios: cached on a digest of what it reads (about ten kernel runs saved per call)
+    key = _digest(population_head, retired_head, leaving_head, weight, scale[:, head], entry, years[head],
+                  engine, str(params_dir()), tuple(provinces))
+    trend = _TREND_CACHE.get(key)
+    if trend is None:
+        trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2],
+                             parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1)))
+        if len(_TREND_CACHE) > 32:
+            _TREND_CACHE.clear()
+        _TREND_CACHE[key] = trend
+    from_workers, level, entry = head_runs(trend)
+    from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
+                                *resident_head, leaving=leaving_head, engine=engine)
+    take_up = (retirees - level * from_workers["retired_total"][:, t_cal]) / from_retired["retired_total"][:, t_cal]
     if np.any(take_up < 0):
         p = int(np.argmin(take_up))
         raise InputError(f"{provinces[p]}: the 2024 retirees cannot be reproduced (take-up {take_up[p]:.3f})",
                          source=data.table_path("social_insurance/yearbook_2024_employee_pension"),
                          key="retirees", expected="retirees above those the insured workers alone produce")
-    coverage = level[:, None] * scale
+    # after 2024 the trend applies where coverage is below one insured worker per resident; a
+    # province already above (Beijing: enrolments per resident) keeps its 2024 level
+    path = np.where((level[:, None] >= 1.0) & (years[None, :] > CALIBRATION_YEAR), 1.0,
+                    coverage_path(years, trend, trend_share)[None, :])
+    # the trend's part (the scale has its own range)
+    check_coverage(level[:, None] * path, level, years, provinces, scenario.source)
+    coverage = level[:, None] * scale * path
     calibrated = run_coverage(population_head, retired_head, weight, coverage[:, head], entry, take_up,
                               *resident_head, leaving=leaving_head, engine=engine)
     insured, beneficiaries = data.province_columns(data.yearbook_resident_pension(), provinces,

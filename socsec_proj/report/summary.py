@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from .. import variables
+from ..funds.accounts import FUND_BASE_YEAR
 
 __all__ = [
     "FUND_QUANTITIES",
@@ -315,7 +316,7 @@ def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index ``province`` (ISO codes, Dataset order), one float column per scheme with a
-        balance: the first year [calendar year] with ``balance < 0``, NaN if the balance never
+        balance: the first year [calendar year] from 2024 with ``balance < 0``, NaN if the balance never
         goes below zero within the projection (a zero balance is not depleted). No columns
         when the Dataset holds no balance.
     """
@@ -325,7 +326,7 @@ def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
         name = f"{scheme}_balance"
         if name not in ds.data_vars:
             continue
-        balance = ds[name]
+        balance = ds[name].sel(year=slice(FUND_BASE_YEAR, None))  # 2020-2023: the pension funds' backcast
         balance = balance.sum([d for d in balance.dims if d not in ("province", "year")], min_count=1)
         series = [balance.sel(province=code) for code in index]
         if national:
