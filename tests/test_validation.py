@@ -12,6 +12,8 @@ of provinces and years, absent variables give NaN with the reason; (e) the files
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -342,6 +344,33 @@ def test_plot_history(table):
     births = next(ax for ax in fig.axes if ax.get_title() == "births")
     line = births.get_lines()[0]
     np.testing.assert_allclose(line.get_xdata(), range(2021, 2026))
+
+
+def test_validate_history_command(tmp_path, table):
+    # through the command line, as a user runs it: OUT/validate-history/ with the table and the chart,
+    # staged and swapped in (the user's other files untouched; an earlier result of its own is replaced)
+    out = tmp_path / "results"
+    (out / "validate-history").mkdir(parents=True)
+    (out / "validate-history" / ".socsec-proj").write_text("written by socsec-proj: validate-history baseline\n")
+    (out / "validate-history" / "old.txt").write_text("an earlier result")
+    (out / "mine.csv").write_text("keep")
+    done = subprocess.run([sys.executable, "-m", "socsec_proj.cli", "validate-history", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "baseline: 545 published figures" in done.stdout and "validate-history" in done.stdout
+    folder = out / "validate-history"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["mine.csv", "validate-history"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["history.csv", "history.png"]
+    assert (out / "mine.csv").read_text() == "keep"
+    written = pd.read_csv(folder / "history.csv", keep_default_na=False, na_values=[""])
+    assert list(written.columns) == validation.COLUMNS and len(written) == len(table)
+    np.testing.assert_allclose(written["model"], table["model"], rtol=1e-9, equal_nan=True)
+    assert (folder / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # bad input: exit 2, one line, nothing written
+    done = subprocess.run([sys.executable, "-m", "socsec_proj.cli", "validate-history", "no_such_scenario",
+                           "--out", str(tmp_path / "other")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "no_such_scenario" in done.stderr and not (tmp_path / "other").exists()
 
 
 # --------------------------------------------------------------------------------------------
