@@ -100,7 +100,7 @@ _DECLARED = [
              "calibrated share of the base year's retired cohorts drawing an urban-employee pension"),
     Variable("resident_pension_contribution_share", ("province",), "1",
              "calibrated resident-pension contributors per resident aged 16-59 outside the employee scheme (2024)"),
-    # funds: flows of the calendar year, balances at its end (NaN before 2024, the first fund year)
+    # funds: flows of the calendar year, balances at its end (NaN before 2024, the pension funds' first year)
     Variable("employee_pension_revenue", ("province", "year"), "CNY/year",
              "urban-employee pension fund revenue as the yearbook counts it: contributions + subsidy"
              " + investment income + net pooling transfer"),
