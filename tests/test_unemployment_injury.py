@@ -127,6 +127,25 @@ def test_insured_calibrated_to_the_2021_bulletin(baseline):
         np.testing.assert_allclose(others, others[0], rtol=1e-12)   # relative coverage 1 everywhere
 
 
+def test_derived_levels_reproduce_the_bulletins(baseline):
+    # the seven DERIVED national levels (params/SOURCES.md#unemployment-and-work-injury) still make the
+    # baseline reproduce their bulletin figures; after a change to the labour stage this fails and
+    # `python params/build/derive_fund_levels.py` prints the values to write
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("derive_fund_levels", REPO / "params/build/derive_fund_levels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.derive(baseline)
+    assert len(rows) == 7
+    parameters = ssp.load_scenario("baseline").parameters
+    for name, figure, model, value in rows:
+        assert model == pytest.approx(figure, rel=2e-3), name      # the parameters are rounded to 4 digits
+        assert value == pytest.approx(parameters.get(name).at("2023-07-01"), rel=2e-3), name
+
+
 def test_few_unemployment_funds_below_zero_by_2035(baseline):
     # issue #13 item 2: the real fund took in more than it spent in 2023; under current law at most a few
     # provinces' funds fall below zero by 2035 (Guangdong today: a 0.64 % rate, 90 % benefit)
