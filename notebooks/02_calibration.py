@@ -200,7 +200,7 @@ for row in actual_2020.itertuples():
         value = float(da.sum(min_count=1)) if da.ndim else float(da)
         how = "model variable" if variable == row.indicator else f"model variable {variable}"
         if np.isnan(value):
-            reason = "model variable, but no 2020 value (the unemployment and injury funds start in 2024)"
+            reason = "model variable, but no 2020 value (the fund accounts start later)"
     elif row.indicator in DERIVED:
         value, how = DERIVED[row.indicator](row.province), "share of model population"
     else:
@@ -291,3 +291,30 @@ axes[1].set_xlabel("female life expectancy at birth [years]")
 axes[1].set_title("Life expectancy by province, 2020 and 2050")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Every published figure: the validation table
+#
+# `socsec_proj.validation.compare_history` sets every published figure of `params/history/`
+# (the MOHRSS bulletins 2020-2024, the Ministry of Finance's 2023 facts, the 2024 yearbook, the
+# seeds' actuals and targets, NBS demography) beside the model's value of the same series, place
+# and year; `socsec-proj validate-history --out DIR` writes it as `history.csv` with the chart
+# below. The unemployment fund is calibrated to the 2021 bulletin's insured and the 2023
+# bulletin's revenue, beneficiaries, benefit and balance; the work-injury fund to the 2021
+# bulletin (the injury rows of 2021 stay empty while its accounts start in 2023: the tests
+# compare them through the rule of `params/SOURCES.md#unemployment-and-work-injury`).
+
+# %%
+from socsec_proj import validation
+
+history = validation.compare_history(ds)
+funds = history[(history["province"] == "CN") & history["series"].str.match("unemployment_|injury_")]
+shown_history = funds[["series", "year", "model", "actual", "relative_difference", "missing"]].copy()
+shown_history["relative_difference"] = shown_history["relative_difference"].map(
+    lambda v: "" if np.isnan(v) else f"{v:+.1%}")
+display(shown_history.sort_values(["series", "year"]).reset_index(drop=True))
+print(f"{int(history['model'].notna().sum())} of {len(history)} published figures have a model value")
+
+# %%
+validation.plot_history(history[history["province"] == "CN"])
+

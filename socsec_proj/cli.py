@@ -8,6 +8,7 @@ Commands::
     socsec-proj validate FILE
     socsec-proj params PATH
     socsec-proj sensitivity SCENARIO --out DIR [--parameters P,Q] [--shift X | P=X,Q=Y] [--progress]
+    socsec-proj validate-history [SCENARIO] --out DIR
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
 one tidy CSV per scheme (``employee_pension.csv``, ...), ``population.csv``, the PNG charts
@@ -111,6 +112,16 @@ def _parser() -> argparse.ArgumentParser:
                              "assumption's stated shift), in the parameter's unit")
     sensitivity.add_argument("--progress", action="store_true",
                              help="show a progress bar even when stderr is not a terminal")
+
+    history = commands.add_parser(
+        "validate-history", help="hold the projection against every published figure of past years",
+        description="Project SCENARIO (default: baseline) and write DIR/validate-history/: history.csv (every "
+        "published figure of params/history/ beside the model's value, with the difference and the source) and "
+        "history.png (model against published).")
+    history.add_argument("scenario", nargs="?", default="baseline",
+                         help="a shipped scenario name or a path to a scenario YAML file (default: baseline)")
+    history.add_argument("--out", required=True, help="folder for the results (created); they go to "
+                         "DIR/validate-history/, replacing only that folder")
 
     commands.add_parser("list", help="shipped scenarios with their descriptions")
     validate = commands.add_parser("validate", help="check a scenario file without running it")
@@ -527,6 +538,27 @@ def _sensitivity(args) -> int:
     return EXIT_OK
 
 
+def _validate_history(args) -> int:
+    """``validate-history``: :func:`socsec_proj.validation.write_history` into ``OUT/validate-history/``."""
+    from . import outputs
+    from .projection import run
+    from .validation import write_history
+
+    scenario = _load(args.scenario)
+    name = "validate-history"
+    out = _out(args, [name])
+    with outputs.destination(out):
+        ds = run(scenario)
+        with outputs.staged(out, name, note=f"validate-history {scenario.name}") as folder:
+            paths = write_history(ds, folder)
+    import pandas as pd
+
+    table = pd.read_csv(out / name / paths["csv"].name, keep_default_na=False, na_values=[""])
+    print(f"{scenario.name}: {len(table)} published figures, {int(table['model'].notna().sum())} with a model value")
+    print(f"validation written to {out / name}/")
+    return EXIT_OK
+
+
 def _list(args) -> int:
     from .inputs.scenario import list_scenarios
 
@@ -649,7 +681,8 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)    # Ctrl-C is a KeyboardInterrupt below
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
-                   "params": _params, "sensitivity": _sensitivity}[args.command]
+                   "params": _params, "sensitivity": _sensitivity,
+                   "validate-history": _validate_history}[args.command]
         return command(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return EXIT_OK

@@ -205,10 +205,10 @@ SERIES: dict[str, Rule] = {
     "population_share_65plus_year_end": Rule(("population[65:]",), ("population",), year_end=True),
 }
 
-#: Variables the rules read that the model does not declare yet: asked for by issue #13 (items 2-4);
-#: their rows show ``variable absent`` until a stage adds them under these names.
-PENDING_VARIABLES = ("unemployment_beneficiaries_year_end", "unemployment_recipients_during_year",
-                     "injury_beneficiaries", "employee_pension_enterprise_balance")
+#: Variables the rules read that the model does not declare yet: asked for by issue #13 (item 4);
+#: their rows show ``variable absent`` until a stage adds them under these names. The model has
+#: no year-end stock of UI beneficiaries: its average stock stands in (the rule's alternative).
+PENDING_VARIABLES = ("unemployment_beneficiaries_year_end", "employee_pension_enterprise_balance")
 
 #: Published NBS series set against the model on its own dates: series -> (series of the
 #: comparison, how its ``actual`` is formed from the published figures of Y-1 and Y).

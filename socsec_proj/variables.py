@@ -100,7 +100,7 @@ _DECLARED = [
              "calibrated share of the base year's retired cohorts drawing an urban-employee pension"),
     Variable("resident_pension_contribution_share", ("province",), "1",
              "calibrated resident-pension contributors per resident aged 16-59 outside the employee scheme (2024)"),
-    # funds: flows of the calendar year, balances at its end (NaN before 2024, the first fund year)
+    # funds: flows of the calendar year, balances at its end (NaN before 2024, the pension funds' first year)
     Variable("employee_pension_revenue", ("province", "year"), "CNY/year",
              "urban-employee pension fund revenue as the yearbook counts it: contributions + subsidy"
              " + investment income + net pooling transfer"),
@@ -151,11 +151,14 @@ _DECLARED = [
              "average resident pension per beneficiary"),
     Variable("resident_pension_take_up", ("province",), "1",
              "calibrated resident-pension beneficiaries per resident aged 60+ without an employee pension (2024)"),
-    # unemployment and work-injury funds (calendar-year flows, balances at the end; NaN before 2024)
+    # unemployment and work-injury funds (calendar-year flows, balances at the end; NaN before their
+    # first account year, the year before the pension funds' first)
     Variable("unemployment_contributors", ("province", "year"), "persons",
              "unemployment-insurance insured workers (失业保险参保人数)"),
     Variable("unemployment_beneficiaries", ("province", "year"), "persons",
              "unemployed drawing unemployment benefit (失业保险金), average stock over the year"),
+    Variable("unemployment_recipients_during_year", ("province", "year"), "persons",
+             "people drawing unemployment benefit at some time in the year: the stock + the year's entrants"),
     Variable("unemployment_revenue", ("province", "year"), "CNY/year",
              "unemployment fund revenue: contributions + investment income"),
     Variable("unemployment_contributions", ("province", "year"), "CNY/year",
@@ -163,13 +166,16 @@ _DECLARED = [
     Variable("unemployment_investment_income", ("province", "year"), "CNY/year",
              "return on the unemployment fund's opening balance"),
     Variable("unemployment_expenditure", ("province", "year"), "CNY/year",
-             "unemployment fund expenditure: benefits + job-stabilisation refunds + skills subsidies"),
+             "unemployment fund expenditure: benefits + job-stabilisation refunds + skills subsidies + other spending"),
     Variable("unemployment_benefits", ("province", "year"), "CNY/year",
              "unemployment benefit paid (失业保险金)"),
     Variable("unemployment_refunds", ("province", "year"), "CNY/year",
              "job-stabilisation refunds to employers (稳岗返还)"),
     Variable("unemployment_subsidies", ("province", "year"), "CNY/year",
              "skills-upgrading subsidies and other employment spending (技能提升补贴)"),
+    Variable("unemployment_other_spending", ("province", "year"), "CNY/year",
+             "unemployment fund spending other than benefits at the 2023 bulletin's level (refunds, subsidies,"
+             " other items not split)"),
     Variable("unemployment_balance", ("province", "year"), "CNY",
              "unemployment fund accumulated balance at the end of the year"),
     Variable("unemployment_months_of_reserve", ("province", "year"), "months",
@@ -178,7 +184,7 @@ _DECLARED = [
              "unemployment benefit per beneficiary: benefit share x first-tier minimum wage"),
     Variable("unemployment_coverage", ("province",), "1",
              "unemployment insured per urban-employee insured worker (calibrated to the seeds' 2020 insured"
-             " for CN-GD, CN-HE, CN-GZ; unemployment.default_coverage_ratio elsewhere)"),
+             " for CN-GD, CN-HE, CN-GZ; elsewhere one ratio x unemployment.relative_coverage, to the 2021 bulletin)"),
     Variable("injury_contributors", ("province", "year"), "persons",
              "work-injury insured workers (工伤保险参保人数)"),
     Variable("injury_revenue", ("province", "year"), "CNY/year",
@@ -197,6 +203,9 @@ _DECLARED = [
              "injury-prevention spending (工伤预防费)"),
     Variable("injury_long_term_recipients", ("province", "year"), "persons",
              "recipients of a work-injury disability allowance, below retirement, at 1 July"),
+    Variable("injury_beneficiaries", ("province", "year"), "persons",
+             "people receiving any work-injury benefit in the year (the bulletin's 享受工伤保险待遇人数): the year's"
+             " cases + the long-term recipients"),
     Variable("injury_balance", ("province", "year"), "CNY",
              "work-injury fund accumulated balance at the end of the year"),
     Variable("injury_months_of_reserve", ("province", "year"), "months",
@@ -205,9 +214,9 @@ _DECLARED = [
              "disability allowance per long-term recipient"),
     Variable("injury_coverage", ("province",), "1",
              "work-injury insured per urban-employee insured worker (calibrated to the seeds' 2020 insured"
-             " for CN-GD, CN-HE, CN-GZ; injury.default_coverage_ratio elsewhere)"),
+             " for CN-GD, CN-HE, CN-GZ; elsewhere one ratio x injury.relative_coverage, to the 2021 bulletin)"),
     Variable("injury_one_off_payment_months", ("province",), "months",
-             "calibrated one-off payment per one-off case in months of the provincial average wage (2024)"),
+             "calibrated one-off payment per one-off case in months of the provincial average wage (first account year)"),
     # stochastic drivers, per draw and calendar year (0 before 2025); the stages read them when present
     Variable("driver_fertility", ("draw", "year"), "1", "log multiplier of the TFR"),
     Variable("driver_mortality", ("draw", "year"), "1", "log multiplier of the probability of dying"),

@@ -44,7 +44,7 @@ HEADLINE = {
         "economy.wage_growth": (2045, 2047),
         "employee_pension.investment_return": (2046, 2046),
     },
-    "unemployment": (2033, 24),  # provinces whose unemployment fund runs out by that year
+    "unemployment": (2035, 1),  # provinces whose unemployment fund runs out by that year
 }
 
 NO_SUBSIDY = {"employee_pension.subsidy_scale": {"2025-01-01": 0.0}}
@@ -144,7 +144,7 @@ def test_the_readme_quotes_the_pinned_figures():
                         ("economy.wage_growth", "±0.5 point of wage growth gives {}-{}"),
                         ("employee_pension.investment_return", "±0.5 point of the fund's return {}-{}")):
         assert label.format(*HEADLINE["sensitivity"][path]) in text, path
-    assert "by {} in {} provinces".format(*HEADLINE["unemployment"]) in text
+    assert "by {} in {} province".format(*HEADLINE["unemployment"]) in text   # "province" or "provinces"
     # every year the section names is one of the pinned ones or a stated input year
     pinned = {str(v) for v in re.findall(r"\b(20\d\d)\b", repr(HEADLINE))}
     inputs = {"2016", "2020", "2024", "2025", "2026", "2035", "2050", "2100", "2056"}  # 2056: the old baseline

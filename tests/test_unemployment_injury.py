@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import socsec_proj as ssp
 from socsec_proj.errors import InputError
-from socsec_proj.funds import injury, unemployment
+from socsec_proj.funds import accounts, bulletin, injury, unemployment
 from socsec_proj.inputs import paths
 
 SCHEMES = {
@@ -19,10 +19,16 @@ SCHEMES = {
     "injury": ("contributions", "investment_income"),
 }
 SPENDING = {
-    "unemployment": ("benefits", "refunds", "subsidies"),
+    "unemployment": ("benefits", "refunds", "subsidies", "other_spending"),
     "injury": ("one_off_benefits", "long_term_benefits", "prevention"),
 }
 SEED_PROVINCES = ["CN-GD", "CN-HE", "CN-GZ"]
+
+
+def _first_account_year(ds, scheme):
+    """The first year a fund's accounts hold (2023 while the pension funds start in 2024)."""
+    finite = np.isfinite(ds[f"{scheme}_balance"].sum("province", skipna=False).values)
+    return int(ds["year"].values[finite][0])
 
 
 def _scenario(tmp_path, name, changes, horizon=2060, provinces=None):
@@ -48,12 +54,17 @@ def _wage(province, year):
 
 @pytest.mark.parametrize("scheme", ["unemployment", "injury"])
 def test_balance_identity_every_year_and_province(baseline, scheme):
-    ds = baseline.sel(year=slice(2024, None))
+    first = _first_account_year(baseline, scheme)
+    assert first == max(accounts.FUND_BASE_YEAR - 1, 2020 if scheme == "unemployment" else 2021)
+    ds = baseline.sel(year=slice(first, None))
     balance = ds[f"{scheme}_balance"].values
     revenue = ds[f"{scheme}_revenue"].values
     expenditure = ds[f"{scheme}_expenditure"].values
-    reserve = 12.0  # opening_reserve_months: the end-2023 balance is 12 months of 2024's expenditure
-    previous = np.concatenate([reserve / 12.0 * expenditure[:, :1], balance[:, :-1]], axis=1)
+    returns = ssp.load_scenario("baseline").parameters.get("employee_pension.investment_return").annual(
+        np.arange(first, first + 2))
+    # the opening (end of the year before the first account year) from the first year's income
+    opening = ds[f"{scheme}_investment_income"].values[:, 0] / returns[0]
+    previous = np.concatenate([opening[:, None], balance[:, :-1]], axis=1)
     scale = np.maximum.reduce([abs(previous), abs(balance), abs(revenue), abs(expenditure)])
     # relative to the size of the province-year's own numbers: 1e-9
     assert np.all(np.abs(balance - previous - (revenue - expenditure)) <= 1e-9 * scale)
@@ -61,13 +72,87 @@ def test_balance_identity_every_year_and_province(baseline, scheme):
     np.testing.assert_allclose(parts, revenue, rtol=1e-12)
     spending = sum(ds[f"{scheme}_{part}"].values for part in SPENDING[scheme])
     np.testing.assert_allclose(spending, expenditure, rtol=1e-12)
-    rate = np.array([0.0262, 0.015])  # employee_pension.investment_return 2024, 2025
-    np.testing.assert_allclose(ds[f"{scheme}_investment_income"].values[:, :2], rate * previous[:, :2], rtol=1e-12)
+    np.testing.assert_allclose(ds[f"{scheme}_investment_income"].values[:, 1], returns[1] * previous[:, 1], rtol=1e-12)
     np.testing.assert_allclose(ds[f"{scheme}_months_of_reserve"].values, balance / (expenditure / 12.0), rtol=1e-12)
-    # NaN before the first fund year, as for the pension funds
-    assert baseline[f"{scheme}_balance"].sel(year=slice(None, 2023)).isnull().all()
-    assert baseline[f"{scheme}_contributors"].sel(year=slice(None, 2023)).isnull().all()
+    # the opening is spread over provinces in proportion to the first year's contributions
+    contributions = ds[f"{scheme}_contributions"].values[:, 0]
+    np.testing.assert_allclose(opening / opening.sum(), contributions / contributions.sum(), rtol=1e-9)
+    # NaN before the first account year
+    assert baseline[f"{scheme}_balance"].sel(year=slice(None, first - 1)).isnull().all()
+    assert baseline[f"{scheme}_contributors"].sel(year=slice(None, first - 1)).isnull().all()
     assert np.isfinite(balance).all() and (expenditure > 0).all()
+
+
+def test_opening_balances_from_the_national_bulletins(baseline):
+    # unemployment: the national balance at the end of 2023 is the bulletin's 321.3 bn CNY
+    balance = baseline["unemployment_balance"].sel(year=2023).sum()
+    assert float(balance) == pytest.approx(321.3e9, rel=1e-9)
+    # injury: the 2021 bulletin's balance lies before the accounts start (2023 here): the opening keeps
+    # 2021's months of reserve, 141.1 / (99.0 / 12) = 17.10, of the first account year's expenditure
+    first = _first_account_year(baseline, "injury")
+    at = baseline.sel(year=first).sum("province")
+    if first > 2022:
+        opening = float(at["injury_balance"] - at["injury_revenue"] + at["injury_expenditure"])
+        assert opening == pytest.approx(141.1e9 / (99.0e9 / 12) * float(at["injury_expenditure"]) / 12, rel=1e-9)
+    else:
+        assert float(baseline["injury_balance"].sel(year=2021).sum()) == pytest.approx(141.1e9, rel=1e-9)
+
+
+def test_opening_balance_solved_through_the_flows():
+    # two provinces, three account years; the national balance at the end of the second (index 1)
+    # must be 100: opening O x (1.1 x 1.2) spread 1:3 by the first year's contributions, plus the flows
+    contributions = np.array([[10.0, 10.0, 10.0], [30.0, 30.0, 30.0]])
+    expenditure = np.array([[5.0, 20.0, 0.0], [10.0, 10.0, 10.0]])
+    returns = np.array([0.1, 0.2, 0.0])
+    for engine in ("numba", "numpy"):
+        opening = bulletin.opening_balance(contributions, expenditure, returns, 1, 100.0, engine=engine)
+        np.testing.assert_allclose(opening[1] / opening[0], 3.0, rtol=1e-12)
+        # by hand: free flows at the end of year 1: ((10 - 5) x 1.2 + 10 - 20) + ((30 - 10) x 1.2 + 30 - 10) = 40
+        # so O = (100 - 40) / 1.32 = 45.4545...
+        np.testing.assert_allclose(opening.sum(), 60.0 / 1.32, rtol=1e-12)
+        balance = accounts.accounts(opening, contributions, expenditure, returns, engine=engine).balance
+        assert balance[:, 1].sum() == pytest.approx(100.0, rel=1e-12)
+    # the target is the opening itself; a target before it keeps its months of reserve
+    np.testing.assert_allclose(bulletin.opening_balance(contributions, expenditure, returns, -1, 100.0), [25, 75])
+    np.testing.assert_allclose(bulletin.opening_balance(contributions, expenditure, returns, -2, 0.0, months_then=6.0),
+                               np.array([0.25, 0.75]) * 6 / 12 * 15, rtol=1e-12)
+
+
+def test_insured_calibrated_to_the_2021_bulletin(baseline):
+    workers = baseline["employee_pension_contributors"].sel(year=2021).sum(("sex", "age"))
+    for scheme, national in (("unemployment", 229_580_000), ("injury", 282_870_000)):
+        coverage = baseline[f"{scheme}_coverage"]
+        assert float((coverage * workers).sum()) == pytest.approx(national, rel=1e-12)
+        others = coverage.drop_sel(province=SEED_PROVINCES).values
+        np.testing.assert_allclose(others, others[0], rtol=1e-12)   # relative coverage 1 everywhere
+
+
+def test_derived_levels_reproduce_the_bulletins(baseline):
+    # the seven DERIVED national levels (params/SOURCES.md#unemployment-and-work-injury) still make the
+    # baseline reproduce their bulletin figures; after a change to the labour stage this fails and
+    # `python params/build/derive_fund_levels.py` prints the values to write
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("derive_fund_levels", REPO / "params/build/derive_fund_levels.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.derive(baseline)
+    assert len(rows) == 7
+    parameters = ssp.load_scenario("baseline").parameters
+    for name, figure, model, value in rows:
+        assert model == pytest.approx(figure, rel=2e-3), name      # the parameters are rounded to 4 digits
+        assert value == pytest.approx(parameters.get(name).at("2023-07-01"), rel=2e-3), name
+
+
+def test_few_unemployment_funds_below_zero_by_2035(baseline):
+    # issue #13 item 2: the real fund took in more than it spent in 2023; under current law at most a few
+    # provinces' funds fall below zero by 2035 (Guangdong today: a 0.64 % rate, 90 % benefit)
+    below = (baseline["unemployment_balance"].sel(year=slice(None, 2035)) < 0).any("year")
+    assert int(below.sum()) <= 3, list(baseline["province"].values[below.values])
+    national = baseline["unemployment_balance"].sum("province")
+    assert (national.sel(year=slice(2023, 2035)) > 0).all()
 
 
 def test_declared_units(baseline):
@@ -89,25 +174,58 @@ def test_unemployment_by_hand_guizhou_2030(baseline):
     assert float(baseline["unemployment_coverage"].sel(province=p)) == pytest.approx(coverage, rel=1e-12)
     by_age = baseline["employee_pension_contributors"].sel(province=p, year=year).sum("sex").values  # (A,)
     wage = _wage(p, year)
-    # contributions = insured x 12 x wage x 1 % x collection 0.8
+    # contributions = insured x 12 x wage x 1 % x collection 0.8395 (derived from the 2023 bulletin)
     insured = coverage * by_age.sum()
     at = baseline.sel(province=p, year=year)
     assert float(at["unemployment_contributors"]) == pytest.approx(insured, rel=1e-12)
-    assert float(at["unemployment_contributions"]) == pytest.approx(insured * 12 * wage * 0.01 * 0.8, rel=1e-9)
-    # entitlement by contribution years = age - 16: below 1 year none, [1, 5) 12, [5, 10) 18, 10+ 24 months
+    contributions = insured * 12 * wage * 0.01 * 0.8395
+    assert float(at["unemployment_contributions"]) == pytest.approx(contributions, rel=1e-9)
+    # entitlement by contribution years = age - 16: below 1 year none, [1, 5) 12, [5, 10) 18, 10+ 24 months;
+    # entrants = insured with an entitlement x inflow 0.01708; each draws 0.496 of the entitlement
     ages = np.arange(by_age.size)
     years = ages - 16
     months = np.select([years < 1, years < 5, years < 10], [0, 12, 18], 24)
-    beneficiaries = coverage * 0.021 * 1.0 * (by_age * months / 12).sum()
+    entrants = coverage * 0.01708 * by_age[months > 0].sum()
+    beneficiaries = coverage * 0.01708 * 1.0 * 0.496 * (by_age * months / 12).sum()
     assert float(at["unemployment_beneficiaries"]) == pytest.approx(beneficiaries, rel=1e-9)
-    # benefit = 90 % of Guizhou's 2025 first-tier minimum wage 2130, moved with the average wage
-    benefit = 0.9 * 2130 * wage / _wage(p, 2025)
+    assert float(at["unemployment_recipients_during_year"]) == pytest.approx(beneficiaries + entrants, rel=1e-9)
+    # benefit = 83.66 % (the national default) of Guizhou's 2025 first-tier minimum wage 2130, moved with wages
+    benefit = 0.8366 * 2130 * wage / _wage(p, 2025)
     assert float(at["unemployment_average_benefit"]) == pytest.approx(benefit, rel=1e-9)
     assert float(at["unemployment_benefits"]) == pytest.approx(beneficiaries * 12 * benefit, rel=1e-9)
-    # 2024: the 2025 minimum wage deflated by one year of wage growth, 0.9 x 2130 / 1.0536 = 1819.48
+    # 2024: the 2025 minimum wage deflated by one year of wage growth, 0.8366 x 2130 / 1.0536 = 1691.30
     in_2024 = float(baseline["unemployment_average_benefit"].sel(province=p, year=2024))
-    assert in_2024 == pytest.approx(1819.476, abs=1e-3)
+    assert in_2024 == pytest.approx(0.8366 * 2130 / 1.0536, rel=1e-12)
+    # other spending: 44.66 % of contributions (the 2023 bulletin's spending besides benefits); no refunds
+    assert float(at["unemployment_other_spending"]) == pytest.approx(0.4466 * contributions, rel=1e-9)
     assert float(at["unemployment_refunds"]) == 0.0 and float(at["unemployment_subsidies"]) == 0.0
+
+
+def test_unemployment_province_year_with_refunds_by_hand(tmp_path, baseline):
+    # Hebei 2030 with job-retention refunds of 50 % and skills subsidies of 10 % of contributions from 2027:
+    # the whole account line of the year, from the model's insured, the wage and the parameters
+    changes = ("  unemployment.refund_share:\n    2027-01-01: 0.5\n"
+               "  unemployment.skills_subsidy_share:\n    2027-01-01: 0.1\n")
+    ds = ssp.run(_scenario(tmp_path, "refunds", changes, 2035))
+    p = "CN-HE"
+    at, before = ds.sel(province=p, year=2030), ds.sel(province=p, year=2029)
+    contributions = float(at["unemployment_contributors"]) * 12 * _wage(p, 2030) * 0.01 * 0.8395
+    assert float(at["unemployment_contributions"]) == pytest.approx(contributions, rel=1e-9)
+    benefits = float(at["unemployment_beneficiaries"]) * 12 * float(at["unemployment_average_benefit"])
+    refunds, subsidies, other = 0.5 * contributions, 0.1 * contributions, 0.4466 * contributions
+    assert float(at["unemployment_refunds"]) == pytest.approx(refunds, rel=1e-9)
+    assert float(at["unemployment_subsidies"]) == pytest.approx(subsidies, rel=1e-9)
+    expenditure = benefits + refunds + subsidies + other
+    assert float(at["unemployment_expenditure"]) == pytest.approx(expenditure, rel=1e-9)
+    income = 0.0225 * float(before["unemployment_balance"])     # employee_pension.investment_return 2030
+    assert float(at["unemployment_investment_income"]) == pytest.approx(income, rel=1e-9)
+    assert float(at["unemployment_balance"]) == pytest.approx(
+        float(before["unemployment_balance"]) + contributions + income - expenditure, rel=1e-9)
+    # spending more than it collects from 2027: Hebei's fund falls every year after
+    assert (ds["unemployment_balance"].sel(province=p).diff("year").sel(year=slice(2027, 2035)) < 0).all()
+    # before the refunds start, the same as the baseline (the opening does not depend on them)
+    np.testing.assert_allclose(ds["unemployment_balance"].sel(year=slice(2023, 2026)),
+                               baseline["unemployment_balance"].sel(year=slice(2023, 2026)), rtol=1e-12)
 
 
 def test_injury_by_hand_guangdong(baseline):
@@ -128,12 +246,18 @@ def test_injury_by_hand_guangdong(baseline):
     months = float(baseline["injury_one_off_payment_months"].sel(province=p))
     assert float(at["injury_one_off_benefits"].sel(year=2030)) == pytest.approx(
         insured_2030 * 0.0031 * 0.98 * months * wage_2030, rel=1e-9)
-    # m is what makes 2024's contributions pay 2024's benefits (no prevention spending by default)
-    in_2024 = at.sel(year=2024)
-    assert float(in_2024["injury_contributions"]) == pytest.approx(
-        float(in_2024["injury_one_off_benefits"] + in_2024["injury_long_term_benefits"]), rel=1e-12)
-    assert float(in_2024["injury_prevention"]) == 0.0
+    # m makes the first account year spend its contributions x the 2021 bulletin's national ratio of
+    # expenditure to contributions, 99.0 / (95.2 - 0.0669 x (141.1 - 95.2 + 99.0)) = 1.1578 (no prevention)
+    first = at.sel(year=_first_account_year(baseline, "injury"))
+    assert injury.spending_ratio(ssp.load_scenario("baseline").parameters) == pytest.approx(
+        99.0 / (95.2 - 0.0669 * 144.9), rel=1e-12)
+    assert float(first["injury_contributions"]) * 99.0 / (95.2 - 0.0669 * 144.9) == pytest.approx(
+        float(first["injury_one_off_benefits"] + first["injury_long_term_benefits"]), rel=1e-12)
+    assert float(first["injury_prevention"]) == 0.0
     assert 0 < months < 12
+    # beneficiaries: the year's cases (one-off and long-term) + the long-term recipients
+    assert float(at["injury_beneficiaries"].sel(year=2030)) == pytest.approx(
+        insured_2030 * 0.0031 + float(recipients), rel=1e-9)
 
 
 def test_long_term_stock_by_hand():
@@ -185,8 +309,8 @@ def test_stage_numba_equals_numpy(baseline):
 
 
 def test_recession_raises_spending_then_lowers_the_balance(tmp_path, baseline):
-    # the inflow doubled (0.021 -> 0.042) for the three years 2027-2029 only
-    path = _scenario(tmp_path, "recession", "  unemployment.inflow_rate:\n    2027-01-01/2029-12-31: 0.042\n", 2040)
+    # the inflow doubled (0.01708 -> 0.03416) for the three years 2027-2029 only
+    path = _scenario(tmp_path, "recession", "  unemployment.inflow_rate:\n    2027-01-01/2029-12-31: 0.03416\n", 2040)
     recession = ssp.run(path)
     base = baseline.sel(year=recession["year"])
     ratio = (recession["unemployment_benefits"] / base["unemployment_benefits"])
@@ -242,6 +366,16 @@ def test_a_province_subset_keeps_the_calibration(baseline):
                                    baseline[name].sel(province="CN-GD"), rtol=1e-12, equal_nan=True)
 
 
+def test_a_stochastic_run_of_a_subset_keeps_the_national_calibration(baseline):
+    # a stochastic run projects the scenario's provinces only (Guizhou here): its coverage and opening
+    # balances come from the full projection, so the years before the draws diverge are the baseline's
+    draws = ssp.run("guizhou_14th_plan", draws=2, seed=1)
+    for name in ("unemployment_balance", "injury_balance", "unemployment_revenue", "injury_expenditure"):
+        np.testing.assert_allclose(draws[name].sel(province="CN-GZ", year=[2023, 2024]),
+                                   np.broadcast_to(baseline[name].sel(province="CN-GZ", year=[2023, 2024]), (2, 2)),
+                                   rtol=1e-6, err_msg=name)
+
+
 # --------------------------------------------------------------------------------------------
 # The seeds: 2020 actuals and 2025 targets
 
@@ -252,16 +386,16 @@ def test_the_model_against_the_seeds(baseline):
     ======================  ========  ===========  ===========  ===========  ===========
     figure                  province   model 2020    seed 2020   model 2025  target 2025
     ======================  ========  ===========  ===========  ===========  ===========
-    UI insured              CN-GD      36,030,000   36,030,000   37,194,205   37,000,000
-    UI insured              CN-HE       6,920,000    6,920,000    6,683,102    7,920,000
-    UI insured              CN-GZ       2,979,300    2,979,300    2,999,534    3,300,000
-    injury insured          CN-GD      38,670,000   38,670,000   39,919,509   39,500,000
-    injury insured          CN-HE      10,690,000   10,690,000   10,324,041   11,190,000
-    injury insured          CN-GZ       4,637,800    4,637,800    4,669,298    5,000,000
-    UI revenue [CNY]        CN-GZ       1.824e9      1.5e9        2.255e9      2.4e9
-    injury revenue [CNY]    CN-GZ       0.932e9      0.932e9      1.152e9      2.5e9
+    UI insured              CN-GD      36,030,000   36,030,000   37,199,189   37,000,000
+    UI insured              CN-HE       6,920,000    6,920,000    6,684,535    7,920,000
+    UI insured              CN-GZ       2,979,300    2,979,300    3,000,038    3,300,000
+    injury insured          CN-GD      38,670,000   38,670,000   39,924,858   39,500,000
+    injury insured          CN-HE      10,690,000   10,690,000   10,326,253   11,190,000
+    injury insured          CN-GZ       4,637,800    4,637,800    4,670,082    5,000,000
+    UI revenue [CNY]        CN-GZ       1.915e9      1.5e9        2.402e9      2.4e9
+    injury revenue [CNY]    CN-GZ       0.932e9      0.932e9      1.158e9      2.5e9
     UI benefit [CNY/month]  CN-GD       1,778        1,691
-    UI benefit [CNY/month]  CN-GZ       1,585        1,611
+    UI benefit [CNY/month]  CN-GZ       1,473        1,611
     disability allowance    CN-GD       4,426        4,426
     ======================  ========  ===========  ===========  ===========  ===========
 
@@ -288,12 +422,14 @@ def test_the_model_against_the_seeds(baseline):
     rate_2020 = {"unemployment": 0.01, "injury": 0.0032816}
     for scheme, actual, target in (("unemployment", 1.5e9, 2.4e9), ("injury", 0.932e9, 2.5e9)):
         insured_2020 = {"unemployment": 2_979_300, "injury": 4_637_800}[scheme]
-        model_2020 = insured_2020 * 12 * _wage("CN-GZ", 2020) * rate_2020[scheme] * 0.8
+        collection = {"unemployment": 0.8395, "injury": 0.8}[scheme]
+        model_2020 = insured_2020 * 12 * _wage("CN-GZ", 2020) * rate_2020[scheme] * collection
         model_2025 = float(ds[f"{scheme}_revenue"].sel(province="CN-GZ", year=2025))
         rows.append((f"{scheme} revenue", "CN-GZ", model_2020, actual, model_2025, target))
     # average benefits of 2020 (seed 003 G10, G13; seed 000): 2025's rule moved back with the average wage
-    for province, tier1, actual in (("CN-GD", 2500, 1691), ("CN-GZ", 2130, 1611)):
-        model = 0.9 * tier1 * _wage(province, 2020) / _wage(province, 2025)
+    # (Guangdong 90 %, seed 003; Guizhou the national default 83.66 %, from the 2023 bulletin)
+    for province, share, tier1, actual in (("CN-GD", 0.9, 2500, 1691), ("CN-GZ", 0.8366, 2130, 1611)):
+        model = share * tier1 * _wage(province, 2020) / _wage(province, 2025)
         rows.append(("UI benefit [CNY/month]", province, model, actual, np.nan, np.nan))
     allowance = 0.5787891 * _wage("CN-GD", 2020)
     rows.append(("disability allowance [CNY/month]", "CN-GD", allowance, 4426, np.nan, np.nan))
@@ -305,36 +441,22 @@ def test_the_model_against_the_seeds(baseline):
     assert figures.loc[("injury revenue", "CN-GZ"), "model 2020"] == pytest.approx(0.932e9, rel=1e-5)
     assert figures.loc[("disability allowance [CNY/month]", "CN-GD"), "model 2020"] == pytest.approx(4426, rel=1e-6)
     # not calibrated, shown with the reason they differ (params/SOURCES.md#unemployment-and-work-injury):
-    # Guizhou's 2020 UI revenue was cut by fee relief (model 1.82 bn against 1.5 bn collected)
+    # Guizhou's 2020 UI revenue was cut by fee relief (model 1.91 bn against 1.5 bn collected)
     assert 1.0 < figures.loc[("unemployment revenue", "CN-GZ"), "model 2020"] / 1.5e9 < 1.3
-    # benefits: the first-tier rule within 6 % of the seeds' 2020 averages
-    for province in ("CN-GD", "CN-GZ"):
+    # benefits: Guangdong's own 90 % within 6 % of its seed's 2020 average; Guizhou at the national
+    # default (the bulletin's 2023 average) 8.6 % below its seed's 1,611
+    for province, band in (("CN-GD", 0.06), ("CN-GZ", 0.10)):
         model, seed = figures.loc[("UI benefit [CNY/month]", province), ["model 2020", "seed 2020"]]
-        assert abs(model / seed - 1) < 0.06, province
-    # 2025: insured within 21 % of the plan targets. The model holds each province's 2020 ratio to
-    # urban-employee insured workers, which grow 2020-2024 with the coverage trend fitted to the
-    # national bulletin (issue #13 item 1): Guangdong's UI and injury insured then exceed its plan's
-    # modest 2025 targets by 20 %
+        assert abs(model / seed - 1) < band, province
+    # 2025: insured within 16 % of the plan targets (Hebei's UI target of +14 % in five years is the
+    # farthest: the model holds its 2020 ratio to urban-employee insured workers, which barely grow)
     enrolment = table[table["figure"].str.endswith("insured")]
-    assert (abs(enrolment["model 2025"] / enrolment["target 2025"] - 1) < 0.21).all()
-    # Guizhou's UI revenue reaches the plan's 2.4 bn within 15 % (5 % before issue #12 gave Guizhou its
-    # own census age structure: 2.31 bn then, 2.25 bn after; 2.72 bn since issue #13's coverage trend
-    # lets its insured grow 2020-2024); its injury target (2.5 bn, x2.7 on 2020) is out of reach at
-    # constant rates
-    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.15)
+    assert (abs(enrolment["model 2025"] / enrolment["target 2025"] - 1) < 0.16).all()
+    # Guizhou's UI revenue reaches the plan's 2.4 bn within 7 % (2.40 bn with the collection factor of
+    # the 2023 bulletin); its injury target (2.5 bn, x2.7 on
+    # 2020) is out of reach at constant rates
+    assert figures.loc[("unemployment revenue", "CN-GZ"), "model 2025"] == pytest.approx(2.4e9, rel=0.07)
     assert figures.loc[("injury revenue", "CN-GZ"), "model 2025"] < 0.6 * 2.5e9
-
-
-def test_default_coverage_ratios_are_the_mean_of_the_seed_provinces(baseline):
-    parameters = ssp.load_scenario("baseline").parameters
-    for scheme in ("unemployment", "injury"):
-        calibrated = baseline[f"{scheme}_coverage"].sel(province=SEED_PROVINCES).values
-        default = parameters.get(f"{scheme}.default_coverage_ratio").at("2024-07-01")
-        # if this fails after a change to the labour stage, write the new mean into
-        # params/parameters/{scheme}/default_coverage_ratio.yaml
-        assert default == pytest.approx(calibrated.mean(), rel=1e-5), (scheme, calibrated.mean())
-        others = baseline[f"{scheme}_coverage"].drop_sel(province=SEED_PROVINCES)
-        np.testing.assert_allclose(others, default, rtol=0)
 
 
 def test_seed_parameters_hold_the_seed_figures():
@@ -347,7 +469,7 @@ def test_seed_parameters_hold_the_seed_figures():
     assert ratio.at("2015-07-01", "CN-GD") * 5324.33 == pytest.approx(2738, rel=1e-6)               # G14
     assert ratio.at("2020-07-01", "CN-GD") * 7647 == pytest.approx(4426, rel=1e-6)                  # G13
     average = parameters.get("injury.average_rate")
-    assert average.at("2030-01-01") == pytest.approx((0.0017 + average.at("2030-01-01", "CN-GZ")) / 2, rel=1e-6)
+    assert average.at("2030-01-01", "CN-GZ") == pytest.approx(0.932e9 / (4_637_800 * 12 * 6378.92 * 0.8), rel=1e-4)
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,6 +492,11 @@ STAGES_AFTER_A_TRAP = (_never_computed, unemployment.project_unemployment, injur
      r"a value in \[0, 1\]"),
     ("  unemployment.benefit_share_of_minimum_wage:\n    2027-01-01: 1.2\n",
      "unemployment.benefit_share_of_minimum_wage", r"a value in \[0, 1\]"),
+    ("  unemployment.refund_share:\n    2027-01-01: 1.5\n", "unemployment.refund_share", r"a value in \[0, 1\]"),
+    ("  unemployment.other_spending_share:\n    provinces:\n      CN-HE: {2030-01-01: -0.1}\n",
+     "unemployment.other_spending_share", r"a value in \[0, 1\]"),
+    ("  unemployment.duration_share:\n    2027-01-01: 1.2\n", "unemployment.duration_share", r"a value in \[0, 1\]"),
+    ("  injury.incidence_rate:\n    2027-01-01: -0.001\n", "injury.incidence_rate", r"a value in \[0, 1\]"),
     ("  injury.industry_class:\n    2027-01-01: 9\n", "injury.industry_class",
      r"industry class 9 does not exist \(expected 0 \(the province's average rate\) or a whole class 1\.\.8"),
     ("  injury.industry_class:\n    provinces:\n      CN-GZ: {2030-01-01: 2.5}\n", "injury.industry_class",

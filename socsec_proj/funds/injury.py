@@ -1,17 +1,23 @@
 """The work-injury insurance fund (工伤保险基金), per province and calendar year.
 
-Fund years run from 2024 to the horizon (NaN before, as for the other funds); flows are those of
-the calendar year, balances at its end. For every province p and year t:
+Account years run from the year before the pension funds' first fund year (2023 while those start
+in 2024; never before the second year of the projection, since the stock of recipients reads the
+year before) to the horizon, NaN before; flows are those of the calendar year, balances at its
+end. The national levels are the 2021 MOHRSS bulletin's (:data:`BULLETIN_YEAR`). For every
+province p and year t:
 
 - insured (参保人数) = urban-employee insured workers x a coverage ratio, calibrated like the
-  unemployment fund's (:func:`~socsec_proj.funds.accounts.coverage_ratios`) to the seeds'
-  2020 injury insured of Guangdong, Hebei and Guizhou, ``injury.default_coverage_ratio`` elsewhere;
+  unemployment fund's (:func:`.bulletin.coverage`): the seeds' 2020 injury insured of Guangdong,
+  Hebei and Guizhou, one common ratio elsewhere scaled to the bulletin's 282.87 M of 2021;
 - contributions = insured x 12 x average wage x rate x ``injury.collection_rate``, the rate being
-  ``injury.average_rate`` (Guangdong 0.17 %, Guizhou 0.328 % from its 2020 revenue, the mean of the
-  two elsewhere) or, where ``injury.industry_class`` names a class, that class's base rate
+  ``injury.average_rate`` (Guangdong 0.17 %, Guizhou 0.328 % from its 2020 revenue, elsewhere the
+  rate derived from the 2021 bulletin's revenue) or, where ``injury.industry_class`` names a class,
+  that class's base rate
   (``injury_industry_base_rates.csv``, 人社部发〔2015〕71号);
 - investment income = ``employee_pension.investment_return`` x the opening balance;
-- cases = insured x ``injury.incidence_rate`` (Guangdong 0.47 % in 2015, 0.31 % in 2020); a share
+- cases = insured x ``injury.incidence_rate`` (Guangdong 0.31 % from 2020; elsewhere derived so that
+  the beneficiaries per insured are the 2021 bulletin's); beneficiaries (the bulletin's people
+  receiving any benefit in the year) = the year's cases + the long-term recipients; a share
   ``injury.long_term_share`` of them draws a disability allowance (伤残津贴) until retirement, the
   others are paid once;
 - long-term recipients: a stock by sex and single age (:func:`long_term_stock`). Each year the
@@ -19,22 +25,26 @@ the calendar year, balances at its end. For every province p and year t:
   (deaths, migration) and leave as their cohort reaches retirement (the share of the cohort's
   insured still working, ``employee_pension_contributors / (contributors + retirees)``, which
   follows the statutory ages and their delay), and the year's new long-term cases join. The
-  stock of 2024 is the stationary one of 2024's rates (the recursion over age within the year);
+  stock of the first account year is the stationary one of its rates (the recursion over age
+  within the year);
 - long-term benefits = 12 x recipients x allowance, the allowance = ``injury.disability_allowance_ratio``
   x the provincial average wage (Guangdong: 4,426 CNY/month in 2020, so indexed with wages);
 - one-off benefits = one-off cases x a payment of m months of the average wage, m calibrated
   (below);
 - prevention (工伤预防费) = ``injury.prevention_share`` x contributions;
 - balance(t) = balance(t-1) + contributions + investment income - one-off - long-term - prevention,
-  from ``injury.opening_reserve_months`` of 2024's expenditure at the end of 2023.
+  the opening from the bulletin's national balance (:func:`.bulletin.opening_balance`: the end-2021
+  balance reproduced once the accounts start by 2021; until then the opening keeps 2021's months
+  of reserve), spread by the provinces' contributions.
 
 Calibration of the one-off payment. No seed gives the injury benefits or spending of any
 province. Rates are set from claims (the base rates "floated up or down by claims experience",
 人社部发〔2015〕71号, policy README), so each province's one-off payment per case, m [months of the
-average wage], is set so that its 2024 contributions pay its 2024 benefits and prevention:
-m = (contributions - prevention - long-term benefits) / (one-off cases x average wage), never
-below 0 (a province whose allowances alone exceed its contributions runs a deficit from 2024).
-Later years then follow incidence, the stock of recipients, wages, rates and coverage.
+average wage], is set so that its first account year spends its contributions x the 2021
+bulletin's national ratio of expenditure to contributions (:func:`spending_ratio`):
+m = (ratio x contributions - prevention - long-term benefits) / (one-off cases x average wage),
+never below 0. Later years then follow incidence, the stock of recipients, wages, rates and
+coverage.
 """
 
 from __future__ import annotations
@@ -50,8 +60,12 @@ from ..errors import InputError
 from ..inputs.data import industry_base_rates
 from ..inputs.paths import params_dir
 from ..variables import add
-from . import accounts
+from . import accounts, bulletin
 from .accounts import by_province
+
+#: Year of the national figures the fund is calibrated to (MOHRSS bulletin 2021: insured 282.87 M,
+#: revenue 95.2 bn, expenditure 99.0 bn, balance 141.1 bn CNY, 2.06 M beneficiaries).
+BULLETIN_YEAR = 2021
 
 
 def check_industry_classes(parameter, source=None) -> None:
@@ -231,8 +245,9 @@ long_term_stock_engine = kernel(long_term_stock, long_term_stock_numpy)
 def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Work-injury insurance fund stage: Dataset in (population, labour), Dataset out.
 
-    Adds, per province and fund year (2024 on; NaN before): ``injury_contributors``,
-    ``injury_long_term_recipients`` [persons]; ``injury_revenue``, ``_contributions``,
+    Adds, per province and account year (2023 on, the year before the pension funds' first; NaN
+    before): ``injury_contributors``, ``injury_long_term_recipients``, ``injury_beneficiaries``
+    [persons]; ``injury_revenue``, ``_contributions``,
     ``_investment_income``, ``_expenditure``, ``_one_off_benefits``, ``_long_term_benefits``,
     ``_prevention`` [CNY/year]; ``injury_balance`` [CNY]; ``injury_months_of_reserve``
     [months]; ``injury_average_benefit`` [CNY/month]; per province the calibrated
@@ -246,21 +261,23 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     """
     parameters = scenario.parameters
     all_years, first = accounts.fund_years(ds)
-    if first < 1:
+    # the kernel reads the year before the first account year
+    start = bulletin.account_start(first, earliest=1)
+    if start >= len(all_years):
         raise InputError("the injury stage reads the year before its first", key="horizon",
-                         expected="a projection starting before 2024")
-    years = all_years[first:]
+                         expected="a projection of at least two years")
+    years = all_years[start:]
     provinces = list(ds["province"].values)
     n = len(all_years)
-    # the kernel reads the year before the first fund year too: the labour stage's whole buffers
+    # the kernel reads the year before the first account year too: the labour stage's whole buffers
     insured_all = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y_all, A)
     retirees_all = accounts.members(ds, "employee_pension_retirees")
     n_draws, n_prov, n_sex, n_all, n_age = insured_all.shape
-    workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", start, engine)  # (D, P, Y)
 
-    coverage = accounts.coverage_ratios(ds, parameters, "injury_insured", "injury.default_coverage_ratio")
+    coverage = bulletin.coverage(ds, scenario, "injury", BULLETIN_YEAR)
     contributors = coverage[:, None] * workers
-    wages = accounts.fund_wages(ds, parameters, first)[..., 1:]                    # (D, P, Y)
+    wages = accounts.fund_wages(ds, parameters, first)[..., start - first + 1:]   # (D, P, Y)
     rate = contribution_rate(parameters, years, provinces)
     collection = by_province(parameters, "injury.collection_rate", years, provinces)
     contributions = contributors * 12.0 * wages * rate * collection
@@ -274,46 +291,69 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     rows = (n_draws * n_prov, n_sex, n_all, n_age)
     long_term_stock_engine(engine, work=recipients.size)(np.ascontiguousarray(insured_all).reshape(rows),
                                    np.ascontiguousarray(retirees_all).reshape(rows),
-                                   np.ascontiguousarray(accounts.population(ds)), first, new_rate, recipients)
+                                   np.ascontiguousarray(accounts.population(ds)), start, new_rate, recipients)
     recipients = recipients.reshape(n_draws, n_prov, len(years))
 
     allowance = by_province(parameters, "injury.disability_allowance_ratio", years, provinces) * wages
     long_term = 12.0 * recipients * allowance
     prevention = by_province(parameters, "injury.prevention_share", years, provinces) * contributions
     one_off_cases = cases * (1.0 - long_term_share)
-    # 2024's contributions pay 2024's benefits: the one-off payment per case that balances them (draw 0:
-    # 2024 is the same in every draw)
+    # the first account year spends its contributions x the bulletin's national ratio of expenditure
+    # to contributions: the one-off payment per case that does so (draw 0: the year is the same
+    # in every draw)
+    spending = contributions[0, :, 0] * spending_ratio(parameters)
     with np.errstate(divide="ignore", invalid="ignore"):
-        months = (contributions[0, :, 0] - prevention[0, :, 0] - long_term[0, :, 0]) \
-            / (one_off_cases[0, :, 0] * wages[0, :, 0])
+        months = (spending - prevention[0, :, 0] - long_term[0, :, 0]) / (one_off_cases[0, :, 0] * wages[0, :, 0])
     months = np.where(np.isfinite(months), np.maximum(months, 0.0), 0.0)
     one_off = one_off_cases * months[:, None] * wages
     expenditure = one_off + long_term + prevention
 
-    reserve = by_province(parameters, "injury.opening_reserve_months", years[:1], provinces)[:, 0]
-    returns = accounts.investment_return(ds, parameters, first)[:, None, :]
-    _, income, balance = accounts.accounts(reserve / 12.0 * expenditure[..., 0], contributions, expenditure, returns,
-                                           engine=engine)
+    returns = accounts.investment_return(ds, parameters, start)[:, None, :]
+    balance_then = bulletin.figure("injury_balance", BULLETIN_YEAR)
+    if bulletin.complete(ds):
+        opening = bulletin.opening_balance(
+            contributions, expenditure, returns, int(BULLETIN_YEAR - years[0]), balance_then,
+            months_then=balance_then / (bulletin.figure("injury_expenditure", BULLETIN_YEAR) / 12.0), engine=engine)
+    else:   # a subset of provinces: their share of the national balance in the full projection
+        opening = bulletin.subset_opening(ds, scenario, "injury")
+    _, income, balance = accounts.accounts(opening, contributions, expenditure, returns, engine=engine)
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
 
-    padded = accounts.padded
+    def padded(values):
+        return accounts.padded(values, n, start)
+
     return add(ds, {
-        "injury_contributors": padded(contributors, n, first),
-        "injury_revenue": padded(contributions + income, n, first),
-        "injury_contributions": padded(contributions, n, first),
-        "injury_investment_income": padded(income, n, first),
-        "injury_expenditure": padded(expenditure, n, first),
-        "injury_one_off_benefits": padded(one_off, n, first),
-        "injury_long_term_benefits": padded(long_term, n, first),
-        "injury_prevention": padded(prevention, n, first),
-        "injury_long_term_recipients": padded(recipients, n, first),
-        "injury_balance": padded(balance, n, first),
-        "injury_months_of_reserve": padded(accounts.reserve_months(balance, expenditure), n, first),
-        "injury_average_benefit": padded(average, n, first),
+        "injury_contributors": padded(contributors),
+        "injury_revenue": padded(contributions + income),
+        "injury_contributions": padded(contributions),
+        "injury_investment_income": padded(income),
+        "injury_expenditure": padded(expenditure),
+        "injury_one_off_benefits": padded(one_off),
+        "injury_long_term_benefits": padded(long_term),
+        "injury_prevention": padded(prevention),
+        "injury_long_term_recipients": padded(recipients),
+        "injury_beneficiaries": padded(cases + recipients),
+        "injury_balance": padded(balance),
+        "injury_months_of_reserve": padded(accounts.reserve_months(balance, expenditure)),
+        "injury_average_benefit": padded(average),
         "injury_coverage": coverage,
         "injury_one_off_payment_months": months,
     }, {"province": provinces, "year": all_years})
+
+
+def spending_ratio(parameters) -> float:
+    """The bulletin's national expenditure over contributions of the work-injury fund in :data:`BULLETIN_YEAR` [/1].
+
+    The bulletin gives revenue R, expenditure E and the year-end balance B; the contributions are
+    R less the investment income the model's rule gives, ``employee_pension.investment_return``
+    (r) x the balance a year earlier, B - R + E: ratio = E / (R - r (B - R + E)). 2021: 99.0 /
+    (95.2 - 0.0669 x 144.9) = 99.0 / 85.5 = 1.158.
+    """
+    revenue, expenditure, balance = (bulletin.figure(f"injury_{name}", BULLETIN_YEAR)
+                                     for name in ("revenue", "expenditure", "balance"))
+    rate = float(accounts.national(parameters, "employee_pension.investment_return", [BULLETIN_YEAR])[0])
+    return expenditure / (revenue - rate * (balance - revenue + expenditure))
 
 
 def check_parameters(scenario) -> None:
