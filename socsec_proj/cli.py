@@ -11,8 +11,11 @@ Commands::
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
 one tidy CSV per scheme (``employee_pension.csv``, ...), ``population.csv``, the PNG charts
-and ``summary.md``. ``compare`` writes ``DIR/<a>_vs_<b>/``: ``differences.csv`` (B - A by
-province and year), one ``compare_<variable>.png`` per headline variable and ``comparison.md``.
+(money in 2024 prices, to 2060 or ``--chart-end``), ``report.html`` (bilingual, self-contained),
+``results.xlsx`` and ``summary.md``; a baseline run's summary and report add the depletion
+year under the ``low_cost`` and ``high_cost`` sets. ``compare`` writes ``DIR/<a>_vs_<b>/``:
+``differences.csv`` (B - A by province and year), one ``compare_<variable>.png`` per headline
+variable, ``report.html`` and ``comparison.md``.
 
 Exit codes: 0 ok, 2 bad input (one line naming the file, the line and the key, or the
 command-line option), 1 a disk error (naming the path) or an internal error, 130 Ctrl-C.
@@ -63,6 +66,15 @@ def _refuse(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _output_options(command) -> None:
+    """``--chart-end`` and ``--lang``, the options of what ``run`` and ``compare`` draw."""
+    command.add_argument("--chart-end", type=int, metavar="YEAR",
+                         help="last year of the charts and report tables (default 2060; money in 2024 prices)")
+    command.add_argument("--lang", choices=("both", "zh", "en"),
+                         help="chart labels: Chinese and English (the default where a CJK font is installed, "
+                              "else English), Chinese only or English only")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="socsec-proj", description="Actuarial projection of China's "
                      "provincial social-insurance funds.")
@@ -70,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="project one or more scenarios and write their results",
                               description="Project each scenario and write DIR/<name>/: projection.nc, "
-                              "one CSV per scheme, population.csv, PNG charts and summary.md.")
+                              "one CSV per scheme, population.csv, PNG charts, report.html, results.xlsx "
+                              "and summary.md.")
     run.add_argument("scenarios", nargs="+", help="shipped scenario names or paths to scenario YAML files")
     run.add_argument("--out", required=True, help="folder for the results (created); each scenario's "
                      "results go to DIR/<name>/, replacing only that folder")
@@ -79,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=int, help="first year written (default: the base year)")
     run.add_argument("--end", type=int, help="last year projected (default: the scenario's horizon)")
     run.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    _output_options(run)
     run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
     run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws, 0 <= seed < 2**64 (default 0)")
     run.add_argument("--scheduler", help="address of a dask.distributed scheduler to run the draws on "
@@ -86,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="project two scenarios and write what B changes against A",
                                   description="Project scenarios A and B and write DIR/<a>_vs_<b>/: "
-                                  "differences.csv (B - A), comparison charts and comparison.md.")
+                                  "differences.csv (B - A), comparison charts, report.html and comparison.md.")
     compare.add_argument("a", help="the reference scenario (name or file)")
     compare.add_argument("b", help="the scenario compared with it (name or file)")
     compare.add_argument("--out", required=True, help="folder for the comparison (created); it goes to "
@@ -95,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--end", type=int, help="last year projected (default: the scenarios' horizon)")
     compare.add_argument("--progress", action="store_true",
                          help="show a progress bar even when stderr is not a terminal")
+    _output_options(compare)
 
     sensitivity = commands.add_parser(
         "sensitivity", help="move each main assumption down and up, one at a time",
@@ -235,27 +250,17 @@ def _reading(what: str):
 
 def _load(name, provinces=None, end=None):
     """A scenario with the command line's overrides, checked as far as it can be without running it."""
-    from .errors import InputError
-    from .inputs import data
-    from .inputs.provinces import validate_codes
     from .inputs.scenario import load_scenario
-    from .projection import BASE_YEAR, check_stages
+    from .projection import check_stages, with_overrides
 
     name = _scenario_argument(name)
     with _reading(name):
         scenario = load_scenario(name)
-    updates = {}
     if provinces:
         check_argument(provinces, "--provinces")
-        updates["provinces"] = validate_codes([p.strip() for p in provinces.split(",")], source=COMMAND_LINE,
-                                              key="--provinces")
-    if end is not None:
-        last = int(data.mortality_rates()[1][-1])
-        if not BASE_YEAR < end <= last:
-            raise InputError(f"{end} is outside the embedded data", source=COMMAND_LINE, key="--end",
-                             expected=f"a year in {BASE_YEAR + 1}..{last}")
-        updates["horizon"] = end
-    scenario = scenario.model_copy(update=updates) if updates else scenario
+        provinces = [p.strip() for p in provinces.split(",")]
+    scenario = with_overrides(scenario, provinces=provinces or None, end=end, source=COMMAND_LINE,
+                              keys=("--provinces", "--end"))
     # The stages' own checks (a retirement age below the original one, ...) run here too, so
     # that the second scenario of a run cannot fail after the first was computed.
     check_stages(scenario)
@@ -333,13 +338,6 @@ def _save(figure, path: Path) -> None:
     figure.clear()  # free the drawing now: a run of many scenarios writes dozens
 
 
-def _save_charts(charts, folder: Path) -> dict[str, str]:
-    """Draw and save the planned charts in ``folder``; ``{title: file name}`` for the summary."""
-    for chart in charts:
-        _save(chart.draw(), folder / chart.file)
-    return {chart.title: chart.file for chart in charts}
-
-
 def _stochastic(scenario, draws: int, seed: int, scheduler=None):
     from .projection import run
 
@@ -354,18 +352,19 @@ def _stochastic(scenario, draws: int, seed: int, scheduler=None):
             client.close()
 
 
-def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
-    """Everything ``run`` writes for one scenario into ``folder`` (and, with ``draws``, the
-    stochastic run's draws, quantiles per scheme, fan charts and depletion-year histograms)."""
-    from .report.plan import draw_charts, projection_charts
+def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_end=None, lang=None,
+                    sets=None) -> None:
+    """Everything ``run`` writes for one scenario into ``folder``: the NetCDF, the CSV tables,
+    the charts (PNG, money in 2024 prices, to ``chart_end``), ``report.html``, ``results.xlsx``
+    and ``summary.md`` (and, with ``draws``, the stochastic run's draws, quantiles per scheme,
+    fan charts and depletion-year histograms)."""
+    from .report.outputs import write_outputs
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
     from .stochastic import summarize
 
     ds.to_netcdf(folder / "projection.nc")
     for name, table in tidy_tables(ds).items():
         _csv(table, folder / f"{name}.csv")
-    _step(progress, f"{scenario.name}: tables written")
-    charts = _save_charts(projection_charts(ds), folder)
     if draws is not None:
         draws.to_netcdf(folder / "draws.nc")
         quantiles = summarize(draws, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
@@ -373,10 +372,39 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
             names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
             if f"{scheme}_balance" in draws and names:
                 _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
-        charts |= _save_charts(draw_charts(draws), folder)
-    _step(progress, f"{scenario.name}: charts drawn")
-    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws), encoding="utf-8")
+    _step(progress, f"{scenario.name}: tables written")
+    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets)
+    _step(progress, f"{scenario.name}: charts, report.html and results.xlsx written")
+    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws, sets=sets),
+                                       encoding="utf-8")
     _step(progress, f"{scenario.name}: summary written")
+
+
+def _assumption_sets(scenario, ds):
+    """For a baseline run, ``{set: projection}`` of the three assumption sets (issue #14), the
+    other two with the same provinces and horizon; None for any other scenario."""
+    from .inputs.scenario import load_scenario
+    from .projection import run
+    from .report.summary import ASSUMPTION_SETS
+
+    if scenario.name != "baseline":
+        return None
+    sets = {}
+    for name in ASSUMPTION_SETS:
+        other = load_scenario(name).model_copy(update={"provinces": scenario.provinces, "horizon": scenario.horizon})
+        sets[name] = ds if name == scenario.name else run(other)
+    return sets
+
+
+def _chart_end(args, scenarios) -> int:
+    """``--chart-end``, checked against the years every scenario projects (exit 2 outside)."""
+    from .inputs import data
+    from .projection import BASE_YEAR
+    from .report.outputs import check_chart_end
+
+    last = int(data.mortality_rates()[1][-1])
+    first = BASE_YEAR if getattr(args, "start", None) is None else args.start
+    return check_chart_end(args.chart_end, first, min(s.horizon or last for s in scenarios))
 
 
 def _run(args) -> int:
@@ -387,6 +415,7 @@ def _run(args) -> int:
     _check_names(scenarios)
     _check_start(args.start, scenarios)
     _check_draws(args, scenarios)
+    chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
     progress = _progress(args, _RUN_STEPS * len(scenarios))
     with progress, outputs.destination(out):
@@ -394,11 +423,12 @@ def _run(args) -> int:
             began = time.perf_counter()
             ds = run(scenario)
             draws = _stochastic(scenario, args.draws, args.seed, args.scheduler) if args.draws else None
+            sets = _assumption_sets(scenario, ds)
             _step(progress, f"{scenario.name}: projected")
             if args.start is not None:
                 ds = ds.sel(year=slice(args.start, None))
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
-                _write_scenario(ds, scenario, folder, progress, draws)
+                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             n = len(ds["province"])
@@ -414,16 +444,17 @@ def _compare(args) -> int:
     from . import outputs
     from .errors import InputError
     from .projection import run
-    from .report.plan import COMPARED_VARIABLES, comparison_charts
+    from .report.outputs import comparison_variables, write_comparison
     from .report.summary import comparison_markdown, differences
 
     a, b = (_load(name, args.provinces, args.end) for name in (args.a, args.b))
     if a.name == b.name:
         raise InputError(f"both scenarios are named {a.name!r}", source=COMMAND_LINE, key="A B",
                          expected="two different scenarios")
+    chart_end = _chart_end(args, (a, b))
     name = f"{a.name}_vs_{b.name}"
     out = _out(args, [name])
-    progress = _progress(args, 3 + len(COMPARED_VARIABLES))
+    progress = _progress(args, 4)
     with progress, outputs.destination(out):
         datasets = {}
         for scenario in (a, b):
@@ -432,10 +463,8 @@ def _compare(args) -> int:
         ds_a, ds_b = datasets[a.name], datasets[b.name]
         with outputs.staged(out, name, note=f"compare {a.name} {b.name}") as folder:
             _csv(differences(ds_a, ds_b), folder / "differences.csv")
-            charts = {}
-            for chart in comparison_charts(datasets):
-                charts |= _save_charts([chart], folder)
-                _step(progress, f"chart: {chart.title}")
+            charts = write_comparison(ds_a, ds_b, a, b, folder, chart_end=chart_end, lang=args.lang)
+            _step(progress, f"{len(comparison_variables(ds_a, ds_b))} charts and report.html written")
             (folder / "comparison.md").write_text(comparison_markdown(ds_a, ds_b, a, b, charts), encoding="utf-8")
             _step(progress, "comparison written")
     print(f"{b.name} against {a.name}: {len(charts)} chart(s), differences by province and year")

@@ -1,10 +1,11 @@
 """Where a set of results came from: package version, the scenario's content hash, the date.
 
-Every output a reader may pass on (``report.html``, ``results.xlsx``) carries these three, so
-a figure quoted in a briefing can be traced to the code and the scenario that made it. The
-Dataset's own attributes win when a projection already recorded them (``socsec_proj_version``,
-``scenario_hash``, ``created``), so a report written later from a saved ``projection.nc``
-names the run, not the moment of the report.
+Every output (``projection.nc``'s attributes, ``summary.md``, ``report.html``, ``results.xlsx``)
+carries these three, so a figure quoted in a briefing can be traced to the code and the
+scenario that made it. ``ssp.run`` records them as the Dataset's attributes
+(``socsec_proj_version``, ``scenario_hash``, ``created``, :func:`record`); those win over
+today's, so a report written later from a saved ``projection.nc`` names the run, not the
+moment of the report.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["provenance", "scenario_hash"]
+__all__ = ["provenance", "record", "scenario_hash"]
 
 
 def scenario_hash(scenario) -> str:
@@ -56,9 +57,21 @@ def provenance(ds: xr.Dataset, scenario=None) -> dict:
         ``version`` (package version), ``scenario_hash`` (hex, may be empty), ``created``
         (ISO 8601 UTC, to the second).
     """
-    from .. import __version__
+    from . import __version__
 
     created = ds.attrs.get("created") or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     return {"version": str(ds.attrs.get("socsec_proj_version") or __version__),
             "scenario_hash": str(ds.attrs.get("scenario_hash") or scenario_hash(scenario)),
             "created": str(created)}
+
+
+def record(ds: xr.Dataset, scenario) -> xr.Dataset:
+    """``ds`` with its provenance as attributes: ``socsec_proj_version``, ``scenario_hash``, ``created``.
+
+    ``ssp.run`` calls it on every projection (and stochastic run), so ``projection.nc`` and
+    every output written from the Dataset later name the run that made it.
+    """
+    info = provenance(ds, scenario)
+    ds.attrs.update(socsec_proj_version=info["version"], scenario_hash=info["scenario_hash"],
+                    created=info["created"])
+    return ds
