@@ -6,7 +6,10 @@ Commands::
     socsec-proj compare A B --out DIR [--provinces CN-GD,CN-HE] [--end Y] [--progress]
     socsec-proj list
     socsec-proj validate FILE
-    socsec-proj params PATH
+    socsec-proj params [PATH] [--search WORD]
+    socsec-proj provinces
+    socsec-proj init NAME
+    socsec-proj --version
     socsec-proj sensitivity SCENARIO --out DIR [--parameters P,Q] [--shift X | P=X,Q=Y] [--progress]
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
@@ -78,6 +81,9 @@ def _output_options(command) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="socsec-proj", description="Actuarial projection of China's "
                      "provincial social-insurance funds.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"socsec-proj {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="project one or more scenarios and write their results",
@@ -127,8 +133,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="shipped scenarios with their descriptions")
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("file")
-    params = commands.add_parser("params", help="print a parameter's values, unit and reference")
-    params.add_argument("path", help="a parameter path such as demography.total_fertility_rate")
+    params = commands.add_parser("params", help="list the parameters (unit, range, label), or show one in full",
+                                 description="Without PATH, every parameter with its unit, range and label; "
+                                 "with a group (employee_pension), all of the group's; with a parameter path, "
+                                 "its values, unit, range, reference and province values.")
+    params.add_argument("path", nargs="?", help="a parameter path such as demography.total_fertility_rate, "
+                        "or a group such as employee_pension")
+    params.add_argument("--search", metavar="WORD", help="only the parameters whose path, label, unit, "
+                        "description or reference holds WORD (any case)")
+    commands.add_parser("provinces", help="the 31 province codes with Chinese and English names")
+    init = commands.add_parser("init", help="write NAME.yaml, a commented scenario template",
+                               description="Write NAME.yaml (or the .yaml path given), a scenario template "
+                               "with every key explained, that `validate` accepts; an existing file is refused.")
+    init.add_argument("name", help="the scenario's name, or a path ending in .yaml")
     return parser
 
 
@@ -522,13 +539,60 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def parameter_range(metadata) -> str:
+    """A parameter's accepted values as one short text: ``0 .. 0.3``, ``one of a, b``, ``-``."""
+    if metadata.allowed:
+        return "one of " + ", ".join(metadata.allowed)
+    if metadata.range:
+        low, high = ("" if bound is None else f"{bound:g}" for bound in metadata.range)
+        return f"{low} .. {high}".strip()
+    return "-"
+
+
+def _parameter_line(parameter, width: int) -> str:
+    meta = parameter.metadata
+    province = " [by province]" if meta.breakdown == "province" else ""
+    return f"{parameter.path:<{width}}  [{meta.unit}]  {parameter_range(meta)}  {meta.label}{province}"
+
+
+def _listing(parameters, paths, heading: str) -> int:
+    width = max(len(path) for path in paths)
+    print(heading)
+    group = None
+    for path in paths:
+        if path.split(".", 1)[0] != group:
+            group = path.split(".", 1)[0]
+            print(f"\n{group}/")
+        print("  " + _parameter_line(parameters.get(path), width))
+    print("\n`socsec-proj params PATH` shows a parameter's values, source and province values.")
+    return EXIT_OK
+
+
 def _params(args) -> int:
+    """``params``: every parameter (or a group's, or those matching ``--search``), or one in full."""
     from .inputs.parameters import load_parameters
 
-    path = check_argument(args.path, "PATH")
-    parameter = load_parameters().get(path)
+    parameters = load_parameters()
+    path = check_argument(args.path, "PATH") if args.path else None
+    if args.search is not None:
+        word = check_argument(args.search, "--search").casefold()
+        found = [p for p in parameters.paths() if (path is None or p.startswith(path + "."))
+                 and any(word in text.casefold() for text in _searched(parameters.get(p)))]
+        if not found:
+            print(f"no parameter matches {args.search!r} (`socsec-proj params` lists them all)")
+            return EXIT_OK
+        return _listing(parameters, found, f"{len(found)} parameter(s) matching {args.search!r}:")
+    if path is None:
+        return _listing(parameters, parameters.paths(), f"{len(parameters)} parameters (path  [unit]  range  label):")
+    below = [p for p in parameters.paths() if p.startswith(path.rstrip(".") + ".")]
+    if below and path not in parameters:
+        return _listing(parameters, below, f"{path}: {len(below)} parameters (path  [unit]  range  label):")
+    parameter = parameters.get(path)
     meta = parameter.metadata
     print(f"{parameter.path}: {meta.label} [{meta.unit}]")
+    print(f"  {' '.join(parameter.description.split())}")
+    print(f"  range: {parameter_range(meta)}"
+          + ("; may be set per province" if meta.breakdown == "province" else "; national only"))
     print(f"  reference: {meta.reference}")
     print(f"  file: {parameter.source}")
     for date, value in parameter.values:
@@ -536,6 +600,82 @@ def _params(args) -> int:
     for province, values in (parameter.provinces or {}).items():
         for date, value in values:
             print(f"  {province} {date}: {value}")
+    return EXIT_OK
+
+
+def _searched(parameter) -> tuple[str, ...]:
+    """The texts ``params --search`` looks in: path, label, unit, description, references."""
+    meta = parameter.metadata
+    return (parameter.path, meta.label, meta.unit, parameter.description, *map(str, meta.reference))
+
+
+def _provinces(args) -> int:
+    """``provinces``: the 31 ISO codes with their Chinese and English names."""
+    from .inputs.provinces import PROVINCES
+
+    print("code   中文      English")
+    for code, zh, en in PROVINCES:
+        print(f"{code}  {zh}{'　' * (4 - len(zh))}  {en}")
+    print("\n--provinces and ssp.run(provinces=...) take any of these: CN-GD, cn-gd, GD, Guangdong or 广东.")
+    return EXIT_OK
+
+
+#: What ``init NAME`` writes: a scenario that ``validate`` accepts, every key explained.
+SCENARIO_TEMPLATE = """\
+# A socsec_proj scenario: what it changes against the scenario it extends.
+#   socsec-proj validate {file}             check it without running it
+#   socsec-proj run {file} --out results    project it: results/{name}/summary.md, report.html, results.xlsx
+#   socsec-proj params                        every parameter you can change (unit, range, label)
+#   socsec-proj params --search WORD          those whose name or label holds WORD
+#   socsec-proj provinces                     the province codes (CN-GD Guangdong, ...)
+name: {name}
+description: >
+  What if Guangdong raised its employer pension contribution rate from 16 % to 18 % of the
+  contribution base from 2027? (Say in a sentence or two what this scenario asks.)
+extends: baseline        # the scenario this one changes: a shipped name or a file beside this one
+# horizon: 2060          # last year projected (default 2100)
+# provinces: [CN-GD]     # provinces reported (all 31 are projected and pooled); default all 31
+changes:
+  # parameter path: {{date: value}}; a value holds from its date until the next one.
+  # Under `provinces`, a value for one province only (parameters listed "[by province]").
+  employee_pension.employer_rate:
+    provinces:
+      CN-GD:
+        2027-01-01: 0.18
+  # A national change (all provinces), and a START/END range after which the earlier values return:
+  # economy.wage_growth:
+  #   2030-01-01: 0.04
+  # demography.total_fertility_rate:
+  #   2030-01-01/2039-12-31: 1.3
+# targets:               # plan targets the summary sets against the projection
+#   - indicator: employee_pension_contributors
+#     province: CN-GD
+#     year: 2030
+#     value: 50000000
+#     source: "where the target is written"
+"""
+
+
+def _init(args) -> int:
+    """``init NAME``: write ``NAME.yaml``, a commented scenario template; never over an existing file."""
+    from .errors import InputError
+    from .inputs.schema import SCENARIO_NAME
+
+    text = check_argument(args.name, "NAME", path=True)
+    path = Path(text if text.endswith((".yaml", ".yml")) else text + ".yaml")
+    name = path.stem
+    if not SCENARIO_NAME.match(name):
+        raise InputError(f"{_shown(name)} is not a scenario name", source=COMMAND_LINE, key="NAME",
+                         expected="letters, digits, '_', '.' and '-', at most 100, not starting with '.' or '-'")
+    if path.exists() or path.is_symlink():
+        raise InputError(f"{path} already exists; it is left as it is", source=COMMAND_LINE, key="NAME",
+                         expected="the name of a file that does not exist yet")
+    if not path.parent.is_dir():
+        raise InputError(f"the folder {path.parent} does not exist", source=COMMAND_LINE, key="NAME",
+                         expected="a file in an existing folder")
+    with open(path, "x", encoding="utf-8") as file:  # "x": never replaces a file made meanwhile
+        file.write(SCENARIO_TEMPLATE.format(name=name, file=path))
+    print(f"{path}: a scenario template; edit it, then `socsec-proj validate {path}`")
     return EXIT_OK
 
 
@@ -624,7 +764,8 @@ def main(argv=None) -> int:
     try:
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
-                   "params": _params, "sensitivity": _sensitivity}[args.command]
+                   "params": _params, "provinces": _provinces, "sensitivity": _sensitivity,
+                   "init": _init}[args.command]
         return command(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return EXIT_OK

@@ -205,10 +205,12 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     expenditure = expenditure.reshape(n_draws, n_prov, n_years)
 
     # contributions per unit of the effective factor
-    employer = accounts.national(parameters, "employee_pension.employer_rate", years)
+    # (P, Y): the employer rate and the base bounds may differ by province (issue #17 item 5);
+    # the employee rate is national by law (国发〔2005〕38号)
+    employer = accounts.by_province(parameters, "employee_pension.employer_rate", years, provinces)
     employee = accounts.national(parameters, "employee_pension.employee_rate", years)
-    floor = accounts.national(parameters, "employee_pension.contribution_base_floor", years)
-    cap = accounts.national(parameters, "employee_pension.contribution_base_cap", years)
+    floor = accounts.by_province(parameters, "employee_pension.contribution_base_floor", years, provinces)
+    cap = accounts.by_province(parameters, "employee_pension.contribution_base_cap", years, provinces)
     base_ratio = np.clip(1.0, floor, cap)
     payroll = workers * 12.0 * wages[..., 1:]                                         # covered payroll (D, P, Y)
     capacity = payroll * base_ratio * (employer + employee)
