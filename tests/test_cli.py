@@ -441,3 +441,37 @@ def test_a_yaml_syntax_error_quotes_the_line_where_the_bracket_was_opened(tmp_pa
     # libyaml gives up on line 5 (the next key); the unclosed "[" of line 4 is quoted before it
     assert "near key: changes > demography.total_fertility_rate" in err
     assert "   4 |   demography.total_fertility_rate: [1.6" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------------------------
+# The shell tells you what you can change (issue #17 item 4)
+# --------------------------------------------------------------------------------------------
+
+
+def test_params_lists_every_parameter_a_group_all_its_own_and_searches(capsys):
+    from socsec_proj.inputs.parameters import load_parameters
+
+    paths = load_parameters().paths()
+    assert cli.main(["params"]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"  {path} " in listed for path in paths)
+    line = next(text for text in listed.splitlines() if "employee_pension.employer_rate " in text)
+    assert line.split()[1:5] == ["[/1]", "0", "..", "0.3"] and "Employer pension contribution rate [by province]" in line
+    assert cli.main(["params", "employee_pension"]) == 0
+    group = capsys.readouterr().out
+    assert "..." not in group.replace("0 .. ", "")
+    assert sum(f"  {p} " in group for p in paths) == sum(p.startswith("employee_pension.") for p in paths) > 10
+    assert cli.main(["params", "--search", "INDEXATION"]) == 0
+    found = capsys.readouterr().out
+    assert "employee_pension.indexation_rule " in found and "demography." not in found
+    assert cli.main(["params", "employee_pension.employee_rate"]) == 0
+    assert "national only" in capsys.readouterr().out
+    assert cli.main(["params", "employee_pension.employer_rat"]) == 2
+
+
+def test_provinces_and_version(capsys):
+    assert cli.main(["provinces"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("CN-")]
+    assert len(lines) == 31 and lines[18].split() == ["CN-GD", "广东", "Guangdong"]
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"socsec-proj {ssp.__version__}"
