@@ -645,7 +645,8 @@ def _assumption_sets(sets: Mapping[str, xr.Dataset], place: str) -> list[str]:
     rows = []
     for name, row in table.iterrows():
         label = f"`{name}`" + (" (intermediate)" if name == "baseline" else "")
-        depleted = _year(row["depletion_year"]) if np.isfinite(row["depletion_year"]) else f"not by {int(row['horizon'])}"
+        year = row["depletion_year"]
+        depleted = _year(year) if np.isfinite(year) else f"not by {int(row['horizon'])}"
         rows.append([label, depleted, *(_number(row[f"balance_{y}"], 2) for y in years)])
     lines = [f"The urban-employee pension of {place} under the three assumption sets (`params/SOURCES.md`, "
              "long-run assumptions): `high_cost` and `low_cost` move wage growth, indexation, the fund's return "
