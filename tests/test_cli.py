@@ -311,6 +311,9 @@ def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     summary = (folder / "summary.md").read_text(encoding="utf-8")
     assert "## Stochastic draws" in summary and "| Urban-employee pension |" in summary
     assert "(employee_pension_depletion_years.png)" in summary  # the histogram is linked
+    assert "![Urban-employee pension: fund balance across draws](employee_pension_fan.png)" in summary  # shown
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Stochastic draws" in page and "30 draws" in page  # the depletion-year distribution in the report
     assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
 
