@@ -375,14 +375,17 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
     the charts (PNG, money in 2024 prices, to ``chart_end``), ``report.html``, ``results.xlsx``
     and ``summary.md`` (and, with ``draws``, the stochastic run's draws, quantiles per scheme,
     fan charts and depletion-year histograms)."""
+    from .provenance import stamp
     from .report.outputs import write_outputs
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
     from .stochastic import summarize
 
+    stamp(ds)  # one date for every file of the run
     ds.to_netcdf(folder / "projection.nc")
     for name, table in tidy_tables(ds).items():
         _csv(table, folder / f"{name}.csv")
     if draws is not None:
+        draws.attrs.setdefault("created", ds.attrs["created"])
         draws.to_netcdf(folder / "draws.nc")
         quantiles = summarize(draws, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95))
         for scheme in SCHEMES:
@@ -461,6 +464,7 @@ def _compare(args) -> int:
     from . import outputs
     from .errors import InputError
     from .projection import run
+    from .provenance import stamp
     from .report.outputs import comparison_variables, write_comparison
     from .report.summary import comparison_markdown, differences
 
@@ -477,7 +481,7 @@ def _compare(args) -> int:
         for scenario in (a, b):
             datasets[scenario.name] = run(scenario)
             _step(progress, f"{scenario.name}: projected")
-        ds_a, ds_b = datasets[a.name], datasets[b.name]
+        ds_a, ds_b = (stamp(datasets[a.name]), stamp(datasets[b.name]))
         with outputs.staged(out, name, note=f"compare {a.name} {b.name}") as folder:
             _csv(differences(ds_a, ds_b), folder / "differences.csv")
             charts = write_comparison(ds_a, ds_b, a, b, folder, chart_end=chart_end, lang=args.lang)

@@ -123,8 +123,8 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
         Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
         and ``long_name`` (see :mod:`socsec_proj.variables`). With ``provinces`` in the
         scenario, all 31 are projected (pooling among all) and those selected. Attributes
-        ``socsec_proj_version``, ``scenario_hash`` (SHA-256 of the scenario's files) and
-        ``created`` (ISO 8601 UTC) record where it came from (:mod:`socsec_proj.provenance`).
+        ``socsec_proj_version`` and ``scenario_hash`` (SHA-256 of the scenario's files) record
+        where it came from (:mod:`socsec_proj.provenance`); the outputs add the date.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

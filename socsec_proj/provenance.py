@@ -2,10 +2,10 @@
 
 Every output (``projection.nc``'s attributes, ``summary.md``, ``report.html``, ``results.xlsx``)
 carries these three, so a figure quoted in a briefing can be traced to the code and the
-scenario that made it. ``ssp.run`` records them as the Dataset's attributes
-(``socsec_proj_version``, ``scenario_hash``, ``created``, :func:`record`); those win over
-today's, so a report written later from a saved ``projection.nc`` names the run, not the
-moment of the report.
+scenario that made it. ``ssp.run`` records the version and hash as the Dataset's attributes
+(:func:`record`) and the command line the date when it writes the outputs (:func:`stamp`,
+``created``); the attributes win over today's, so a report written later from a saved
+``projection.nc`` names the run, not the moment of the report.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["provenance", "record", "scenario_hash"]
+__all__ = ["provenance", "record", "scenario_hash", "stamp"]
 
 
 def scenario_hash(scenario) -> str:
@@ -66,12 +66,20 @@ def provenance(ds: xr.Dataset, scenario=None) -> dict:
 
 
 def record(ds: xr.Dataset, scenario) -> xr.Dataset:
-    """``ds`` with its provenance as attributes: ``socsec_proj_version``, ``scenario_hash``, ``created``.
+    """``ds`` with the package version and the scenario's hash as attributes (``socsec_proj_version``,
+    ``scenario_hash``).
 
-    ``ssp.run`` calls it on every projection (and stochastic run), so ``projection.nc`` and
-    every output written from the Dataset later name the run that made it.
+    ``ssp.run`` calls it on every projection and stochastic run. The date is not recorded
+    here: two runs of the same scenario stay identical Datasets (a test of reproducibility
+    compares them whole); :func:`stamp` adds it when outputs are written.
     """
     info = provenance(ds, scenario)
-    ds.attrs.update(socsec_proj_version=info["version"], scenario_hash=info["scenario_hash"],
-                    created=info["created"])
+    ds.attrs.update(socsec_proj_version=info["version"], scenario_hash=info["scenario_hash"])
+    return ds
+
+
+def stamp(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with ``created`` (now, ISO 8601 UTC, to the second) unless it has one: the date every
+    output written from it (``projection.nc``, ``summary.md``, ``report.html``, ``results.xlsx``) shows."""
+    ds.attrs.setdefault("created", dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
     return ds

@@ -189,6 +189,8 @@ def test_compare_writes_differences_charts_and_markdown(comparison):
     assert in_2035["employee_pension_contributors"].sum() < 0 < in_2035["employee_pension_retirees"].sum()
     text = (out / "comparison.md").read_text(encoding="utf-8")
     assert "# Comparison: `no_retirement_delay` against `baseline`" in text
+    assert text.count("Made by socsec_proj") == 2 and f"A (`baseline`): Made by socsec_proj {ssp.__version__}" in text
+    assert scenario_hash(ssp.load_scenario("baseline")) in text  # the provenance of both
     for line in text.splitlines():
         if "](" in line:
             assert (out / line.split("](")[1].rstrip(")")).is_file()

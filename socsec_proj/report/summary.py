@@ -756,10 +756,14 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
               "those of the twelve months to 1 July. Insured workers and pensioners are calibrated to the "
               "2024 statistical yearbook. The tables beside this file (one CSV per scheme, `population.csv`) "
               "hold every figure by province and year; `projection.nc` holds the whole projection."), ""]
-    info = provenance(ds, scenario)
-    lines += [f"Made by socsec_proj {info['version']}; scenario content hash (SHA-256 of its files) "
-              f"`{info['scenario_hash'] or '-'}`; created {info['created']}.", ""]
+    lines += [_provenance_line(ds, scenario), ""]
     return "\n".join(lines)
+
+
+def _provenance_line(ds: xr.Dataset, scenario, label: str = "") -> str:
+    info = provenance(ds, scenario)
+    return (f"{label}Made by socsec_proj {info['version']}; scenario content hash (SHA-256 of its files) "
+            f"`{info['scenario_hash'] or '-'}`; created {info['created']}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -885,4 +889,6 @@ def comparison_markdown(ds_a: xr.Dataset, ds_b: xr.Dataset, scenario_a=None, sce
               "and year: insured workers, pensioners and beneficiaries [persons], the dependency ratio [1] and, "
               "when projected, fund revenue and expenditure [yuan/year], balance [yuan] and months of reserve "
               "[months]."), ""]
+    lines += [_provenance_line(ds_a, scenario_a, f"A (`{name_a}`): "), "",
+              _provenance_line(ds_b, scenario_b, f"B (`{name_b}`): "), ""]
     return "\n".join(lines)
