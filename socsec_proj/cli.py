@@ -382,7 +382,8 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
 
     stamp(ds)  # one date for every file of the run
     ds.to_netcdf(folder / "projection.nc")
-    for name, table in tidy_tables(ds).items():
+    tables = tidy_tables(ds)
+    for name, table in tables.items():
         _csv(table, folder / f"{name}.csv")
     if draws is not None:
         draws.attrs.setdefault("created", ds.attrs["created"])
@@ -393,7 +394,7 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
             if f"{scheme}_balance" in draws and names:
                 _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
     _step(progress, f"{scenario.name}: tables written")
-    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets)
+    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables)
     _step(progress, f"{scenario.name}: charts, report.html and results.xlsx written")
     (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws, sets=sets),
                                        encoding="utf-8")
