@@ -6,14 +6,20 @@ Commands::
     socsec-proj compare A B --out DIR [--provinces CN-GD,CN-HE] [--end Y] [--progress]
     socsec-proj list
     socsec-proj validate FILE
-    socsec-proj params PATH
+    socsec-proj params [PATH] [--search WORD]
+    socsec-proj provinces
+    socsec-proj init NAME
+    socsec-proj --version
     socsec-proj sensitivity SCENARIO --out DIR [--parameters P,Q] [--shift X | P=X,Q=Y] [--progress]
     socsec-proj validate-history [SCENARIO] --out DIR
 
 ``run`` writes, for each scenario, ``DIR/<name>/``: ``projection.nc`` (the whole Dataset),
 one tidy CSV per scheme (``employee_pension.csv``, ...), ``population.csv``, the PNG charts
-and ``summary.md``. ``compare`` writes ``DIR/<a>_vs_<b>/``: ``differences.csv`` (B - A by
-province and year), one ``compare_<variable>.png`` per headline variable and ``comparison.md``.
+(money in 2024 prices, to 2060 or ``--chart-end``), ``report.html`` (bilingual, self-contained),
+``results.xlsx`` and ``summary.md``; a baseline run's summary and report add the depletion
+year under the ``low_cost`` and ``high_cost`` sets. ``compare`` writes ``DIR/<a>_vs_<b>/``:
+``differences.csv`` (B - A by province and year), one ``compare_<variable>.png`` per headline
+variable, ``report.html`` and ``comparison.md``.
 
 Exit codes: 0 ok, 2 bad input (one line naming the file, the line and the key, or the
 command-line option), 1 a disk error (naming the path) or an internal error, 130 Ctrl-C.
@@ -64,14 +70,27 @@ def _refuse(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _output_options(command) -> None:
+    """``--chart-end`` and ``--lang``, the options of what ``run`` and ``compare`` draw."""
+    command.add_argument("--chart-end", type=int, metavar="YEAR",
+                         help="last year of the charts and report tables (default 2060; money in 2024 prices)")
+    command.add_argument("--lang", choices=("both", "zh", "en"),
+                         help="chart labels: Chinese and English (the default where a CJK font is installed, "
+                              "else English), Chinese only or English only")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="socsec-proj", description="Actuarial projection of China's "
                      "provincial social-insurance funds.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"socsec-proj {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="project one or more scenarios and write their results",
                               description="Project each scenario and write DIR/<name>/: projection.nc, "
-                              "one CSV per scheme, population.csv, PNG charts and summary.md.")
+                              "one CSV per scheme, population.csv, PNG charts, report.html, results.xlsx "
+                              "and summary.md.")
     run.add_argument("scenarios", nargs="+", help="shipped scenario names or paths to scenario YAML files")
     run.add_argument("--out", required=True, help="folder for the results (created); each scenario's "
                      "results go to DIR/<name>/, replacing only that folder")
@@ -80,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=int, help="first year written (default: the base year)")
     run.add_argument("--end", type=int, help="last year projected (default: the scenario's horizon)")
     run.add_argument("--progress", action="store_true", help="show a progress bar even when stderr is not a terminal")
+    _output_options(run)
     run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
     run.add_argument("--summary-only", action="store_true",
                      help="with --draws: keep only quantiles, means and depletion years over the draws, reduced as "
@@ -90,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="project two scenarios and write what B changes against A",
                                   description="Project scenarios A and B and write DIR/<a>_vs_<b>/: "
-                                  "differences.csv (B - A), comparison charts and comparison.md.")
+                                  "differences.csv (B - A), comparison charts, report.html and comparison.md.")
     compare.add_argument("a", help="the reference scenario (name or file)")
     compare.add_argument("b", help="the scenario compared with it (name or file)")
     compare.add_argument("--out", required=True, help="folder for the comparison (created); it goes to "
@@ -99,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--end", type=int, help="last year projected (default: the scenarios' horizon)")
     compare.add_argument("--progress", action="store_true",
                          help="show a progress bar even when stderr is not a terminal")
+    _output_options(compare)
 
     sensitivity = commands.add_parser(
         "sensitivity", help="move each main assumption down and up, one at a time",
@@ -126,8 +147,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="shipped scenarios with their descriptions")
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("file")
-    params = commands.add_parser("params", help="print a parameter's values, unit and reference")
-    params.add_argument("path", help="a parameter path such as demography.total_fertility_rate")
+    params = commands.add_parser("params", help="list the parameters (unit, range, label), or show one in full",
+                                 description="Without PATH, every parameter with its unit, range and label; "
+                                 "with a group (employee_pension), all of the group's; with a parameter path, "
+                                 "its values, unit, range, reference and province values.")
+    params.add_argument("path", nargs="?", help="a parameter path such as demography.total_fertility_rate, "
+                        "or a group such as employee_pension")
+    params.add_argument("--search", metavar="WORD", help="only the parameters whose path, label, unit, "
+                        "description or reference holds WORD (any case)")
+    commands.add_parser("provinces", help="the 31 province codes with Chinese and English names")
+    init = commands.add_parser("init", help="write NAME.yaml, a commented scenario template",
+                               description="Write NAME.yaml (or the .yaml path given), a scenario template "
+                               "with every key explained, that `validate` accepts; an existing file is refused.")
+    init.add_argument("name", help="the scenario's name, or a path ending in .yaml")
     return parser
 
 
@@ -249,27 +281,17 @@ def _reading(what: str):
 
 def _load(name, provinces=None, end=None):
     """A scenario with the command line's overrides, checked as far as it can be without running it."""
-    from .errors import InputError
-    from .inputs import data
-    from .inputs.provinces import validate_codes
     from .inputs.scenario import load_scenario
-    from .projection import BASE_YEAR, check_stages
+    from .projection import check_stages, with_overrides
 
     name = _scenario_argument(name)
     with _reading(name):
         scenario = load_scenario(name)
-    updates = {}
     if provinces:
         check_argument(provinces, "--provinces")
-        updates["provinces"] = validate_codes([p.strip() for p in provinces.split(",")], source=COMMAND_LINE,
-                                              key="--provinces")
-    if end is not None:
-        last = int(data.mortality_rates()[1][-1])
-        if not BASE_YEAR < end <= last:
-            raise InputError(f"{end} is outside the embedded data", source=COMMAND_LINE, key="--end",
-                             expected=f"a year in {BASE_YEAR + 1}..{last}")
-        updates["horizon"] = end
-    scenario = scenario.model_copy(update=updates) if updates else scenario
+        provinces = [p.strip() for p in provinces.split(",")]
+    scenario = with_overrides(scenario, provinces=provinces or None, end=end, source=COMMAND_LINE,
+                              keys=("--provinces", "--end"))
     # The stages' own checks (a retirement age below the original one, ...) run here too, so
     # that the second scenario of a run cannot fail after the first was computed.
     check_stages(scenario)
@@ -353,13 +375,6 @@ def _save(figure, path: Path) -> None:
     figure.clear()  # free the drawing now: a run of many scenarios writes dozens
 
 
-def _save_charts(charts, folder: Path) -> dict[str, str]:
-    """Draw and save the planned charts in ``folder``; ``{title: file name}`` for the summary."""
-    for chart in charts:
-        _save(chart.draw(), folder / chart.file)
-    return {chart.title: chart.file for chart in charts}
-
-
 #: Quantiles the command line writes of a stochastic run's draws.
 DRAW_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: ... and of a summary-only run, which is for many draws: the tails a reserve fund is sized on too.
@@ -401,19 +416,24 @@ def _write_draw_summary(summary, folder: Path) -> None:
             _csv(summary[probability].to_dataframe().reset_index(), folder / f"{scheme}_depletion_probability.csv")
 
 
-def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
-    """Everything ``run`` writes for one scenario into ``folder`` (and, with ``draws``, the
-    stochastic run's draws, quantiles per scheme, fan charts and depletion-year histograms;
-    with a summary-only run's Dataset, its summary files)."""
-    from .report.plan import draw_charts, projection_charts
+def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_end=None, lang=None,
+                    sets=None) -> None:
+    """Everything ``run`` writes for one scenario into ``folder``: the NetCDF, the CSV tables,
+    the charts (PNG, money in 2024 prices, to ``chart_end``), ``report.html``, ``results.xlsx``
+    and ``summary.md`` (and, with ``draws``, the stochastic run's draws, quantiles per scheme,
+    fan charts and depletion-year histograms; with a summary-only run's Dataset, its summary files)."""
+    from .provenance import stamp
+    from .report.outputs import write_outputs
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
     from .stochastic import summarize
 
+    stamp(ds)  # one date for every file of the run
     ds.to_netcdf(folder / "projection.nc")
-    for name, table in tidy_tables(ds).items():
+    tables = tidy_tables(ds)
+    for name, table in tables.items():
         _csv(table, folder / f"{name}.csv")
-    _step(progress, f"{scenario.name}: tables written")
-    charts = _save_charts(projection_charts(ds), folder)
+    if draws is not None:
+        draws.attrs.setdefault("created", ds.attrs["created"])
     if draws is not None and "quantile" in draws.dims:  # --summary-only: no draw is kept
         _write_draw_summary(draws, folder)
         draws = None
@@ -424,9 +444,11 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None) -> None:
             names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
             if f"{scheme}_balance" in draws and names:
                 _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
-        charts |= _save_charts(draw_charts(draws), folder)
-    _step(progress, f"{scenario.name}: charts drawn")
-    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws), encoding="utf-8")
+    _step(progress, f"{scenario.name}: tables written")
+    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables)
+    _step(progress, f"{scenario.name}: charts, report.html and results.xlsx written")
+    (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws, sets=sets),
+                                       encoding="utf-8")
     _step(progress, f"{scenario.name}: summary written")
 
 
@@ -440,6 +462,33 @@ def _compile_notice() -> None:
         print(COMPILING.format(cache=_accelerate.CACHE_DIR), file=sys.stderr, flush=True)
 
 
+def _assumption_sets(scenario, ds):
+    """For a baseline run, ``{set: projection}`` of the three assumption sets (issue #14), the
+    other two with the same provinces and horizon; None for any other scenario."""
+    from .inputs.scenario import load_scenario
+    from .projection import run
+    from .report.summary import ASSUMPTION_SETS
+
+    if scenario.name != "baseline":
+        return None
+    sets = {}
+    for name in ASSUMPTION_SETS:
+        other = load_scenario(name).model_copy(update={"provinces": scenario.provinces, "horizon": scenario.horizon})
+        sets[name] = ds if name == scenario.name else run(other)
+    return sets
+
+
+def _chart_end(args, scenarios) -> int:
+    """``--chart-end``, checked against the years every scenario projects (exit 2 outside)."""
+    from .inputs import data
+    from .projection import BASE_YEAR
+    from .report.outputs import check_chart_end
+
+    last = int(data.mortality_rates()[1][-1])
+    first = BASE_YEAR if getattr(args, "start", None) is None else args.start
+    return check_chart_end(args.chart_end, first, min(s.horizon or last for s in scenarios))
+
+
 def _run(args) -> int:
     from . import outputs
     from .projection import run
@@ -448,6 +497,7 @@ def _run(args) -> int:
     _check_names(scenarios)
     _check_start(args.start, scenarios)
     _check_draws(args, scenarios)
+    chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
     _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
@@ -457,11 +507,12 @@ def _run(args) -> int:
             ds = run(scenario)
             draws = _stochastic(scenario, args.draws, args.seed, args.scheduler, args.summary_only) if args.draws \
                 else None
+            sets = _assumption_sets(scenario, ds)
             _step(progress, f"{scenario.name}: projected")
             if args.start is not None:
                 ds = ds.sel(year=slice(args.start, None))
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
-                _write_scenario(ds, scenario, folder, progress, draws)
+                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             n = len(ds["province"])
@@ -477,28 +528,28 @@ def _compare(args) -> int:
     from . import outputs
     from .errors import InputError
     from .projection import run
-    from .report.plan import COMPARED_VARIABLES, comparison_charts
+    from .provenance import stamp
+    from .report.outputs import comparison_variables, write_comparison
     from .report.summary import comparison_markdown, differences
 
     a, b = (_load(name, args.provinces, args.end) for name in (args.a, args.b))
     if a.name == b.name:
         raise InputError(f"both scenarios are named {a.name!r}", source=COMMAND_LINE, key="A B",
                          expected="two different scenarios")
+    chart_end = _chart_end(args, (a, b))
     name = f"{a.name}_vs_{b.name}"
     out = _out(args, [name])
-    progress = _progress(args, 3 + len(COMPARED_VARIABLES))
+    progress = _progress(args, 4)
     with progress, outputs.destination(out):
         datasets = {}
         for scenario in (a, b):
             datasets[scenario.name] = run(scenario)
             _step(progress, f"{scenario.name}: projected")
-        ds_a, ds_b = datasets[a.name], datasets[b.name]
+        ds_a, ds_b = (stamp(datasets[a.name]), stamp(datasets[b.name]))
         with outputs.staged(out, name, note=f"compare {a.name} {b.name}") as folder:
             _csv(differences(ds_a, ds_b), folder / "differences.csv")
-            charts = {}
-            for chart in comparison_charts(datasets):
-                charts |= _save_charts([chart], folder)
-                _step(progress, f"chart: {chart.title}")
+            charts = write_comparison(ds_a, ds_b, a, b, folder, chart_end=chart_end, lang=args.lang)
+            _step(progress, f"{len(comparison_variables(ds_a, ds_b))} charts and report.html written")
             (folder / "comparison.md").write_text(comparison_markdown(ds_a, ds_b, a, b, charts), encoding="utf-8")
             _step(progress, "comparison written")
     print(f"{b.name} against {a.name}: {len(charts)} chart(s), differences by province and year")
@@ -577,13 +628,60 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def parameter_range(metadata) -> str:
+    """A parameter's accepted values as one short text: ``0 .. 0.3``, ``one of a, b``, ``-``."""
+    if metadata.allowed:
+        return "one of " + ", ".join(metadata.allowed)
+    if metadata.range:
+        low, high = ("" if bound is None else f"{bound:g}" for bound in metadata.range)
+        return f"{low} .. {high}".strip()
+    return "-"
+
+
+def _parameter_line(parameter, width: int) -> str:
+    meta = parameter.metadata
+    province = " [by province]" if meta.breakdown == "province" else ""
+    return f"{parameter.path:<{width}}  [{meta.unit}]  {parameter_range(meta)}  {meta.label}{province}"
+
+
+def _listing(parameters, paths, heading: str) -> int:
+    width = max(len(path) for path in paths)
+    print(heading)
+    group = None
+    for path in paths:
+        if path.split(".", 1)[0] != group:
+            group = path.split(".", 1)[0]
+            print(f"\n{group}/")
+        print("  " + _parameter_line(parameters.get(path), width))
+    print("\n`socsec-proj params PATH` shows a parameter's values, source and province values.")
+    return EXIT_OK
+
+
 def _params(args) -> int:
+    """``params``: every parameter (or a group's, or those matching ``--search``), or one in full."""
     from .inputs.parameters import load_parameters
 
-    path = check_argument(args.path, "PATH")
-    parameter = load_parameters().get(path)
+    parameters = load_parameters()
+    path = check_argument(args.path, "PATH") if args.path else None
+    if args.search is not None:
+        word = check_argument(args.search, "--search").casefold()
+        found = [p for p in parameters.paths() if (path is None or p.startswith(path + "."))
+                 and any(word in text.casefold() for text in _searched(parameters.get(p)))]
+        if not found:
+            print(f"no parameter matches {args.search!r} (`socsec-proj params` lists them all)")
+            return EXIT_OK
+        return _listing(parameters, found, f"{len(found)} parameter(s) matching {args.search!r}:")
+    if path is None:
+        return _listing(parameters, parameters.paths(), f"{len(parameters)} parameters (path  [unit]  range  label):")
+    below = [p for p in parameters.paths() if p.startswith(path.rstrip(".") + ".")]
+    if below and path not in parameters:
+        return _listing(parameters, below, f"{path}: {len(below)} parameters (path  [unit]  range  label):")
+    parameter = parameters.get(path)
     meta = parameter.metadata
     print(f"{parameter.path}: {meta.label} [{meta.unit}]")
+    print(f"  {' '.join(parameter.description.split())}")
+    print(f"  range: {parameter_range(meta)}"
+          + ("; may be set per province" if meta.breakdown == "province" else "; national only"))
     print(f"  reference: {meta.reference}")
     print(f"  file: {parameter.source}")
     for date, value in parameter.values:
@@ -591,6 +689,82 @@ def _params(args) -> int:
     for province, values in (parameter.provinces or {}).items():
         for date, value in values:
             print(f"  {province} {date}: {value}")
+    return EXIT_OK
+
+
+def _searched(parameter) -> tuple[str, ...]:
+    """The texts ``params --search`` looks in: path, label, unit, description, references."""
+    meta = parameter.metadata
+    return (parameter.path, meta.label, meta.unit, parameter.description, *map(str, meta.reference))
+
+
+def _provinces(args) -> int:
+    """``provinces``: the 31 ISO codes with their Chinese and English names."""
+    from .inputs.provinces import PROVINCES
+
+    print("code   中文      English")
+    for code, zh, en in PROVINCES:
+        print(f"{code}  {zh}{'　' * (4 - len(zh))}  {en}")
+    print("\n--provinces and ssp.run(provinces=...) take any of these: CN-GD, cn-gd, GD, Guangdong or 广东.")
+    return EXIT_OK
+
+
+#: What ``init NAME`` writes: a scenario that ``validate`` accepts, every key explained.
+SCENARIO_TEMPLATE = """\
+# A socsec_proj scenario: what it changes against the scenario it extends.
+#   socsec-proj validate {file}             check it without running it
+#   socsec-proj run {file} --out results    project it: results/{name}/summary.md, report.html, results.xlsx
+#   socsec-proj params                        every parameter you can change (unit, range, label)
+#   socsec-proj params --search WORD          those whose name or label holds WORD
+#   socsec-proj provinces                     the province codes (CN-GD Guangdong, ...)
+name: {name}
+description: >
+  What if Guangdong raised its employer pension contribution rate from 16 % to 18 % of the
+  contribution base from 2027? (Say in a sentence or two what this scenario asks.)
+extends: baseline        # the scenario this one changes: a shipped name or a file beside this one
+# horizon: 2060          # last year projected (default 2100)
+# provinces: [CN-GD]     # provinces reported (all 31 are projected and pooled); default all 31
+changes:
+  # parameter path: {{date: value}}; a value holds from its date until the next one.
+  # Under `provinces`, a value for one province only (parameters listed "[by province]").
+  employee_pension.employer_rate:
+    provinces:
+      CN-GD:
+        2027-01-01: 0.18
+  # A national change (all provinces), and a START/END range after which the earlier values return:
+  # economy.wage_growth:
+  #   2030-01-01: 0.04
+  # demography.total_fertility_rate:
+  #   2030-01-01/2039-12-31: 1.3
+# targets:               # plan targets the summary sets against the projection
+#   - indicator: employee_pension_contributors
+#     province: CN-GD
+#     year: 2030
+#     value: 50000000
+#     source: "where the target is written"
+"""
+
+
+def _init(args) -> int:
+    """``init NAME``: write ``NAME.yaml``, a commented scenario template; never over an existing file."""
+    from .errors import InputError
+    from .inputs.schema import SCENARIO_NAME
+
+    text = check_argument(args.name, "NAME", path=True)
+    path = Path(text if text.endswith((".yaml", ".yml")) else text + ".yaml")
+    name = path.stem
+    if not SCENARIO_NAME.match(name):
+        raise InputError(f"{_shown(name)} is not a scenario name", source=COMMAND_LINE, key="NAME",
+                         expected="letters, digits, '_', '.' and '-', at most 100, not starting with '.' or '-'")
+    if path.exists() or path.is_symlink():
+        raise InputError(f"{path} already exists; it is left as it is", source=COMMAND_LINE, key="NAME",
+                         expected="the name of a file that does not exist yet")
+    if not path.parent.is_dir():
+        raise InputError(f"the folder {path.parent} does not exist", source=COMMAND_LINE, key="NAME",
+                         expected="a file in an existing folder")
+    with open(path, "x", encoding="utf-8") as file:  # "x": never replaces a file made meanwhile
+        file.write(SCENARIO_TEMPLATE.format(name=name, file=path))
+    print(f"{path}: a scenario template; edit it, then `socsec-proj validate {path}`")
     return EXIT_OK
 
 
@@ -681,8 +855,8 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)    # Ctrl-C is a KeyboardInterrupt below
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
-                   "params": _params, "sensitivity": _sensitivity,
-                   "validate-history": _validate_history}[args.command]
+                   "params": _params, "provinces": _provinces, "sensitivity": _sensitivity,
+                   "init": _init, "validate-history": _validate_history}[args.command]
         return command(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return EXIT_OK

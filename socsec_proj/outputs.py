@@ -277,3 +277,36 @@ def staged(out: Path, name: str, note: str = ""):
             # else: ``staging`` now holds the earlier result, removed below
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it: set it back at once (a single-threaded moment
+    # at worst changes what a concurrent mkdir gets for microseconds, never more than the user's own mask).
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def file_in_place(path: Path):
+    """A temporary name beside ``path`` to write to; renamed onto ``path`` when the block ends.
+
+    A reader of ``path`` sees the earlier file or the complete new one, never half of one; if
+    the block raises, the temporary file is removed and ``path`` is untouched. The file gets
+    the user's umask (``mkstemp`` alone would make it 0600).
+
+    >>> with file_in_place(Path("report.html")) as temporary:   # doctest: +SKIP
+    ...     temporary.write_text(page, encoding="utf-8")
+    """
+    import tempfile
+
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        os.chmod(temporary, 0o666 & ~_umask())
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

@@ -3,7 +3,8 @@
 A stage is a function ``stage(ds, scenario) -> ds`` that reads the variables earlier stages
 wrote and adds its own. A stage may carry a ``check(scenario)`` attribute: every stage's check
 runs before the first stage computes, so that relations between parameters that loading
-cannot see (a retirement age below the original one) stop the run before anything is done. :data:`STAGES` is the default order; ``run(..., stages=[...])`` lets
+cannot see (a retirement age below the original one) stop the run before anything is done.
+:data:`STAGES` is the default order; ``run(..., stages=[...])`` lets
 an actuary replace or add one from Python without touching the package.
 """
 
@@ -13,15 +14,16 @@ import numpy as np
 import xarray as xr
 
 from .demography.population import project_population
+from .errors import InputError
 from .funds.employee_pension import project_employee_pension
 from .funds.injury import project_injury
 from .funds.resident_pension import project_resident_pension
 from .funds.unemployment import project_unemployment
-from .labour.coverage import CALIBRATION_YEAR, project_coverage
-from .errors import InputError
 from .inputs import data
-from .inputs.provinces import CODES, NAME_EN, NAME_ZH
+from .inputs.provinces import CODES, NAME_EN, NAME_ZH, resolve_provinces
 from .inputs.scenario import Scenario, load_scenario
+from .labour.coverage import CALIBRATION_YEAR, project_coverage
+from .provenance import record
 
 #: The stages of a deterministic projection, in order.
 STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension,
@@ -62,8 +64,40 @@ def check_stages(scenario: Scenario, stages=STAGES) -> None:
             check(scenario)
 
 
-def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client=None, summary=None,
-        summary_variables=None) -> xr.Dataset:
+def with_overrides(scenario: Scenario, *, provinces=None, end=None, source=None, keys=("provinces", "end")):
+    """``scenario`` with a caller's ``provinces`` and last year ``end``, both checked.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    provinces : str or sequence of str, optional
+        Provinces to report, by ISO code, code suffix, English or Chinese name
+        (:func:`~socsec_proj.inputs.provinces.resolve_provinces`: ``"CN-GD"``, ``"GD"``,
+        ``"Guangdong"``, ``"广东"``); None keeps the scenario's.
+    end : int, optional
+        Last year projected; None keeps the scenario's horizon.
+    source, keys : optional
+        Where the overrides came from, for the messages (the command line names its options).
+
+    Raises
+    ------
+    InputError
+        An unknown province (with "did you mean") or an ``end`` outside the embedded data.
+    """
+    updates = {}
+    if provinces is not None:
+        updates["provinces"] = resolve_provinces(provinces, source=source, key=keys[0])
+    if end is not None:
+        last = int(data.mortality_rates()[1][-1])
+        if isinstance(end, bool) or not isinstance(end, (int, np.integer)) or not BASE_YEAR < end <= last:
+            raise InputError(f"{end} is outside the embedded data", source=source, key=keys[1],
+                             expected=f"a year in {BASE_YEAR + 1}..{last}")
+        updates["horizon"] = int(end)
+    return scenario.model_copy(update=updates) if updates else scenario
+
+
+def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None, stages=None, keep=(),
+        client=None, summary=None, summary_variables=None) -> xr.Dataset:
     """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
     Parameters
@@ -71,27 +105,37 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
     scenario : str, path or Scenario, default "baseline"
         A shipped scenario's name (``scenarios/NAME.yaml``), a path to a scenario YAML file,
         or an already loaded :class:`~socsec_proj.inputs.scenario.Scenario`.
-    stages : sequence of callables, optional
-        ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
+    provinces : str or sequence of str, optional
+        Provinces to report (ISO codes, or names: ``["Guangdong", "河北", "GZ"]``); all 31 are
+        projected and pooled whatever is reported. Default: the scenario's, else all 31.
+    end : int, optional
+        Last year projected [calendar year]; default the scenario's horizon (2100).
     draws, seed, keep, client : optional
         A stochastic run of ``draws`` paths (see :func:`socsec_proj.stochastic.run`): per
-        (draw, province, year) totals, reproducible for a ``seed`` however the draws are
-        split, optionally mapped over a ``dask.distributed`` ``client``. A number of draws
+        (draw, province, year) totals, reproducible for a ``seed`` (None: 0) however the draws
+        are split, optionally mapped over a ``dask.distributed`` ``client``. A number of draws
         that would not fit in memory is refused first (:func:`socsec_proj.resources.check_draws`).
     summary, summary_variables : optional
         With ``draws``: keep only exact quantiles ``summary`` (e.g. ``(0.01, 0.5, 0.995)``) of
         ``summary_variables`` (default each fund's balance), means, depletion years and the
         probability of depletion by year, reduced chunk by chunk so that memory does not
         grow with the draws (:func:`socsec_proj.stochastic.summary_run`).
+    stages : sequence of callables, optional
+        ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
 
     Returns
     -------
     xarray.Dataset
         Dimensions ``province``, ``sex``, ``age``, ``year``; every variable carries ``units``
         and ``long_name`` (see :mod:`socsec_proj.variables`). With ``provinces`` in the
-        scenario, all 31 are projected (pooling among all) and those selected.
+        scenario, all 31 are projected (pooling among all) and those selected. Attributes
+        ``socsec_proj_version`` and ``scenario_hash`` (SHA-256 of the scenario's files) record
+        where it came from (:mod:`socsec_proj.provenance`); the outputs add the date.
     """
-    scenario = Scenario.checked(scenario)  # loaded if a name or path; checked however it was made (even in Python)
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    scenario = with_overrides(scenario, provinces=provinces, end=end)
+    scenario = Scenario.checked(scenario)  # checked however it was made (even in Python)
     if draws is None and (summary is not None or summary_variables is not None):
         raise InputError("a summary over draws without draws", key="summary", expected="draws=N with summary=")
     if draws is not None:
@@ -103,10 +147,9 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
             summary = reductions.check_quantiles(summary)
         check_draws(draws, keep=keep, summary_variables=None if summary is None else
                     stochastic.check_summary_variables(summary_variables))
-        return stochastic.run(scenario, draws=draws, seed=seed, keep=keep, client=client, summary=summary,
-                              summary_variables=summary_variables)
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        result = stochastic.run(scenario, draws=draws, seed=0 if seed is None else seed, keep=keep, client=client,
+                                summary=summary, summary_variables=summary_variables)
+        return record(result, scenario)
     stages = STAGES if stages is None else tuple(stages)
     check_stages(scenario, stages)
     # ``provinces`` selects what is reported, never what is computed: migration between
@@ -122,4 +165,5 @@ def run(scenario="baseline", *, stages=None, draws=None, seed=0, keep=(), client
         ds = stage(ds, computed)
     if reported:
         ds = ds.sel(province=reported)
-    return ds.sel(year=slice(None, horizon)) if horizon < CALIBRATION_YEAR else ds
+    ds = ds.sel(year=slice(None, horizon)) if horizon < CALIBRATION_YEAR else ds
+    return record(ds, scenario)

@@ -110,6 +110,10 @@ def test_indexation_cpi_differs_from_the_baseline_from_2026(baseline):
     gap = (prices["employee_pension_expenditure"] - baseline["employee_pension_expenditure"]).sum("province")
     assert float(abs(gap.sel(year=slice(2024, 2025))).max()) == 0.0
     assert (gap.sel(year=slice(2026, 2060)) < 0).all()  # 2 % a year is below 0.59 x wage growth of 4-5.3 %
+    # and so the fund lasts longer: the national depletion year moves (2042 -> 2047 when written)
+    later = ssp.depletion_year(prices, "employee_pension", national_total=True)
+    earlier = ssp.depletion_year(baseline, "employee_pension", national_total=True)
+    assert float(later) > float(earlier)
 
 
 def test_flexible_take_up_starts_with_the_law(parameters):

@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import socsec_proj as ssp
 from socsec_proj import cli, outputs
+from socsec_proj.provenance import scenario_hash
 from socsec_proj.report import SCHEMES
 
 
@@ -114,7 +116,7 @@ def comparison(end_to_end):
 def _expected_files(ds) -> set[str]:
     """What ``run`` must write for a projection: fixed files, then one CSV / chart per scheme present."""
     files = {"projection.nc", "population.csv", "summary.md", "population_pyramid.png", "contributors_vs_retirees.png",
-             outputs.MARKER}
+             "report.html", "results.xlsx", outputs.MARKER}
     for scheme in SCHEMES:
         if any(str(name).startswith(f"{scheme}_") and {"province", "year"} <= set(ds[name].dims)
                for name in ds.data_vars):
@@ -150,6 +152,14 @@ def test_run_two_scenarios_writes_every_file(two_runs):
         assert got == pytest.approx(expected, rel=1e-9)
         summary = (results / name / "summary.md").read_text(encoding="utf-8")
         assert f"scenario `{name}`" in summary and "## Headline figures" in summary
+        # provenance in the NetCDF's attributes and the summary: version, scenario content hash, date
+        assert ds.attrs["socsec_proj_version"] == ssp.__version__
+        assert ds.attrs["scenario_hash"] == scenario_hash(ssp.load_scenario(name))
+        assert ds.attrs["created"][:10] in summary and ds.attrs["scenario_hash"] in summary
+        page = (results / name / "report.html").read_text(encoding="utf-8")
+        assert ds.attrs["scenario_hash"] in page and "data:image/png;base64," in page
+        # only a baseline run sets its depletion year beside the low-cost and high-cost sets' (issue #14)
+        assert ("## Three assumption sets" in summary) == (name == "baseline")
         for link in (line.split("](")[1].rstrip(")") for line in summary.splitlines() if "](" in line):
             assert (results / name / link).is_file(), link  # every chart the summary links to exists
     # the delay removed: fewer insured workers and more pensioners in 2035
@@ -165,7 +175,7 @@ def test_compare_writes_differences_charts_and_markdown(comparison):
     out = folder / "results" / "baseline_vs_no_retirement_delay"  # compare, like run, writes one folder in --out
     assert [p.name for p in folder.iterdir()] == ["results"]
     files = {p.name for p in out.iterdir()}
-    assert {"differences.csv", "comparison.md", "compare_employee_pension_contributors.png",
+    assert {"differences.csv", "comparison.md", "report.html", "compare_employee_pension_contributors.png",
             "compare_employee_pension_retirees.png", "compare_system_dependency_ratio.png"} <= files
     table = pd.read_csv(out / "differences.csv")
     assert list(table.columns[:2]) == ["province", "year"]
@@ -179,6 +189,8 @@ def test_compare_writes_differences_charts_and_markdown(comparison):
     assert in_2035["employee_pension_contributors"].sum() < 0 < in_2035["employee_pension_retirees"].sum()
     text = (out / "comparison.md").read_text(encoding="utf-8")
     assert "# Comparison: `no_retirement_delay` against `baseline`" in text
+    assert text.count("Made by socsec_proj") == 2 and f"A (`baseline`): Made by socsec_proj {ssp.__version__}" in text
+    assert scenario_hash(ssp.load_scenario("baseline")) in text  # the provenance of both
     for line in text.splitlines():
         if "](" in line:
             assert (out / line.split("](")[1].rstrip(")")).is_file()
@@ -301,6 +313,9 @@ def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     summary = (folder / "summary.md").read_text(encoding="utf-8")
     assert "## Stochastic draws" in summary and "| Urban-employee pension |" in summary
     assert "(employee_pension_depletion_years.png)" in summary  # the histogram is linked
+    assert "![Urban-employee pension: fund balance across draws](employee_pension_fan.png)" in summary  # shown
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Stochastic draws" in page and "30 draws" in page  # the depletion-year distribution in the report
     assert cli.main(["run", "baseline", "--draws", "0", "--out", str(tmp_path / "none")]) == 2
     assert not (tmp_path / "none").exists()
 
@@ -323,6 +338,13 @@ ARGUMENT_CASES = {
     "lone_surrogate": (["baseline\ud800"], ["SCENARIO", "lone surrogate U+D800"]),
     "long_name": (["x" * 300 + ".yaml"], ["SCENARIO", "is 305 bytes long", "at most 255 bytes"]),
     "long_shipped_name": (["x" * 252], ["SCENARIO", "is 257 bytes long"]),
+    "chart_end_beyond_the_projection": (["baseline", "--end", "2050", "--chart-end", "2060"],
+                                        ["command line", "--chart-end", "2060 is outside the years projected",
+                                         "a year in 2021..2050"]),
+    "chart_end_before_the_start": (["baseline", "--start", "2030", "--chart-end", "2025"],
+                                   ["--chart-end", "2025 is outside", "a year in 2031..2100"]),
+    "province_name_misspelt": (["baseline", "--provinces", "Guangdong,Hubie"],
+                               ["--provinces", "'Hubie'", "did you mean Hubei (CN-HB)?"]),
 }
 
 
@@ -388,7 +410,7 @@ def test_disk_errors_exit_1_naming_the_path(tmp_path, capsys, monkeypatch, code,
     out = tmp_path / "results"
     full = out / ".baseline.tmp" / "projection.nc"
 
-    def fail(ds, scenario, folder, progress, draws=None):
+    def fail(ds, scenario, folder, progress, draws=None, **options):
         (folder / "summary.md").write_text("half")
         raise OSError(code, reason, str(full))
 
@@ -424,3 +446,38 @@ def test_a_yaml_syntax_error_quotes_the_line_where_the_bracket_was_opened(tmp_pa
     # libyaml gives up on line 5 (the next key); the unclosed "[" of line 4 is quoted before it
     assert "near key: changes > demography.total_fertility_rate" in err
     assert "   4 |   demography.total_fertility_rate: [1.6" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------------------------
+# The shell tells you what you can change (issue #17 item 4)
+# --------------------------------------------------------------------------------------------
+
+
+def test_params_lists_every_parameter_a_group_all_its_own_and_searches(capsys):
+    from socsec_proj.inputs.parameters import load_parameters
+
+    paths = load_parameters().paths()
+    assert cli.main(["params"]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"  {path} " in listed for path in paths)
+    line = next(text for text in listed.splitlines() if "employee_pension.employer_rate " in text)
+    assert line.split()[1:5] == ["[/1]", "0", "..", "0.3"]
+    assert line.endswith("Employer pension contribution rate [by province]")
+    assert cli.main(["params", "employee_pension"]) == 0
+    group = capsys.readouterr().out
+    assert "..." not in group.replace("0 .. ", "")
+    assert sum(f"  {p} " in group for p in paths) == sum(p.startswith("employee_pension.") for p in paths) > 10
+    assert cli.main(["params", "--search", "INDEXATION"]) == 0
+    found = capsys.readouterr().out
+    assert "employee_pension.indexation_rule " in found and "demography." not in found
+    assert cli.main(["params", "employee_pension.employee_rate"]) == 0
+    assert "national only" in capsys.readouterr().out
+    assert cli.main(["params", "employee_pension.employer_rat"]) == 2
+
+
+def test_provinces_and_version(capsys):
+    assert cli.main(["provinces"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("CN-")]
+    assert len(lines) == 31 and lines[18].split() == ["CN-GD", "广东", "Guangdong"]
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"socsec-proj {ssp.__version__}"

@@ -1,4 +1,5 @@
-"""The documentation site: it builds with ``mkdocs build --strict`` and its glossary is current.
+"""The documentation site: it builds with ``mkdocs build --strict``, its glossary and parameter
+reference are current and its formulas render offline (MathML made at build time).
 
 The build needs the docs packages of the test extra (mkdocs, mkdocs-material,
 mkdocstrings[python]); without mkdocs the build test is skipped, saying so.
@@ -33,6 +34,28 @@ def test_glossary_is_generated_from_variables():
         "docs/glossary.md is stale: run `python docs/_make_glossary.py` from the repository root")
 
 
+def test_parameter_reference_is_generated_and_lists_every_parameter():
+    from socsec_proj.inputs.parameters import load_parameters
+
+    committed = (DOCS / "parameters.md").read_text(encoding="utf-8")
+    assert committed == _load_generator().render_parameters(), (
+        "docs/parameters.md is stale: run `python docs/_make_glossary.py` from the repository root")
+    for path in load_parameters().paths():
+        assert f"| `{path}` |" in committed, path
+    employer = "| `employee_pension.employer_rate` | Employer pension contribution rate | /1 | 0 .. 0.3 | yes |"
+    assert employer in committed
+
+
+def test_formulas_become_mathml_without_a_script():
+    spec = importlib.util.spec_from_file_location("_math", DOCS / "_math.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.render('<p><span class="arithmatex">\\(e_x = \\frac{T_x}{l_x}\\)</span></p>'
+                         '<div class="arithmatex">\\[P_{Y} = P_{Y-1} &amp; x\\]</div>')
+    assert page.count("<math") == 2 and 'display="block"' in page and "\\(" not in page
+    assert "<mfrac>" in page and "<msub>" in page
+
+
 def test_glossary_lists_every_variable():
     from socsec_proj.variables import VARIABLES
 
@@ -54,8 +77,14 @@ def test_mkdocs_build_strict(tmp_path):
     assert elapsed < 120, f"the documentation build took {elapsed:.0f} s"
     site = tmp_path / "site"
     for page in ("index.html", "user-guide/index.html", "method/index.html", "api/index.html",
-                 "glossary/index.html", "architecture/index.html", "benchmarks/index.html"):
+                 "glossary/index.html", "parameters/index.html", "architecture/index.html", "benchmarks/index.html"):
         assert (site / page).is_file(), page
+    # formulas are MathML rendered at build time: no MathJax, no script or font from a CDN (they render offline)
+    method = (site / "method" / "index.html").read_text(encoding="utf-8")
+    assert method.count("<math") > 50 and "\\frac" not in method
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "mathjax" not in text.lower() and "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, page
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
     for name in ("socsec_proj.run", "socsec_proj.balancing_contribution_rate", "socsec_proj.list_scenarios",
                  "socsec_proj.labour.retirement.statutory_retirement_age", "socsec_proj.inputs.parameters",

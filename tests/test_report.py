@@ -384,3 +384,26 @@ def test_charts_of_the_baseline(baseline, tmp_path):
     later["employee_pension_retirees"] = baseline["employee_pension_retirees"] * 1.1
     _saved(report.scenario_comparison({"baseline": baseline, "more retirees": later}, "employee_pension_retirees",
                                       province="CN-HE"), tmp_path / "fan.png")
+
+
+def test_assumption_sets_table_holds_each_sets_national_depletion_year_and_balances():
+    from socsec_proj.report.summary import assumption_sets, summary_markdown
+
+    years = np.arange(2020, 2061)
+
+    def fund(crossing):  # two provinces (1:3), national balance 10 trillion CNY x (crossing - year)
+        national = 10e12 * (crossing - years)
+        balance = np.stack([national * 0.25, national * 0.75])
+        return xr.Dataset({"employee_pension_balance": (("province", "year"), balance)},
+                          coords={"province": ["CN-GD", "CN-HE"], "year": years})
+
+    sets = {"high_cost": fund(2037), "baseline": fund(2042), "low_cost": fund(2070)}
+    table = assumption_sets(sets)
+    assert list(table.index) == ["high_cost", "baseline", "low_cost"]
+    # a zero balance is not depleted: the first year below zero is the year after the crossing
+    assert table["depletion_year"].tolist()[:2] == [2038.0, 2043.0] and np.isnan(table["depletion_year"]["low_cost"])
+    np.testing.assert_allclose(table["balance_2035"], [20.0, 70.0, 350.0])  # trillion CNY
+    np.testing.assert_allclose(table["balance_2050"], [-130.0, -80.0, 200.0])
+    text = summary_markdown(sets["baseline"], sets=sets)
+    assert "| `baseline` (intermediate) | 2043 | 70.00 | -80.00 |" in text
+    assert "| `low_cost` | not by 2060 | 350.00 | 200.00 |" in text

@@ -127,7 +127,7 @@ def test_report_is_self_contained(written):
 @needs_chromium
 def test_report_renders_in_chromium_with_no_request(written, baseline, draws, tmp_path):
     import socsec_proj as ssp
-    from socsec_proj.report.provenance import scenario_hash
+    from socsec_proj.provenance import scenario_hash
 
     dom, requested = render(written[0] / "report.html", tmp_path)
     assert requested == []

@@ -70,7 +70,7 @@ def test_numbers_are_numbers_equal_to_the_projection(workbook, baseline):
 
 def test_about_sheet_records_provenance(workbook):
     import socsec_proj as ssp
-    from socsec_proj.report.provenance import scenario_hash
+    from socsec_proj.provenance import scenario_hash
 
     about = {row[0]: row[1] for row in workbook["about"].iter_rows(values_only=True) if row[0]}
     assert about["package version 软件版本"] == ssp.__version__
@@ -82,7 +82,7 @@ def test_about_sheet_records_provenance(workbook):
 
 def test_scenario_hash_changes_with_the_file(tmp_path):
     import socsec_proj as ssp
-    from socsec_proj.report.provenance import scenario_hash
+    from socsec_proj.provenance import scenario_hash
 
     file = tmp_path / "mine.yaml"
     file.write_text("name: mine\ndescription: A test.\nchanges:\n  demography.total_fertility_rate:\n"

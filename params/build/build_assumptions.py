@@ -208,6 +208,7 @@ def build_parameters(shared: Path, params: Path, out: Path, paths: dict, share: 
         f"national wage growth of the year before (years {kept}; those after the 2018-2020 break of the wage "
         "series are left out): sum of log increases / sum of log wage growth. 1 = full wage indexation.",
         unit="/1", label="Wage share of indexation", value_range=(0, 2),
+        national="pensions in payment rise by the one national increase of the annual MOHRSS / MOF notice",
         reference=[f"{NATIONAL_RATES} (pension_adjustment) against params/social_insurance/average_wage.csv",
                    f"the fit: {section}"],
         values=[("2016-01-01", 1.0), (f"{FIRST_ASSUMED}-01-01", round(share, 4))]))
@@ -225,6 +226,9 @@ def build_parameters(shared: Path, params: Path, out: Path, paths: dict, share: 
             f"{100 * SETS['intermediate']['return']:g} % (CPI {100 * SETS['intermediate']['cpi']:g} % + 1 % real) "
             f"in {RETURN_ULTIMATE_YEAR}, held after.",
             unit="/1", label=label, value_range=(0, 0.2) if name == "account_crediting_rate" else (-0.5, 0.5),
+            national=("MOHRSS / MOF announce one crediting rate for the whole country each year (since 2016)"
+                      if name == "account_crediting_rate" else "the pooled fund (全国统筹, 2022) is invested as "
+                      "one: an assumption about its return, not a provincial rule"),
             reference=[f"{NATIONAL_RATES} (MOHRSS / MOF annual notices), column ia_crediting_rate (2016-2025)",
                        f"ASSUMPTION: the path from {FIRST_ASSUMED} ({section})"],
             values=history + paths[f"employee_pension.{name}"]))
@@ -238,6 +242,8 @@ def build_parameters(shared: Path, params: Path, out: Path, paths: dict, share: 
             "2024 law. No take-up is in the shipped data: the value is an ASSUMPTION (0 is not neutral: it "
             "says nobody uses a right the law gives).",
             unit="/1", label=f"Share retiring {side} (flexible retirement)", value_range=(0, 1),
+            national="an assumption about take-up of a right the 2024 law gives in every province alike; "
+            "no provincial take-up is known",
             reference=[f"{law.format(article)} ({clause})", f"ASSUMPTION: the share ({section})"],
             values=flexible_values(paths[f"labour.flexible_{side}_share"])))
 

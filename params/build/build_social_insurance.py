@@ -99,13 +99,15 @@ def _dated(values) -> dict:
 
 
 def parameter_document(*, description, unit, label, reference, value_range, values, provinces=None,
-                       breakdown=None, read_at=None) -> dict:
+                       breakdown=None, national=None, read_at=None) -> dict:
     """One dated parameter as a mapping (see ``socsec_proj/inputs/schema.py``)."""
     references = [reference] if isinstance(reference, str) else list(reference)
     metadata = {"unit": unit, "label": label, "reference": references[0] if len(references) == 1 else references,
                 "range": _Flow([_number(value_range[0]), _number(value_range[1])])}
     if breakdown:
         metadata["breakdown"] = breakdown
+    if national:  # why the parameter has no province breakdown
+        metadata["national"] = national
     if read_at:
         metadata["read_at"] = read_at if read_at == "never" else dt.date.fromisoformat(read_at)
     document = {"description": description, "metadata": metadata, "values": _dated(values)}
@@ -593,7 +595,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " payroll contribution base: 20% until 30 April 2019, 16% from 1 May 2019 (国办发〔2019〕13号; provinces"
         " that had already cut to 19% are not distinguished). The 2019-01-01 date only starts the series: earlier"
         " years take 0.20.",
-        unit="/1", label="Employer pension contribution rate", value_range=(0, 0.3),
+        unit="/1", label="Employer pension contribution rate", value_range=(0, 0.3), breakdown="province",
         reference=f"{POLICY_README}: {doc} ({employer})",
         values=[("2019-01-01", 0.20), ("2019-05-01", 0.16)],
     )
@@ -604,6 +606,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " of the own contribution base (8% since the reform of 国发〔2005〕38号 from 2006-01-01; Guizhou seed 004"
         " dates its own switch to 8% at 2006-07-01).",
         unit="/1", label="Employee pension contribution rate", value_range=(0, 0.2),
+        national="国发〔2005〕38号 sets the individual-account contribution at 8 % of the own base nationwide",
         reference=[f"{POLICY_README}: {doc} ({employee})",
                    "seed 004 (Guizhou): 「从2006年7月1日起…调整基本养老保险个人帐户记账规模为8%」"],
         values=[("2006-01-01", 0.08)],
@@ -619,7 +622,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
             " urban-employee pension, as a multiple of the provincial average wage of urban employees"
             " (全口径城镇单位就业人员平均工资); 国办发〔2019〕13号, in force from 2019-05-01"
             " (the date starts the series).",
-            unit="/1 of the provincial average wage", label=label, value_range=bounds,
+            unit="/1 of the provincial average wage", label=label, value_range=bounds, breakdown="province",
             reference=f"{POLICY_README}: {doc} ({base})",
             values=[("2019-05-01", value)],
         )
@@ -630,6 +633,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " (provincial average wage of the prior year + own indexed wage) / 2 x contribution years x this rate"
         " (国发〔2005〕38号, for retirements from 2006-01-01).",
         unit="/1 per contribution year", label="Basic pension accrual rate", value_range=(0, 0.05),
+        national="the new-pension formula of 国发〔2005〕38号 (1 % per contribution year) is national",
         reference=f"{POLICY_README}: {doc} ({formula})",
         values=[("2006-01-01", 0.01)],
     )
@@ -641,6 +645,8 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " source says only 'commonly 1.0%-1.4%', and 0.012 is the MIDPOINT of that range, not a provincial value.",
         unit="/1 per deemed year", label="Transitional pension coefficient (midpoint of the common range)",
         value_range=(0.010, 0.014),
+        national="NOT national by law (each province sets it): held national because no provincial values are"
+        " shipped and the new-pension formula is evaluated once for all provinces; a breakdown is still to do",
         reference=f"{POLICY_README}: '{transitional}' ({doc}); 0.012 = midpoint of 1.0%-1.4%",
         values=[("2006-01-01", 0.012)],
     )
@@ -655,6 +661,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         series = rates[["year", column]].dropna()
         parameter(
             path, description=description, unit="/1", label=label, value_range=bounds,
+            national="the annual MOHRSS / MOF notice sets one overall increase for the whole country",
             reference=f"{NATIONAL_RATES} (MOHRSS / MOF annual notices), column {column}",
             values=_yearly(series["year"], [float(v) for v in series[column]]),
         )
@@ -670,7 +677,7 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " 0 before 2018 (no central fund). National pooling replaced the fund from 2022 and the source gives"
         " no share for 2022 on: the 2021 value is HELD (the loader's last-value rule), an assumption to revisit.",
         unit="/1 of (average wage x 0.9 x insured workers)", label="Central adjustment remittance share",
-        value_range=(0, 0.2),
+        value_range=(0, 0.2), national="国发〔2018〕18号 sets one remittance share for every province",
         reference=f"{POLICY_README}: {doc} ({pooling})",
         values=[("2017-01-01", 0.0)] + [(f"{y}-01-01", s) for y, s in pairs],
     )
@@ -685,6 +692,8 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         " therefore stands for 2019-2022, which the source leaves blank, and (the loader's first-value rule)"
         " for the years before 2018, which it does not give either.",
         unit="CNY/month", label="National minimum resident basic pension", value_range=(0, 2000),
+        national="the State Council's national minimum; each province's own level (with its top-up) is"
+        " resident_pension.basic_pension, by province",
         reference=f"{NATIONAL_RATES} (annual notices), column resident_min_basic_pension",
         values=national,
     )

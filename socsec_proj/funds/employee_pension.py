@@ -270,10 +270,12 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     expenditure *= (yearbook["fund_expenditure"].to_numpy() / expenditure[0, :, cal])[:, None]
 
     # contributions per unit of the effective factor
-    employer = accounts.national(parameters, "employee_pension.employer_rate", years)
+    # (P, Y): the employer rate and the base bounds may differ by province (issue #17 item 5);
+    # the employee rate is national by law (国发〔2005〕38号)
+    employer = accounts.by_province(parameters, "employee_pension.employer_rate", years, provinces)
     employee = accounts.national(parameters, "employee_pension.employee_rate", years)
-    floor = accounts.national(parameters, "employee_pension.contribution_base_floor", years)
-    cap = accounts.national(parameters, "employee_pension.contribution_base_cap", years)
+    floor = accounts.by_province(parameters, "employee_pension.contribution_base_floor", years, provinces)
+    cap = accounts.by_province(parameters, "employee_pension.contribution_base_cap", years, provinces)
     base_ratio = contribution_base_ratio(floor, cap, accounts.national(parameters, "employee_pension.wage_dispersion",
                                                                         years))
     payroll = workers * 12.0 * wages[..., 1:]                                         # covered payroll (D, P, Y)

@@ -94,3 +94,59 @@ def validate_codes(codes, *, source=None, key="provinces") -> tuple[str, ...]:
     if len(listed) != len(codes):
         raise InputError("a province is listed twice", source=source, key=key)
     return tuple(code for code in CODES if code in listed)
+
+
+def _folded(text: str) -> str:
+    """A name as compared: case, spaces, hyphens and underscores do not matter."""
+    return "".join(ch for ch in str(text).casefold() if ch not in " -_.")
+
+
+#: Every way a user may name a province on the command line or in ``ssp.run(provinces=...)``,
+#: folded (:func:`_folded`): the ISO code (``cn-gd``), its suffix (``GD``), the English name
+#: (``Guangdong``, ``Inner Mongolia``) and the Chinese short name (``广东``).
+_ALIASES: dict[str, str] = {_folded(alias): code for code, zh, en in PROVINCES for alias in (code, code[3:], en, zh)}
+# Spellings in common use beside the ISO names: Nei Mongol, Xizang (the official romanisations).
+_ALIASES.update({_folded("Nei Mongol"): "CN-NM", _folded("Xizang"): "CN-XZ"})
+
+
+def resolve_province(name: str, *, source=None, key="provinces") -> str:
+    """The ISO code of a province named by code, code suffix, English or Chinese name.
+
+    ``"CN-GD"``, ``"cn-gd"``, ``"GD"``, ``"Guangdong"``, ``"广东"`` and ``"广东省"`` all give
+    ``"CN-GD"``; case, spaces and hyphens do not matter.
+
+    Raises
+    ------
+    InputError
+        For a name of no province, with the nearest name ("did you mean Guangdong (CN-GD)?").
+    """
+    text = str(name).strip()
+    code = _ALIASES.get(_folded(text))
+    if code is not None:
+        return code
+    try:
+        return code_from_chinese(text)
+    except InputError:
+        pass
+    near = difflib.get_close_matches(_folded(text), list(_ALIASES), n=1, cutoff=0.6)
+    hint = ""
+    if near:
+        match = _ALIASES[near[0]]
+        hint = f"; did you mean {NAME_EN[match]} ({match})?"
+    raise InputError(f"unknown province {text!r}{hint}", source=source, key=key,
+                     expected="an ISO code (CN-GD), its suffix (GD), or an English or Chinese name "
+                              "(Guangdong, 广东); `socsec-proj provinces` lists them")
+
+
+def resolve_provinces(names, *, source=None, key="provinces") -> tuple[str, ...]:
+    """Province names (see :func:`resolve_province`) as ISO codes in national order.
+
+    Raises
+    ------
+    InputError
+        For an unknown name (with a suggestion) or a province named twice.
+    """
+    if isinstance(names, str):
+        names = [names]
+    codes = [resolve_province(name, source=source, key=key) for name in names]
+    return validate_codes(codes, source=source, key=key)

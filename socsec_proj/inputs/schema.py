@@ -157,6 +157,9 @@ class Metadata(BaseModel):
         The accepted values of a text-valued parameter.
     breakdown : {"province"}, optional
         ``"province"`` when values may be given per province.
+    national : str, optional
+        Why a rate, base, benefit or coverage parameter has no province breakdown: the law or
+        notice that sets it for the whole country (excludes ``breakdown``).
     read_at : datetime.date or "never", optional
         The one day the projection reads the value (it then holds for every year), or
         ``"never"`` for a parameter no stage reads yet.
@@ -170,6 +173,7 @@ class Metadata(BaseModel):
     range: Annotated[list[Number | None], Field(min_length=2, max_length=2), AfterValidator(tuple)] | None = None
     allowed: Annotated[list[StrictStr], Field(min_length=1), AfterValidator(tuple)] | None = None
     breakdown: Literal["province"] | None = None
+    national: Text | None = None
     read_at: Literal["never"] | dt.date | None = None
 
     @field_validator("allowed")
@@ -178,6 +182,12 @@ class Metadata(BaseModel):
         if allowed is not None and info.data.get("range") is not None:
             raise ValueError("range and allowed exclude each other")
         return allowed
+
+    @model_validator(mode="after")
+    def _national_or_breakdown(self):
+        if self.national is not None and self.breakdown is not None:
+            raise ValueError("national (why there is no province breakdown) and breakdown exclude each other")
+        return self
 
     @model_validator(mode="after")
     def _ordered_range(self):

@@ -13,6 +13,7 @@ page and the workbook in one call.
 >>> report.population_pyramid(ds).savefig("pyramid.png", dpi=150)   # doctest: +SKIP
 """
 
+from ..provenance import provenance, scenario_hash
 from .html import comparison_html, report_html, write_comparison_report, write_report
 from .outputs import check_chart_end, write_comparison, write_outputs
 from .plots import (
@@ -27,7 +28,6 @@ from .plots import (
                     variable_title,
 )
 from .prices import price_index
-from .provenance import provenance, scenario_hash
 from .summary import (
                     FUND_QUANTITIES,
                     SCHEME_TITLES,

@@ -19,23 +19,23 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from ..outputs import file_in_place
+from ..provenance import provenance
 from .plots import CHART_END, SCHEME_TITLES_ZH
 from .prices import PRICE_BASE_YEAR, to_base_prices
-from .provenance import provenance
 from .summary import (
     SCHEME_TITLES,
     SCHEMES,
     _number,
     _year,
     aggregate,
+    assumption_sets,
     depletion_years,
     headline_figures,
     target_checks,
@@ -324,6 +324,28 @@ def _targets_section(ds: xr.Dataset, scenario) -> str:
             + "</p>" + _table(header, rows, numeric={2, 3, 4, 5}))
 
 
+#: Chinese names of the assumption sets.
+_SET_NAMES_ZH = {"high_cost": "高成本方案", "baseline": "中间方案（基准）", "low_cost": "低成本方案"}
+
+
+def _sets_section(sets: Mapping[str, xr.Dataset]) -> str:
+    table = assumption_sets(sets)
+    years = [c.split("_")[1] for c in table.columns if c.startswith("balance_")]
+    rows = []
+    for name, row in table.iterrows():
+        label = _t(f"{name}" + (" (intermediate)" if name == "baseline" else ""), _SET_NAMES_ZH.get(name, name))
+        rows.append([label, _never(row["depletion_year"], int(row["horizon"])),
+                     *(_number(row[f"balance_{y}"], 2) for y in years)])
+    header = [_t("assumption set", "假设方案"), _t("balance first below zero", "累计结余首次为负"),
+              *(_t(f"balance {y} (trillion CNY, nominal)", f"{y}年累计结余（万亿元，名义）") for y in years)]
+    return (f"<h3>{_t('Urban-employee pension under the three assumption sets', '三套假设下的城镇职工基本养老保险')}</h3>"
+            + _p("high_cost and low_cost move wage growth, indexation, the fund's return and flexible retirement "
+                 "together against and for the funds (params/SOURCES.md). Quote a depletion year with the other two.",
+                 "高成本与低成本方案同时向不利和有利于基金的方向调整工资增长、养老金调整、基金收益和弹性退休假设。"
+                 "引用耗尽年份时请同时给出另外两套方案的结果。", "note")
+            + _table(header, rows, numeric=set(range(1, 2 + len(years)))))
+
+
 def depletion_distribution(draws: xr.Dataset, scheme: str, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict:
     """The depletion year of the provinces pooled across stochastic draws.
 
@@ -379,7 +401,7 @@ def _provenance_footer(info: dict, scenario) -> str:
     files = ", ".join(Path(f).name for f in (getattr(scenario, "files", ()) or ()))
     return ("<footer>" + _t("Made by", "生成：") + f" socsec_proj {_e(info['version'])} · "
             + _t("scenario content hash", "情景内容哈希") + f" <code>{_e(info['scenario_hash'] or '–')}</code>"
-            + (f" ({_e(files)})" if files else "") + " · " + _t("created", "生成时间") + f" {_e(info['created'])} UTC"
+            + (f" ({_e(files)})" if files else "") + " · " + _t("created", "生成时间") + f" {_e(info['created'])}"
             + "<br>" + _t("People at 1 July; flows of the twelve months to 1 July; fund balances at the end of the year. "
                           "Money in the tables in 100 million CNY (亿元).",
                           "人数为7月1日时点数；流量为截至7月1日的12个月；基金结余为年末数。表中金额单位为亿元。")
@@ -400,7 +422,8 @@ def _page(title_en: str, title_zh: str, body: str) -> str:
 
 
 def report_html(ds: xr.Dataset, scenario=None, *, charts: Mapping | None = None, draws: xr.Dataset | None = None,
-                prices: xr.DataArray | None = None, chart_end: int = CHART_END) -> str:
+                prices: xr.DataArray | None = None, chart_end: int = CHART_END,
+                sets: Mapping[str, xr.Dataset] | None = None) -> str:
     """The bilingual, self-contained HTML report of one projection.
 
     Parameters
@@ -420,6 +443,9 @@ def report_html(ds: xr.Dataset, scenario=None, *, charts: Mapping | None = None,
         tables in its base-year prices; None for nominal yuan.
     chart_end : int, default 2060
         Last year of the balance tables.
+    sets : mapping of str to xarray.Dataset, optional
+        The three assumption sets' projections (``{"high_cost": ..., "baseline": ...,
+        "low_cost": ...}``): adds the employee pension's depletion year under each.
 
     Returns
     -------
@@ -443,6 +469,8 @@ def report_html(ds: xr.Dataset, scenario=None, *, charts: Mapping | None = None,
                         "累计结余首次低于零的年份即基金耗尽年份；可支付月数 = 累计结余 / 月支出。", "note"))
     else:
         parts.append(_p("Fund results are not part of this projection.", "本预测不含基金结果。"))
+    if sets:
+        parts.append(_sets_section(sets))
     end = min(int(chart_end), int(ds["year"].values[-1]))
     for scheme in schemes:
         parts.append(f"<h3>{_t(SCHEME_TITLES[scheme], SCHEME_TITLES_ZH[scheme])}</h3>")
@@ -517,14 +545,8 @@ def comparison_html(ds_a: xr.Dataset, ds_b: xr.Dataset, scenario_a=None, scenari
 
 def _write(text: str, path: Path) -> Path:
     """Write ``text`` to a temporary name beside ``path`` and rename it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with file_in_place(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
     return path
 
 

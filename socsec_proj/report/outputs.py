@@ -73,7 +73,8 @@ def _chart_plan(ds: xr.Dataset, prices, end: int, lang: str) -> list:
 
 
 def write_outputs(ds: xr.Dataset, scenario, folder, *, chart_end: int = CHART_END, draws: xr.Dataset | None = None,
-                  lang: str | None = None, dpi: int = 150, workbook: bool = True) -> dict[str, str]:
+                  lang: str | None = None, dpi: int = 150, workbook: bool = True,
+                  sets: dict[str, xr.Dataset] | None = None, tables: dict | None = None) -> dict[str, str]:
     """Write one scenario's charts (PNG), ``report.html`` and ``results.xlsx`` into ``folder``.
 
     Parameters
@@ -96,6 +97,10 @@ def write_outputs(ds: xr.Dataset, scenario, folder, *, chart_end: int = CHART_EN
     dpi : int, default 150
     workbook : bool, default True
         Whether to write ``results.xlsx``.
+    sets : dict of str to xarray.Dataset, optional
+        The three assumption sets' projections, for the report's table of their depletion years.
+    tables : dict of str to pandas.DataFrame, optional
+        ``tidy_tables(ds)`` when the caller already has them (the command line's CSV files).
 
     Returns
     -------
@@ -121,9 +126,9 @@ def write_outputs(ds: xr.Dataset, scenario, folder, *, chart_end: int = CHART_EN
                                                  folder / f"{scheme}_depletion_years.png", dpi)
             written[f"{SCHEME_TITLES[scheme]}: fund balance across draws"] = f"{scheme}_fan.png"
             written[f"{SCHEME_TITLES[scheme]}: depletion year across draws"] = f"{scheme}_depletion_years.png"
-    write_report(ds, scenario, folder, charts=files, draws=draws, prices=prices, chart_end=end)
+    write_report(ds, scenario, folder, charts=files, draws=draws, prices=prices, chart_end=end, sets=sets)
     if workbook:
-        write_workbook(ds, folder / "results.xlsx", scenario)
+        write_workbook(ds, folder / "results.xlsx", scenario, tables=tables)
     return written
 
 

@@ -31,6 +31,7 @@ import xarray as xr
 
 from .. import variables
 from ..funds.accounts import FUND_BASE_YEAR
+from ..provenance import provenance
 
 __all__ = [
     "FUND_QUANTITIES",
@@ -40,6 +41,8 @@ __all__ = [
     "comparison_markdown",
     "depletion_years",
     "differences",
+    "ASSUMPTION_SETS",
+    "assumption_sets",
     "draws_depletion",
     "fund_variables",
     "scheme_variables",
@@ -588,7 +591,7 @@ def draws_depletion(draws: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> pd.DataFr
     return pd.DataFrame.from_dict(rows, orient="index", columns=[*columns, "never depleted"])
 
 
-def _draws(draws: xr.Dataset) -> list[str]:
+def _draws(draws: xr.Dataset, charts: Mapping[str, str]) -> list[str]:
     table = draws_depletion(draws)
     last = int(draws["year"].values[-1])
     lines = [f"{draws.sizes['draw']:,} stochastic draws (seed {draws.attrs.get('seed', '?')}). The year the "
@@ -596,7 +599,63 @@ def _draws(draws: xr.Dataset) -> list[str]:
              f"after {last} (\"> {last}\"), so a quantile shows \"> {last}\" when fewer draws than that share "
              "are depleted by then.", ""]
     rows = [[scheme, *values] for scheme, values in zip(table.index, table.values.tolist())]
-    return lines + _markdown_table(["scheme", *table.columns], rows, ["---", *["---:"] * len(table.columns)])
+    lines += _markdown_table(["scheme", *table.columns], rows, ["---", *["---:"] * len(table.columns)])
+    shown = [(title, path) for title, path in charts.items() if path.endswith(("_fan.png", "_depletion_years.png"))]
+    return lines + [line for title, path in shown for line in ("", f"![{title}]({path})")]
+
+
+#: The three assumption sets (issue #14), from the one that hurts the funds most to the one
+#: that helps them most; the baseline is the intermediate set.
+ASSUMPTION_SETS = ("high_cost", "baseline", "low_cost")
+
+#: Years whose national employee-pension balance the assumption-set table shows.
+ASSUMPTION_SET_YEARS = (2035, 2050)
+
+
+def assumption_sets(sets: Mapping[str, xr.Dataset], years=ASSUMPTION_SET_YEARS) -> pd.DataFrame:
+    """The employee pension's depletion year and balances under each assumption set, provinces pooled.
+
+    Parameters
+    ----------
+    sets : mapping of str to xarray.Dataset
+        ``{set name: projection}``, e.g. the baseline, ``low_cost`` and ``high_cost`` runs
+        (national when each holds all 31 provinces).
+    years : sequence of int
+        Years of the balance columns (those inside every projection are kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index the set names in the order given; ``depletion_year`` [calendar year] (NaN: not
+        below zero by the horizon), ``horizon`` [calendar year] and ``balance_<year>``
+        [trillion CNY, nominal] per year.
+    """
+    kept = [y for y in years if all(y in ds["year"].values for ds in sets.values())]
+    rows = {}
+    for name, ds in sets.items():
+        balance = ds["employee_pension_balance"]
+        balance = balance.sum([d for d in balance.dims if d != "year"], min_count=1)
+        rows[name] = {"depletion_year": _first_negative_year(balance), "horizon": int(ds["year"].values[-1]),
+                      **{f"balance_{y}": float(balance.sel(year=y)) / 1e12 for y in kept}}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _assumption_sets(sets: Mapping[str, xr.Dataset], place: str) -> list[str]:
+    table = assumption_sets(sets)
+    years = [c.split("_")[1] for c in table.columns if c.startswith("balance_")]
+    rows = []
+    for name, row in table.iterrows():
+        label = f"`{name}`" + (" (intermediate)" if name == "baseline" else "")
+        year = row["depletion_year"]
+        depleted = _year(year) if np.isfinite(year) else f"not by {int(row['horizon'])}"
+        rows.append([label, depleted, *(_number(row[f"balance_{y}"], 2) for y in years)])
+    lines = [f"The urban-employee pension of {place} under the three assumption sets (`params/SOURCES.md`, "
+             "long-run assumptions): `high_cost` and `low_cost` move wage growth, indexation, the fund's return "
+             "and flexible retirement together against and for the funds. A depletion year quoted without the "
+             "other two overstates what is known.", ""]
+    return lines + _markdown_table(["assumption set", "balance first below zero",
+                                    *(f"balance {y} (trillion CNY, nominal)" for y in years)], rows,
+                                   ["---", "---:", *["---:"] * len(years)])
 
 
 def _targets(ds: xr.Dataset, scenario) -> list[str]:
@@ -627,7 +686,7 @@ def _targets(ds: xr.Dataset, scenario) -> list[str]:
 
 
 def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | None = None,
-                     draws: xr.Dataset | None = None) -> str:
+                     draws: xr.Dataset | None = None, sets: Mapping[str, xr.Dataset] | None = None) -> str:
     """A one-page Markdown summary of one projection, for readers who do not read code.
 
     Parameters
@@ -642,7 +701,11 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
         ``{"Population pyramid": "population_pyramid.png"}``.
     draws : xarray.Dataset, optional
         A stochastic run of the same scenario: adds the depletion year over the draws
-        (quantiles, never-depleted draws counted as "> 2100").
+        (quantiles, never-depleted draws counted as "> 2100") and its fan charts.
+    sets : mapping of str to xarray.Dataset, optional
+        ``{name: projection}`` of the three assumption sets (:data:`ASSUMPTION_SETS`; the
+        command line passes them for a baseline run): adds the employee pension's depletion
+        year and balances under each (:func:`assumption_sets`).
 
     Returns
     -------
@@ -681,8 +744,10 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
     lines += [f"- Years reported: {first}–{last}; {provinces}. Figures below are for {place}.", ""]
     lines += ["## Headline figures", ""] + _headline(ds) + [""]
     lines += ["## Funds", ""] + _funds(ds) + [""]
+    if sets:
+        lines += ["## Three assumption sets", ""] + _assumption_sets(sets, place) + [""]
     if draws is not None:
-        lines += ["## Stochastic draws", ""] + _draws(draws) + [""]
+        lines += ["## Stochastic draws", ""] + _draws(draws, charts or {}) + [""]
     if scenario is not None:
         lines += ["## Plan targets", ""] + _targets(ds, scenario) + [""]
     if charts:
@@ -692,7 +757,14 @@ def summary_markdown(ds: xr.Dataset, scenario=None, charts: Mapping[str, str] | 
               "those of the twelve months to 1 July. Insured workers and pensioners are calibrated to the "
               "2024 statistical yearbook. The tables beside this file (one CSV per scheme, `population.csv`) "
               "hold every figure by province and year; `projection.nc` holds the whole projection."), ""]
+    lines += [_provenance_line(ds, scenario), ""]
     return "\n".join(lines)
+
+
+def _provenance_line(ds: xr.Dataset, scenario, label: str = "") -> str:
+    info = provenance(ds, scenario)
+    return (f"{label}Made by socsec_proj {info['version']}; scenario content hash (SHA-256 of its files) "
+            f"`{info['scenario_hash'] or '-'}`; created {info['created']}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -818,4 +890,6 @@ def comparison_markdown(ds_a: xr.Dataset, ds_b: xr.Dataset, scenario_a=None, sce
               "and year: insured workers, pensioners and beneficiaries [persons], the dependency ratio [1] and, "
               "when projected, fund revenue and expenditure [yuan/year], balance [yuan] and months of reserve "
               "[months]."), ""]
+    lines += [_provenance_line(ds_a, scenario_a, f"A (`{name_a}`): "), "",
+              _provenance_line(ds_b, scenario_b, f"B (`{name_b}`): "), ""]
     return "\n".join(lines)

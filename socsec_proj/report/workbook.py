@@ -12,14 +12,13 @@ sum and chart in Excel without conversion.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from .provenance import provenance
+from ..outputs import file_in_place
+from ..provenance import provenance
 from .summary import SCHEME_TITLES, tidy_tables
 
 __all__ = ["KEY_UNITS", "write_workbook"]
@@ -111,19 +110,13 @@ def write_workbook(ds: xr.Dataset, path, scenario=None, *, tables=None) -> Path:
     if path.is_dir():
         path = path / "results.xlsx"
     tables = tidy_tables(ds) if tables is None else tables
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
+    with file_in_place(path) as temporary:
         # Not constant_memory: that mode wants rows in order, and the sheets are written column
         # by column (some 200,000 cells for every province and year, a few tens of MB).
-        book = xlsxwriter.Workbook(temporary)
+        book = xlsxwriter.Workbook(str(temporary))
         header = book.add_format({"bold": True, "bg_color": "#E8EEF4"})
         _about_sheet(book, ds, scenario, tables, provenance(ds, scenario), header)
         for name, table in tables.items():
             _data_sheet(book, name, table, header)
         book.close()
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path

@@ -1,10 +1,11 @@
 """Where a set of results came from: package version, the scenario's content hash, the date.
 
-Every output a reader may pass on (``report.html``, ``results.xlsx``) carries these three, so
-a figure quoted in a briefing can be traced to the code and the scenario that made it. The
-Dataset's own attributes win when a projection already recorded them (``socsec_proj_version``,
-``scenario_hash``, ``created``), so a report written later from a saved ``projection.nc``
-names the run, not the moment of the report.
+Every output (``projection.nc``'s attributes, ``summary.md``, ``report.html``, ``results.xlsx``)
+carries these three, so a figure quoted in a briefing can be traced to the code and the
+scenario that made it. ``ssp.run`` records the version and hash as the Dataset's attributes
+(:func:`record`) and the command line the date when it writes the outputs (:func:`stamp`,
+``created``); the attributes win over today's, so a report written later from a saved
+``projection.nc`` names the run, not the moment of the report.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["provenance", "scenario_hash"]
+__all__ = ["provenance", "record", "scenario_hash", "stamp"]
 
 
 def scenario_hash(scenario) -> str:
@@ -56,9 +57,29 @@ def provenance(ds: xr.Dataset, scenario=None) -> dict:
         ``version`` (package version), ``scenario_hash`` (hex, may be empty), ``created``
         (ISO 8601 UTC, to the second).
     """
-    from .. import __version__
+    from . import __version__
 
     created = ds.attrs.get("created") or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     return {"version": str(ds.attrs.get("socsec_proj_version") or __version__),
             "scenario_hash": str(ds.attrs.get("scenario_hash") or scenario_hash(scenario)),
             "created": str(created)}
+
+
+def record(ds: xr.Dataset, scenario) -> xr.Dataset:
+    """``ds`` with the package version and the scenario's hash as attributes (``socsec_proj_version``,
+    ``scenario_hash``).
+
+    ``ssp.run`` calls it on every projection and stochastic run. The date is not recorded
+    here: two runs of the same scenario stay identical Datasets (a test of reproducibility
+    compares them whole); :func:`stamp` adds it when outputs are written.
+    """
+    info = provenance(ds, scenario)
+    ds.attrs.update(socsec_proj_version=info["version"], scenario_hash=info["scenario_hash"])
+    return ds
+
+
+def stamp(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with ``created`` (now, ISO 8601 UTC, to the second) unless it has one: the date every
+    output written from it (``projection.nc``, ``summary.md``, ``report.html``, ``results.xlsx``) shows."""
+    ds.attrs.setdefault("created", dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
+    return ds
