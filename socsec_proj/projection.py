@@ -13,8 +13,10 @@ import numpy as np
 import xarray as xr
 
 from .demography.population import project_population
+from .funds.employee_medical import project_employee_medical
 from .funds.employee_pension import project_employee_pension
 from .funds.injury import project_injury
+from .funds.resident_medical import project_resident_medical
 from .funds.resident_pension import project_resident_pension
 from .funds.unemployment import project_unemployment
 from .labour.coverage import CALIBRATION_YEAR, project_coverage
@@ -25,7 +27,8 @@ from .inputs.scenario import Scenario, load_scenario
 
 #: The stages of a deterministic projection, in order.
 STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension,
-          project_unemployment, project_injury)
+          project_unemployment, project_injury,
+          project_employee_medical, project_resident_medical)
 
 BASE_YEAR = 2020
 
