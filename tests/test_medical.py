@@ -311,3 +311,15 @@ def test_fund_years_come_from_accounts(baseline):
     values = baseline["employee_medical_balance"].values
     assert np.isnan(values[:, :first]).all() and np.isfinite(values[:, first:]).all()
     assert stochastic.KEPT_QUANTITIES == ("revenue", "expenditure", "balance", "months_of_reserve")
+
+
+def test_high_cost_growth_scenario(baseline):
+    high = ssp.run("medical_cost_growth_high")
+    for scheme in ("employee_medical", "resident_medical"):
+        name = f"{scheme}_expenditure"
+        assert float(high[name].sel(year=2025).sum()) == pytest.approx(float(baseline[name].sel(year=2025).sum()))
+        # one point a year more from 2026: 1.01^15 in 2040 (ageing and wages the same)
+        ratio = float(high[name].sel(year=2040).sum()) / float(baseline[name].sel(year=2040).sum())
+        assert ratio == pytest.approx(1.01 ** 15, rel=1e-9)
+        assert float(ssp.depletion_year(high, scheme, national_total=True)) <= \
+            float(ssp.depletion_year(baseline, scheme, national_total=True))

@@ -40,6 +40,8 @@ contributions); every constant is national data, not a sum over the Dataset's pr
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 
@@ -66,7 +68,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     parameters = scenario.parameters
     all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
-    provinces = list(ds["province"].values)
+    provinces = list(ds.indexes["province"])
     c = medical_costs.calibration_index(years)          # 2024 among the fund years
 
     workers = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y, A), all years
@@ -129,11 +131,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     revenue = pooled_in + pooled_income - credits
     account_revenue = own + credits + account_income
 
-    n = len(all_years)
-
-    def padded(values):
-        return accounts.padded(values, n, first)
-
+    padded = functools.partial(accounts.padded, n_years=len(all_years), first=first)
     return add(ds, {
         "employee_medical_contributors": contributors,
         "employee_medical_retirees": retirees,

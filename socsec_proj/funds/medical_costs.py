@@ -19,10 +19,13 @@ run computes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import InputError
 from ..inputs import data
+from ..inputs.paths import params_dir
 from . import accounts
 
 #: The medical funds calibrate to the NHSA bulletin of this year (the yearbook year of the other funds).
@@ -96,7 +99,14 @@ def opening_balances(series: str, first_year: int, shares: np.ndarray, shape) ->
 
 
 def employee_shares(provinces) -> tuple[np.ndarray, np.ndarray]:
-    """Each province's share of China's employee-medical spending and contributions in 2024 [/1].
+    """Each province's share of China's employee-medical spending and contributions in 2024 [/1]
+    (read-only; memoised per data folder, see :func:`_employee_shares`)."""
+    return _employee_shares(tuple(provinces), params_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _employee_shares(provinces: tuple, folder) -> tuple[np.ndarray, np.ndarray]:
+    """The shares of :func:`employee_shares`.
 
     From the 2024 yearbook's urban-employee pension members (which the labour stage's 2024
     members equal, province by province), so that the shares do not depend on which provinces
@@ -107,8 +117,11 @@ def employee_shares(provinces) -> tuple[np.ndarray, np.ndarray]:
     ratio = bulletin("retiree_spending_ratio", CALIBRATION_YEAR)
     weights = yearbook["insured_workers"] + ratio * yearbook["retirees"]
     payroll = yearbook["insured_workers"] * data.average_wage()[CALIBRATION_YEAR].reindex(yearbook.index)
-    return ((weights / weights.sum()).loc[list(provinces)].to_numpy(),
-            (payroll / payroll.sum()).loc[list(provinces)].to_numpy())
+    shares = ((weights / weights.sum()).loc[list(provinces)].to_numpy(),
+              (payroll / payroll.sum()).loc[list(provinces)].to_numpy())
+    for values in shares:
+        values.setflags(write=False)
+    return shares
 
 
 def employee_coverage() -> tuple[float, float]:

@@ -30,6 +30,8 @@ provinces a run computes.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import xarray as xr
 
@@ -67,7 +69,7 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     parameters = scenario.parameters
     all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
-    provinces = list(ds["province"].values)
+    provinces = list(ds.indexes["province"])
     c = medical_costs.calibration_index(years)
     at = first + c
 
@@ -76,10 +78,11 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     pensioners = accounts.members(ds, "employee_pension_retirees")
     in_service = by_draw(ds, "employee_medical_in_service_coverage", ("province",))[0][None, :, None]   # (1, P, 1)
     retired = by_draw(ds, "employee_medical_retiree_coverage", ("province",))[0][None, :, None]
+    employee_insured = by_draw(ds, "employee_medical_insured", ("province", "year"))   # (D, P, Y)
     profile = data.medical_spending_profile()
 
-    residents = population.sum(axis=(3, 4)).transpose(0, 2, 1)                # (D, P, Y)
-    others_total = residents - in_service * workers.sum(axis=(2, 4)) - retired * pensioners.sum(axis=(2, 4))
+    residents = by_draw(ds, "population_total", ("province", "year", "sex")).sum(axis=-1)   # (D, P, Y)
+    others_total = residents - employee_insured
     insured_2024 = bulletin("resident_insured", CALIBRATION_YEAR)
     outside = bulletin("population", CALIBRATION_YEAR) - bulletin("employee_in_service", CALIBRATION_YEAR) \
         - bulletin("employee_retirees", CALIBRATION_YEAR)
@@ -113,15 +116,10 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     _, income, balance = accounts.accounts(opening, premiums + subsidy, expenditure, rate[:, None, :], engine=engine)
     revenue = premiums + subsidy + income
 
-    employee_insured = by_draw(ds, "employee_medical_insured", ("province", "year"))
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = (employee_insured + insured) / residents
 
-    n = len(all_years)
-
-    def padded(values):
-        return accounts.padded(values, n, first)
-
+    padded = functools.partial(accounts.padded, n_years=len(all_years), first=first)
     return add(ds, {
         "resident_medical_insured": insured,
         "medical_coverage_rate": coverage,
