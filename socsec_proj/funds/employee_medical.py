@@ -48,7 +48,7 @@ import xarray as xr
 from ..inputs import data
 from ..variables import add, by_draw
 from . import accounts, medical_costs
-from .medical_costs import CALIBRATION_YEAR, bulletin
+from .medical_costs import CALIBRATION_YEAR
 
 SCHEME = "employee_medical"
 
@@ -66,6 +66,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     dimension each draw has its own members, wages (contributions and costs) and returns.
     """
     parameters = scenario.parameters
+    bulletin = medical_costs.bulletin_reader()
     all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
     provinces = list(ds.indexes["province"])
@@ -75,7 +76,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     pensioners = accounts.members(ds, "employee_pension_retirees")
     worker_totals = workers.sum(axis=(2, 4))                                 # (D, P, Y)
     pensioner_totals = pensioners.sum(axis=(2, 4))
-    in_service_coverage, retiree_coverage = medical_costs.employee_coverage()
+    in_service_coverage, retiree_coverage = medical_costs.employee_coverage(bulletin)
     contributors = in_service_coverage * worker_totals
     retirees = retiree_coverage * pensioner_totals
     spending_share, payroll_share = medical_costs.employee_shares(provinces)
@@ -122,8 +123,10 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     pooled_in = employer + retiree_paid
 
     shape = expenditure.shape[:-1]
-    pooled_opening = medical_costs.opening_balances("employee_pooled_balance", int(years[0]), spending_share, shape)
-    account_opening = medical_costs.opening_balances("employee_account_balance", int(years[0]), payroll_share, shape)
+    pooled_opening = medical_costs.opening_balances(bulletin("employee_pooled_balance", int(years[0]) - 1),
+                                                    spending_share, shape)
+    account_opening = medical_costs.opening_balances(bulletin("employee_account_balance", int(years[0]) - 1),
+                                                     payroll_share, shape)
     _, pooled_income, pooled_balance = accounts.accounts(pooled_opening, pooled_in, expenditure, rate[:, None, :],
                                                          transfer=-credits, engine=engine)
     _, account_income, account_balance = accounts.accounts(account_opening, own, account_expenditure,
@@ -162,7 +165,7 @@ def check_parameters(scenario) -> None:
     """Before any stage computes: the spending profile (every sex and age), the bulletin table,
     and a cost growth that keeps spending per head above zero."""
     data.medical_spending_profile()
-    bulletin("employee_pooled_expenditure", CALIBRATION_YEAR)
+    medical_costs.bulletin("employee_pooled_expenditure", CALIBRATION_YEAR)
     medical_costs.check_cost_growth(scenario, SCHEME)
 
 

@@ -38,7 +38,7 @@ import xarray as xr
 from ..inputs import data
 from ..variables import add, by_draw
 from . import accounts, medical_costs
-from .medical_costs import CALIBRATION_YEAR, bulletin
+from .medical_costs import CALIBRATION_YEAR
 
 SCHEME = "resident_medical"
 
@@ -67,6 +67,7 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     ``resident_medical_enrolment_rate``.
     """
     parameters = scenario.parameters
+    bulletin = medical_costs.bulletin_reader()
     all_years, first = accounts.fund_years(ds)
     years = all_years[first:]
     provinces = list(ds.indexes["province"])
@@ -89,7 +90,8 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     enrolment = insured_2024 / outside
     insured = enrolment * np.clip(others_total, 0.0, None)                     # (D, P, Y), all years
 
-    units = (np.einsum("dypsa,sa->dpy", population[:, first:], profile, optimize=False)
+    by_residents = np.matmul(population[:, first:, :, :, None, :], profile[:, :, None])[..., 0, 0]   # (D, Y, P, S)
+    units = (by_residents.sum(axis=3).transpose(0, 2, 1)
              - in_service * medical_costs.spending_units(workers[..., first:, :], profile)
              - retired * medical_costs.spending_units(pensioners[..., first:, :], profile))
     units = enrolment * np.clip(units, 0.0, None)
@@ -112,7 +114,8 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     premiums = factor * payers * premium[:, None, :]
     subsidy = factor * now * subsidy_standard[:, None, :]
 
-    opening = medical_costs.opening_balances("resident_balance", int(years[0]), share, expenditure.shape[:-1])
+    opening = medical_costs.opening_balances(bulletin("resident_balance", int(years[0]) - 1), share,
+                                             expenditure.shape[:-1])
     _, income, balance = accounts.accounts(opening, premiums + subsidy, expenditure, rate[:, None, :], engine=engine)
     revenue = premiums + subsidy + income
 
@@ -139,7 +142,7 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
 def check_parameters(scenario) -> None:
     """Before any stage computes: the spending profile, the bulletin table and the cost growth."""
     data.medical_spending_profile()
-    bulletin("resident_expenditure", CALIBRATION_YEAR)
+    medical_costs.bulletin("resident_expenditure", CALIBRATION_YEAR)
     medical_costs.check_cost_growth(scenario, SCHEME)
 
 
