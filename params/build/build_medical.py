@@ -219,20 +219,30 @@ def _yaml(path: Path, *, description: str, unit: str, label: str, reference, val
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def excess_growth_2025(b: dict, ratio: float, wage_growth: float) -> dict:
-    """Growth of spending per head above wage growth in 2025 as the bulletins show it [/1].
+def excess_growth(b: dict, ratio: float, wage_growth: float) -> dict:
+    """Growth of spending per head above wage growth in 2021-2025 as the bulletins show it [/1].
 
     Employee: fund expenditure per in-service-equivalent insured (retirees counted ``ratio``
-    times, the profile's age mix), resident: per insured; both less ``economy.wage_growth``.
+    times, the profile's age mix), resident: per insured; each year over the year before, less
+    ``economy.wage_growth`` (whose first value, 2025's, holds before 2025).
     """
     def weighted(year):
         return b[("employee", "insured_in_service")][year] + ratio * b[("employee", "insured_retirees")][year]
 
-    employee = (b[("employee", "fund_expenditure_incl_maternity")][2025] / weighted(2025)) \
-        / (b[("employee", "fund_expenditure_incl_maternity")][2024] / weighted(2024)) - 1.0
-    resident = (b[("resident", "fund_expenditure")][2025] / b[("resident", "insured")][2025]) \
-        / (b[("resident", "fund_expenditure")][2024] / b[("resident", "insured")][2024]) - 1.0
-    return {"employee": round(employee - wage_growth, 6), "resident": round(resident - wage_growth, 6)}
+    def per_head(spent, heads, year):
+        return spent[year] / heads(year)
+
+    employee_spent = b[("employee", "fund_expenditure_incl_maternity")]
+    resident_spent = b[("resident", "fund_expenditure")]
+    resident_heads = b[("resident", "insured")].__getitem__
+    out = {"employee": {}, "resident": {}}
+    for year in range(2021, 2026):
+        employee = per_head(employee_spent, weighted, year) / per_head(employee_spent, weighted, year - 1) - 1.0
+        resident = (per_head(resident_spent, resident_heads, year)
+                    / per_head(resident_spent, resident_heads, year - 1) - 1.0)
+        out["employee"][year] = round(employee - wage_growth, 6)
+        out["resident"][year] = round(resident - wage_growth, 6)
+    return out
 
 
 def write_parameters(out: Path, shared: Path, b: dict, ratio: float) -> dict:
@@ -260,17 +270,20 @@ def write_parameters(out: Path, shared: Path, b: dict, ratio: float) -> dict:
           unit="/1", label="Retirees' medical contribution rate on their pension",
           reference=[f"{policy}: 《社会保险法》第二十七条 「退休后不再缴纳基本医疗保险费」"],
           value_range=(0, 0.1), values={"2010-10-28": 0.0})
-    growth = excess_growth_2025(b, ratio, wage_growth_2025())
+    growth = excess_growth(b, ratio, wage_growth_2025())
     for scheme, label in (("employee", "employee"), ("resident", "resident")):
+        values = {f"{year}-01-01": value for year, value in growth[scheme].items()}
+        values["2026-01-01"] = 0.0
         _yaml(folder / f"{scheme}_medical/excess_cost_growth.yaml",
               description=f"Growth of medical spending per head at a given sex and age above nominal wage growth, "
-                          f"{label} scheme [/1 per year]. 2025: what the NHSA bulletins show (spending per head "
-                          f"of 2025 over 2024, age mix held, less economy.wage_growth); from 2026 an ASSUMPTION: "
-                          f"spending per head at each age grows with wages (params/SOURCES.md#medical-insurance).",
+                          f"{label} scheme [/1 per year]. 2021-2025: what the NHSA bulletins show (spending per "
+                          f"head over the year before, age mix held, less economy.wage_growth; read by funds that "
+                          f"start before 2025 and in 2025); from 2026 an ASSUMPTION: spending per head at each age "
+                          f"grows with wages (params/SOURCES.md#medical-insurance).",
               unit="/1", label=f"Excess medical cost growth ({label} scheme)",
-              reference=[f"{WIDE} (2024, 2025), {SPENDING} (ratio 3.33), {WAGE_PARAMETER}",
+              reference=[f"{WIDE} (2020-2025), {SPENDING} (ratio 3.33), {WAGE_PARAMETER}",
                          "from 2026 ASSUMPTION (params/SOURCES.md#medical-insurance)"],
-              value_range=(-1, 1), values={"2025-01-01": growth[scheme], "2026-01-01": 0.0})
+              value_range=(-1, 1), values=values)
     standards = pd.read_csv(shared / STANDARDS, comment="#").set_index("year")
     subsidy = {f"{y}-01-01": float(v) for y, v in standards["fiscal_subsidy_min"].dropna().items()}
     premium = {f"{y}-01-01": float(v) for y, v in standards["individual_premium"].dropna().items()}
@@ -412,7 +425,7 @@ def build(shared: Path, out: Path) -> dict:
     ], generator=GENERATOR)
     growth = write_parameters(out, shared, b, target)
     return {"gradient": gradient, "ratio": target, "census_ratio": spending_ratio(gradient, census_population()),
-            "excess_cost_growth_2025": growth, "rows": len(history)}
+            "excess_cost_growth": growth, "rows": len(history)}
 
 
 def main(argv=None):
