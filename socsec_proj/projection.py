@@ -15,8 +15,10 @@ import xarray as xr
 
 from .demography.population import project_population
 from .errors import InputError
+from .funds.employee_medical import project_employee_medical
 from .funds.employee_pension import project_employee_pension
 from .funds.injury import project_injury
+from .funds.resident_medical import project_resident_medical
 from .funds.resident_pension import project_resident_pension
 from .funds.unemployment import project_unemployment
 from .inputs import data
@@ -27,7 +29,8 @@ from .provenance import record
 
 #: The stages of a deterministic projection, in order.
 STAGES = (project_population, project_coverage, project_employee_pension, project_resident_pension,
-          project_unemployment, project_injury)
+          project_unemployment, project_injury,
+          project_employee_medical, project_resident_medical)
 
 BASE_YEAR = 2020
 

@@ -26,10 +26,10 @@ from pathlib import Path
 from .errors import InputError
 
 #: Float64 (province, year) arrays one draw of a stochastic run keeps (population total,
-#: revenue, expenditure, balance, months of reserve of the four funds, coverage totals).
-#: Measured since draws run through the stages: 21 such variables, 421.8 kB per draw for 31
-#: provinces x 81 years (``nbytes`` of the draw variables / draws).
-ARRAYS_PER_DRAW = 21
+#: revenue, expenditure, balance, months of reserve of the six funds, coverage totals).
+#: Measured since draws run through the stages: 29 such variables (21 before the two medical
+#: funds), 582.6 kB per draw for 31 provinces x 81 years (``nbytes`` of the draw variables / draws).
+ARRAYS_PER_DRAW = 29
 
 #: Peak memory over the kept arrays: the kernels' working arrays, ``summarize``'s sorted copy
 #: and the NetCDF writer's buffer. Measured peak RSS growth 0.41 MB per draw from 100 to 1,000

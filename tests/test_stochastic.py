@@ -141,7 +141,7 @@ def test_without_shocks_every_draw_is_the_deterministic_run(tmp_path):
             np.testing.assert_allclose(draws[name].values[d], expected, rtol=1e-9, atol=1e-6, equal_nan=True,
                                        err_msg=name)
         checked += 1
-    assert checked == 21   # population, four member counts, four quantities of four funds
+    assert checked == 29   # population, four member counts, four quantities of six funds
 
 
 def test_higher_wage_growth_raises_later_pension_expenditure():

@@ -63,8 +63,11 @@ def test_rebuild_matches_committed_tables(tmp_path):
     spec.loader.exec_module(module)
     counts = module.build(SHARED, tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert [str(p) for p in written] == [f"history/{name}.csv" for name in sorted(data.HISTORY_TABLES)]
-    committed = sorted(p.relative_to(REPO / "params") for p in HISTORY.rglob("*") if p.is_file())
+    # medical_insurance.csv is built by build_medical.py (tests/test_medical_build.py checks it)
+    assert [str(p) for p in written] == [f"history/{name}.csv" for name in sorted(data.HISTORY_TABLES)
+                                         if name != "medical_insurance"]
+    committed = sorted(p.relative_to(REPO / "params") for p in HISTORY.rglob("*") if p.is_file()
+                       and p.name != "medical_insurance.csv")
     assert committed == written   # nothing stale beside them
     for relative in written:
         new, old = pd.read_csv(tmp_path / relative, comment="#"), pd.read_csv(REPO / "params" / relative, comment="#")
@@ -81,7 +84,8 @@ def test_rebuild_matches_committed_tables(tmp_path):
 def test_history_tables_in_plain_units():
     history = data.history()
     assert list(history.groupby("table", sort=False).size().items()) == [
-        ("national_bulletin", 58), ("yearbook_2024", 341), ("seed_figures", 127), ("nbs_demography", 23)]
+        ("national_bulletin", 58), ("yearbook_2024", 341), ("seed_figures", 127), ("nbs_demography", 23),
+        ("medical_insurance", 108)]
     bulletin = history[history["table"] == "national_bulletin"].set_index(["series", "year"])["value"]
     assert bulletin[("employee_pension_insured_workers", 2021)] == 349_170_000        # 34917 万人
     assert bulletin[("unemployment_balance", 2023)] == 321_300_000_000                 # 3213 亿元
@@ -110,9 +114,9 @@ def test_columns_and_a_row_per_published_figure(table):
                 for s in validation.DERIVED)
     as_published = len(nbs) - nbs["series"].isin([*validation.DERIVED, "servicemen"]).sum()
     expected = len(_csv("national_bulletin")) + len(_csv("yearbook_2024")) + len(_csv("seed_figures")) \
-        + as_published + pairs
+        + len(_csv("medical_insurance")) + as_published + pairs
     assert pairs == 5 + 5 + 3 and as_published == 6
-    assert len(table) == expected == 545
+    assert len(table) == expected == 545 + 108
     assert set(table["kind"]) == {"actual", "target"}
     assert (table.loc[table["kind"] == "target", "source"].str.startswith("seed")).all()
     # every model value is finite or explained
@@ -304,7 +308,7 @@ def test_injury_2021_within_tolerance(table, baseline):
 def test_subset_of_provinces_and_years(baseline):
     part = baseline.sel(province=["CN-GD", "CN-HE"], year=slice(2022, 2030))
     table = validation.compare_history(part)
-    assert len(table) == 545
+    assert len(table) == 545 + 108
     national = table[table["province"] == "CN"]
     assert national["model"].isna().all()
     assert set(national["missing"]) <= {"national figure: the projection does not hold all 31 provinces",
@@ -345,7 +349,7 @@ def test_write_history(baseline, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "history.png", "mine.txt"]
     assert paths == {"csv": tmp_path / "history.csv", "png": tmp_path / "history.png"}
     written = pd.read_csv(paths["csv"], keep_default_na=False, na_values=[""])
-    assert list(written.columns) == validation.COLUMNS and len(written) == 545
+    assert list(written.columns) == validation.COLUMNS and len(written) == 545 + 108
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "mine.txt").read_text() == "keep"
 

@@ -123,12 +123,24 @@ def format_depletion_year(year, horizon: int) -> str:
     return str(int(year))
 
 
-def cost_rate(ds: xr.Dataset) -> xr.DataArray:
-    """PAYG cost rate of the employee pension: expenditure / covered payroll [/1]."""
-    _check_scheme(ds, "employee_pension")
-    rate = ds["employee_pension_expenditure"] / ds["employee_pension_covered_payroll"]
-    rate.name = "employee_pension_cost_rate"
-    rate.attrs.update(units="1", long_name="PAYG cost rate: expenditure / covered payroll")
+#: What each scheme's cost rate divides its expenditure by.
+COST_BASES = {
+    "employee_pension": ("employee_pension_covered_payroll", "covered payroll"),
+    "employee_medical": ("employee_medical_covered_payroll", "covered payroll"),
+    "resident_medical": ("resident_medical_financing", "insured x the national financing standard"),
+}
+
+
+def cost_rate(ds: xr.Dataset, scheme: str = "employee_pension") -> xr.DataArray:
+    """Cost rate of a scheme [/1]: PAYG expenditure / covered payroll (employee pension, employee
+    medical pooled fund), or expenditure / (insured x the national premium and subsidy) (resident medical)."""
+    _check_scheme(ds, scheme)
+    if scheme not in COST_BASES:
+        raise InputError(f"no cost rate for {scheme!r}", key="scheme", expected=f"one of {', '.join(COST_BASES)}")
+    base, words = COST_BASES[scheme]
+    rate = ds[f"{scheme}_expenditure"] / ds[base]
+    rate.name = f"{scheme}_cost_rate"
+    rate.attrs.update(units="1", long_name=f"cost rate: expenditure / {words}")
     return rate
 
 

@@ -452,7 +452,7 @@ def industry_base_rates() -> np.ndarray:
 
 #: The tables of ``params/history/``: published figures of past years (and plan targets) that
 #: :mod:`socsec_proj.validation` sets against the projection.
-HISTORY_TABLES = ("national_bulletin", "yearbook_2024", "seed_figures", "nbs_demography")
+HISTORY_TABLES = ("national_bulletin", "yearbook_2024", "seed_figures", "nbs_demography", "medical_insurance")
 HISTORY_KINDS = ("actual", "target")
 
 
@@ -484,3 +484,54 @@ def history() -> pd.DataFrame:
         _check_range(frame["value"].to_numpy(), path, "value")
         frames.append(frame.assign(table=name))
     return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Basic medical insurance (params/medical/)
+
+#: Series of ``medical/national_bulletin.csv`` and their units.
+MEDICAL_SERIES = {
+    "employee_in_service": "persons", "employee_retirees": "persons", "resident_insured": "persons",
+    "employee_revenue": "CNY/year", "employee_expenditure": "CNY/year",
+    "employee_pooled_revenue": "CNY/year", "employee_pooled_expenditure": "CNY/year",
+    "employee_account_revenue": "CNY/year", "employee_account_expenditure": "CNY/year",
+    "resident_revenue": "CNY/year", "resident_expenditure": "CNY/year",
+    "employee_pooled_balance": "CNY", "employee_account_balance": "CNY", "resident_balance": "CNY",
+    "population": "persons", "retiree_spending_ratio": "/1",
+}
+
+
+@cached_per_folder
+def medical_bulletin() -> dict:
+    """National NHSA figures ``{series: {year: value}}`` of ``medical/national_bulletin.csv``
+    [persons, CNY/year, CNY at year end], checked: known series, finite, counts and flows >= 0."""
+    name = "medical/national_bulletin"
+    path = table_path(name)
+    frame = _read(name, {"series": str, "year": int, "value": float, "unit": str})
+    unknown = sorted(set(frame["series"]) - set(MEDICAL_SERIES))
+    if unknown:
+        raise InputError(f"unexpected series {unknown[0]!r}", source=path, key="series",
+                         expected=f"one of {', '.join(MEDICAL_SERIES)}")
+    out = {}
+    for series, part in frame.groupby("series"):
+        values = part["value"].to_numpy()
+        _check_range(values, path, f"value ({series})", low=None if series.endswith("balance") else 0.0)
+        if part["year"].duplicated().any():
+            raise InputError(f"{series}: a year appears twice", source=path, key="year")
+        out[series] = dict(zip(part["year"].astype(int), values.astype(float)))
+    return out
+
+
+@cached_per_folder
+def medical_spending_profile() -> np.ndarray:
+    """Relative medical spending per head ``[sex, age]`` [/1] of ``medical/spending_profile.csv``:
+    every sex and age 0..100 exactly once, finite, >= 0, and above 0 somewhere for each sex."""
+    name = "medical/spending_profile"
+    path = table_path(name)
+    frame = _read(name, {"sex": str, "age": int, "relative_spending": float})
+    cube = _cube(frame, {"sex": SEXES, "age": tuple(AGES)}, "relative_spending", path)
+    _check_range(cube, path, "relative_spending", low=0.0)
+    if not np.all(cube.max(axis=1) > 0):
+        raise InputError("a sex with no spending at any age", source=path, key="relative_spending",
+                         expected="a positive value at some age for each sex")
+    return _frozen(cube)

@@ -54,6 +54,8 @@ FUND_PARAMETERS = {
     "resident_pension": ("resident_pension", "economy"),
     "unemployment": ("unemployment", "economy"),
     "injury": ("injury", "economy"),
+    "employee_medical": ("employee_medical", "economy"),
+    "resident_medical": ("resident_medical", "economy"),
 }
 
 #: Years of the balance tables (those inside the projection and up to the chart's end).

@@ -52,6 +52,8 @@ SCHEME_TITLES_ZH = {
     "resident_pension": "城乡居民基本养老保险",
     "unemployment": "失业保险",
     "injury": "工伤保险",
+    "employee_medical": "职工基本医疗保险（统筹基金）",
+    "resident_medical": "城乡居民基本医疗保险",
 }
 
 _MALE, _FEMALE = "#3a6ea5", "#c0504d"

@@ -64,6 +64,8 @@ SCHEME_TITLES = {
     "resident_pension": "Urban-rural resident pension",
     "unemployment": "Unemployment insurance",
     "injury": "Work-injury insurance",
+    "employee_medical": "Employee medical insurance (pooled fund)",
+    "resident_medical": "Resident medical insurance",
 }
 
 #: Columns of the ``population`` table, in order (those present are kept).
