@@ -254,8 +254,8 @@ def staged(out: Path, name: str, note: str = ""):
     """
     out = Path(out)
     staging = out / f".{name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    staging.mkdir(mode=0o777)  # the umask applies (tempfile.mkdtemp would make it 0700)
-    try:
+    try:  # made inside the try: a Ctrl-C just after the mkdir still removes it
+        staging.mkdir(mode=0o777)  # the umask applies (tempfile.mkdtemp would make it 0700)
         (staging / MARKER).write_text(f"written by socsec-proj{': ' + note if note else ''}\n", encoding="utf-8")
         yield staging
         target = out / name

@@ -134,7 +134,7 @@ def test_summarize_is_numpy_quantile():
 def test_check_draws_of_a_summary_names_how_many_fit():
     n_vars = len(stochastic.SUMMARY_VARIABLES)
     per_draw = resources.store_bytes_per_draw(n_vars)
-    assert per_draw == 4 * 31 * 81 * 8
+    assert n_vars == 6 and per_draw == n_vars * 31 * 81 * 8   # the six funds' balances
     # 1 GB of disk: 80 % of it holds 10**9 * 0.8 // per_draw draws
     fit = int(0.8 * 10**9) // per_draw
     resources.check_draws(fit, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9, available=64 * 2**30)

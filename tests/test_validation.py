@@ -377,7 +377,7 @@ def test_validate_history_command(tmp_path, table):
     done = subprocess.run([sys.executable, "-m", "socsec_proj.cli", "validate-history", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "baseline: 545 published figures" in done.stdout and "validate-history" in done.stdout
+    assert "baseline: 653 published figures" in done.stdout and "validate-history" in done.stdout
     folder = out / "validate-history"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["mine.csv", "validate-history"]
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["history.csv", "history.png"]
