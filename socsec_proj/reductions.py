@@ -90,7 +90,7 @@ def _lerp(a, b, t):
     return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
 
 
-def quantiles(values: np.ndarray, q) -> np.ndarray:
+def quantiles(values: np.ndarray, q, overwrite: bool = False) -> np.ndarray:
     """Quantiles along the last axis, NaN left out: ``numpy.nanquantile(values, q, axis=-1)``.
 
     Parameters
@@ -99,6 +99,8 @@ def quantiles(values: np.ndarray, q) -> np.ndarray:
         ``[..., n]``; the reduced axis last (contiguous for speed).
     q : sequence of float
         Shares in [0, 1].
+    overwrite : bool, default False
+        ``values`` may be sorted in place (a copy the caller made anyway): one copy less.
 
     Returns
     -------
@@ -116,10 +118,11 @@ def quantiles(values: np.ndarray, q) -> np.ndarray:
     full = valid == n
     if full.any():  # the common case: every draw a number; select only the order statistics needed
         lower, upper, gamma = _positions(n, q)
+        part = rows if full.all() and overwrite and rows.flags.c_contiguous else rows[full]  # rows[full]: a copy
         if n <= SORT_UP_TO:
-            part = np.sort(rows[full], axis=1)
+            part.sort(axis=1)
         else:
-            part = np.partition(rows[full], np.unique(np.concatenate([lower, upper])), axis=1)
+            part.partition(np.unique(np.concatenate([lower, upper])), axis=1)
         out[:, full] = _lerp(part[:, lower].T, part[:, upper].T, gamma[:, None])
     for count in np.unique(valid[~full & (valid > 0)]):  # rows with some NaN (NaN sort last)
         chosen = valid == count
@@ -190,9 +193,14 @@ class DrawStore:
         out = np.empty((len(q), self.cells))
         for first in range(0, self.cells, block):
             cells = min(block, self.cells - first)
-            raw = os.pread(self._fd, cells * self.draws * 8, self._offset(v, first, 0))
-            values = np.frombuffer(raw, dtype=float).reshape(cells, self.draws)
-            out[:, first:first + cells] = quantiles(values, q)
+            values = np.empty((cells, self.draws))
+            view, offset = memoryview(values).cast("B"), self._offset(v, first, 0)
+            while view.nbytes:  # read straight into the array (a regular file reads whole, but be sure)
+                done = os.preadv(self._fd, [view], offset)
+                if done <= 0:
+                    raise OSError(f"the draws' store ended early at byte {offset}")
+                view, offset = view[done:], offset + done
+            out[:, first:first + cells] = quantiles(values, q, overwrite=True)
         return out.reshape((len(q),) + self.cell_shape)
 
     def close(self) -> None:

@@ -378,8 +378,8 @@ def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> xr.Dataset:
         if "draw" not in var.dims:
             continue
         other = tuple(d for d in var.dims if d != "draw")
-        values = np.ascontiguousarray(var.transpose(*other, "draw").values)
-        variables[name] = (("quantile",) + other, reductions.quantiles(values, q), dict(var.attrs))
+        values = np.array(var.transpose(*other, "draw").values, dtype=float, order="C")  # a copy: sorted in place
+        variables[name] = (("quantile",) + other, reductions.quantiles(values, q, overwrite=True), dict(var.attrs))
     coords = {k: v for k, v in ds.coords.items() if "draw" not in v.dims}
     return xr.Dataset(variables, coords={**coords, "quantile": list(q)}, attrs=dict(ds.attrs))
 

@@ -58,7 +58,9 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, delay):
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, (stdout, stderr)
+    # 130; or, rarely (once in ~30 runs here, after the line was printed), Python ending itself by
+    # SIGINT as it does after a KeyboardInterrupt, which a shell reports as 130 all the same
+    assert process.returncode in (130, -signal.SIGINT), (stdout, stderr)
     assert stderr.strip().splitlines() == [INTERRUPTED]
 
 
