@@ -228,7 +228,7 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     """Draws ``start..stop-1`` of a stochastic run (see :func:`run`): :func:`kept` of the stages'
     Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``)."""
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario = _from_recipe(scenario)
     years = _projection_years(scenario)[0]["year"].values
     settings = driver_settings(scenario.parameters, years, scenario.source)
     paths = draw_drivers(settings, seed, start, stop, len(years))                       # (D, Y) each
@@ -286,11 +286,14 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     """
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"draws={draws!r}", key="draws", expected="a whole number of draws, at least 1")
-    name_or_path = scenario
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    elif client is not None:
-        name_or_path = str(scenario.source)
+    # ``provinces`` selects what is reported, never what is computed (as in projection.run):
+    # every draw projects all 31 provinces, pooled and migrating among all of them
+    reported = list(scenario.provinces) if scenario.provinces else None
+    scenario = scenario.model_copy(update={"provinces": None})
+    # what a dask worker is sent to rebuild the scenario: its file and this run's overrides
+    name_or_path = (str(scenario.source), {"provinces": None, "horizon": scenario.horizon})
     from .projection import check_stages
     check_stages(scenario)
     driver_settings(scenario.parameters, [FIRST_SHOCK_YEAR], scenario.source)  # the drivers' bad input, first too
@@ -300,8 +303,8 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         variables = check_summary_variables(summary_variables)
         if keep:
             raise InputError(f"keep={list(keep)!r} with a summary", key="keep", expected="keep=() with summary=")
-        return summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
-                           chunk_size=chunk_size, engine=engine, store_folder=store_folder)
+        return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
+                                     chunk_size=chunk_size, engine=engine, store_folder=store_folder), reported)
     if client is None:
         size = chunk_size or CHUNK_SIZE
         collected = None
@@ -320,7 +323,20 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         bounds = _chunk_bounds(draws, chunk_size, client)
         futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
         parts = client.gather(futures)
-    return _to_dataset(scenario, parts, seed)
+    return _reported(_to_dataset(scenario, parts, seed), reported)
+
+
+def _reported(ds: xr.Dataset, provinces) -> xr.Dataset:
+    """The provinces a scenario reports, selected after every draw projected all 31."""
+    return ds.sel(province=provinces) if provinces else ds
+
+
+def _from_recipe(recipe) -> Scenario:
+    """The Scenario a dask worker rebuilds: a shipped name or a file, or ``(file, overrides)``."""
+    if isinstance(recipe, tuple):
+        source, updates = recipe
+        return load_scenario(source).model_copy(update=updates)
+    return load_scenario(recipe)
 
 
 def _chunk_bounds(draws: int, chunk_size=None, client=None, first: int = 0) -> list:

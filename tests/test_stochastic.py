@@ -30,6 +30,18 @@ def test_shape_units_and_calibration_year(draws, baseline):
     assert float(draws["population_total"].sel(year=2060).std("draw").sum()) > 0
 
 
+def test_provinces_select_what_is_reported_never_what_is_computed(draws):
+    # issue #16 item 3 for draws: a one-province stochastic run is that province's draws of the full
+    # run (pooling and migration among all 31), not a country of one
+    guangdong = ssp.run("baseline", draws=40, seed=7, provinces=["CN-GD"])
+    assert list(guangdong["province"].values) == ["CN-GD"]
+    for name in ("employee_pension_balance", "employee_pension_pooling_transfers", "population_total",
+                 "unemployment_balance"):
+        if name in draws:
+            np.testing.assert_allclose(guangdong[name].sel(province="CN-GD"), draws[name].sel(province="CN-GD"),
+                                       rtol=1e-12, err_msg=name)
+
+
 def test_same_seed_same_draws_however_split(draws):
     again = ssp.run("baseline", draws=40, seed=7)
     assert again.identical(draws)

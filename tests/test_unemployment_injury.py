@@ -367,8 +367,9 @@ def test_a_province_subset_keeps_the_calibration(baseline):
 
 
 def test_a_stochastic_run_of_a_subset_keeps_the_national_calibration(baseline):
-    # a stochastic run projects the scenario's provinces only (Guizhou here): its coverage and opening
-    # balances come from the full projection, so the years before the draws diverge are the baseline's
+    # a stochastic run of a scenario with provinces (Guizhou here) projects all 31 and reports Guizhou:
+    # its coverage and opening balances are the full projection's, so the years before the draws
+    # diverge are the baseline's
     draws = ssp.run("guizhou_14th_plan", draws=2, seed=1)
     for name in ("unemployment_balance", "injury_balance", "unemployment_revenue", "injury_expenditure"):
         np.testing.assert_allclose(draws[name].sel(province="CN-GZ", year=[2023, 2024]),
