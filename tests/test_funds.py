@@ -197,7 +197,7 @@ def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
         level=rng.uniform(0.5, 2.0, n_rows), wages=rng.uniform(5000, 9000, (n_rows, n_years + 1)),
         paid=np.cumsum(rng.uniform(0, 1e4, (n_rows, n_years + 1)), axis=1),
         start=rng.integers(0, n_years + 1, (n_years, n_age)), per_account=rng.uniform(0, 0.01, (n_years, n_age)),
-        account_first=rng.uniform(0, 1.0, (n_years, n_age)), per_wage=rng.uniform(0, 0.5, (n_years, n_age)),
+        account_first=rng.uniform(0, 1.0, (n_years, n_age)), per_wage=rng.uniform(0, 0.5, (n_prov, n_years, n_age)),
         indexation=rng.uniform(0, 0.05, (n_rows, n_years)),
         base_benefit=rng.uniform(1000, 5000, n_rows))
     fast, slow = np.empty((n_rows, n_years)), np.empty((n_rows, n_years))
@@ -209,7 +209,7 @@ def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
     alone.retirees[:, 0, first + n_years - 1, 3] = 1.0
     _kernels.pension_stock(alone, fast)
     new = _kernels.new_pension_numpy(alone.level, alone.wages, alone.paid, alone.start, alone.per_account,
-                                     alone.account_first, alone.per_wage)
+                                     alone.account_first, np.tile(alone.per_wage, (n_draws, 1, 1)))
     if n_years > 1:
         np.testing.assert_array_equal(fast[:, -1], 12.0 * new[:, -1, 3])
 

@@ -64,3 +64,23 @@ def test_init_refuses_an_existing_file_and_a_bad_name(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert cli.main(["init", str(tmp_path / "-bad")]) == 2
     assert "is not a scenario name" in capsys.readouterr().err
+
+
+def test_a_provinces_own_transitional_coefficient_changes_only_its_pensions(tmp_path, baseline):
+    # each province sets the coefficient of the transitional pension (过渡性养老金); Guangdong at the top
+    # of the common range (1.4 % instead of the 1.2 % midpoint) for those retiring from 2027
+    path = tmp_path / "gd_transitional.yaml"
+    path.write_text("name: gd_transitional\ndescription: test\nhorizon: 2060\nchanges:\n"
+                    "  employee_pension.transitional_pension_coefficient:\n"
+                    "    provinces:\n      CN-GD: {2027-01-01: 0.014}\n", encoding="utf-8")
+    changed = ssp.run(str(path))
+    years = changed["year"]
+    spending, before = changed["employee_pension_expenditure"], baseline["employee_pension_expenditure"].sel(year=years)
+    others = [p for p in baseline["province"].values if p != "CN-GD"]
+    np.testing.assert_array_equal(spending.sel(province=others).values, before.sel(province=others).values)
+    gd = (spending / before).sel(province="CN-GD")
+    np.testing.assert_allclose(gd.sel(year=slice(2020, 2026)).values, 1.0, rtol=1e-12)
+    # new pensioners of 2027 on bring a larger transitional pension: spending rises, by less than the
+    # coefficient's 1/6 (the basic pension and the account are unchanged)
+    assert (gd.sel(year=slice(2027, 2060)) > 1.0).all()
+    assert float(gd.sel(year=2040)) < 1.0 + (0.014 / 0.012 - 1)

@@ -642,11 +642,11 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
         "employee_pension.transitional_pension_coefficient",
         description="Coefficient of the transitional pension (过渡性养老金) of people insured before the individual"
         " accounts (中人): base x deemed years x own index x this coefficient. It is set by each province; the"
-        " source says only 'commonly 1.0%-1.4%', and 0.012 is the MIDPOINT of that range, not a provincial value.",
+        " source says only 'commonly 1.0%-1.4%', and 0.012 is the MIDPOINT of that range, not a provincial value; a"
+        " scenario sets a province's own value by a province breakdown.",
         unit="/1 per deemed year", label="Transitional pension coefficient (midpoint of the common range)",
         value_range=(0.010, 0.014),
-        national="NOT national by law (each province sets it): held national because no provincial values are"
-        " shipped and the new-pension formula is evaluated once for all provinces; a breakdown is still to do",
+        breakdown="province",  # each province sets it (no provincial values are shipped)
         reference=f"{POLICY_README}: '{transitional}' ({doc}); 0.012 = midpoint of 1.0%-1.4%",
         values=[("2006-01-01", 0.012)],
     )

@@ -21,7 +21,7 @@ The new pension of row n, fund year t and age a (:func:`new_pension_numpy`; the 
 account, so its per-unit terms are worked out once by year and age)::
 
     level[n] x ((paid[n, t] - paid[n, start[t, a]]) x per_account[t, a]
-                + wages[n, 1] x account_first[t, a] + wages[n, t] x per_wage[t, a])
+                + wages[n, 1] x account_first[t, a] + wages[n, t] x per_wage[p, t, a])
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ class PensionStockInputs(NamedTuple):
         Account contributions since the first fund year, discounted by the crediting [CNY].
     start : numpy.ndarray of int64, shape (Y, A)
         Column of ``paid`` at which the cohort's first contribution since the first fund year falls.
-    per_account, account_first, per_wage : numpy.ndarray, shape (Y, A)
-        New pension per unit of ``paid``, of the first fund year's wage and of the wage of the year before [/month].
+    per_account, account_first : numpy.ndarray, shape (Y, A)
+        New pension per unit of ``paid`` and of the first fund year's wage [/month].
+    per_wage : numpy.ndarray, shape (P, Y, A)
+        New pension per unit of the wage of the year before, by province (row ``d x P + p``
+        reads ``per_wage[p]``: each province's transitional coefficient) [/month].
     indexation : numpy.ndarray, shape (N, Y)
         [/1]
     base_benefit : numpy.ndarray, shape (N,)
@@ -76,7 +79,8 @@ class PensionStockInputs(NamedTuple):
 
 def new_pension_numpy(level, wages, paid, start, per_account, account_first, per_wage):
     """New pensions ``[..., Y, A]`` [CNY/month] from their terms (see the module docstring);
-    ``level``, ``wages`` and ``paid`` with any leading axes (``level`` broadcast to ``[..., 1, 1]``).
+    ``level``, ``wages`` and ``paid`` with any leading axes (``level`` broadcast to ``[..., 1, 1]``),
+    ``per_wage`` ``[Y, A]`` or with the same leading axes (by province).
 
     The reference the kernel evaluates in the same order of operations, so both give the same bits.
     """
@@ -116,7 +120,7 @@ def pension_stock(inputs, expenditure):
                 for a in range(n_age):
                     formula = (account_paid[row, t] - account_paid[row, start[t, a]]) * per_account[t, a]
                     formula = formula + wages[row, 1] * account_first[t, a]
-                    formula = formula + wages[row, t] * per_wage[t, a]
+                    formula = formula + wages[row, t] * per_wage[p, t, a]
                     new_benefit[a] = level * formula
             for s in range(n_sex):
                 now = retirees[row, s, y]
@@ -177,8 +181,9 @@ def pension_stock_numpy(inputs, expenditure):
     retirees_all = inputs.retirees.reshape((n_draws, n_prov) + rows[1:])
     continuing = continuing_pensioners(retirees_all, inputs.population).reshape(rows)[:, :, inputs.first:]
     retirees = inputs.retirees[:, :, inputs.first:]
+    per_wage = np.tile(inputs.per_wage, (n_draws, 1, 1))                              # rows d x P + p
     new_benefit = new_pension_numpy(inputs.level, inputs.wages, inputs.paid, inputs.start, inputs.per_account,
-                                    inputs.account_first, inputs.per_wage)             # (N, Y, A)
+                                    inputs.account_first, per_wage)                    # (N, Y, A)
     average = np.empty(retirees.shape)
     average[:, :, 0, :] = inputs.base_benefit[:, None, None]
     for t in range(1, retirees.shape[2]):

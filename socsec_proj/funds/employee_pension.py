@@ -144,7 +144,7 @@ def annuity_divisor_at(age_years):
 continuing_and_new = _kernels.continuing_pensioners
 
 
-def new_pension_formula(parameters, years, wages, n_age, entry_age):
+def new_pension_formula(parameters, years, wages, n_age, entry_age, provinces):
     """The formula pension of a new retiree aged a in year t, before calibration [CNY/month].
 
     :func:`new_pension_terms` put together by :func:`._kernels.new_pension_numpy` (level 1);
@@ -162,17 +162,20 @@ def new_pension_formula(parameters, years, wages, n_age, entry_age):
     -------
     numpy.ndarray, shape (..., P, Y, A)
     """
-    terms = new_pension_terms(parameters, years, wages, n_age, entry_age)
+    terms = new_pension_terms(parameters, years, wages, n_age, entry_age, provinces)
     return _kernels.new_pension_numpy(1.0, wages, *terms)
 
 
-def new_pension_terms(parameters, years, wages, n_age, entry_age):
+def new_pension_terms(parameters, years, wages, n_age, entry_age, provinces):
     """The terms of :func:`new_pension_formula` (see :mod:`._kernels`): ``paid [..., P, Y+1]``
-    from ``wages``, and ``start`` (int64), ``per_account``, ``account_first``, ``per_wage``,
-    each ``[Y, A]``, the formula per unit of the account, the first fund year's wage and the wage."""
+    from ``wages``, and ``start`` (int64), ``per_account``, ``account_first``, each ``[Y, A]``, and
+    ``per_wage [P, Y, A]`` (the transitional coefficient is each province's): the formula per unit
+    of the account, the first fund year's wage and the wage."""
     ages = np.arange(n_age) + 0.5                      # retiring during the year of age
     accrual = accounts.national(parameters, "employee_pension.basic_pension_accrual", years)
-    coefficient = accounts.national(parameters, "employee_pension.transitional_pension_coefficient", years)
+    # each province sets its own transitional coefficient (issue #17 item 5): (P, Y)
+    coefficient = accounts.by_province(parameters, "employee_pension.transitional_pension_coefficient", years,
+                                       provinces)
     employee_rate = accounts.national(parameters, "employee_pension.employee_rate", years)
     crediting = accounts.national(parameters, "employee_pension.account_crediting_rate", years)
     # the account of a member who paid in every year since the first (index 0): A(k) = G(k) [A(0) + Q(k)],
@@ -193,8 +196,8 @@ def new_pension_terms(parameters, years, wages, n_age, entry_age):
     # The formula is linear in the wage and in the account: evaluated once per unit (Y, A), then
     # scaled by each province's (and draw's) wages and accounts in a few passes over the cube.
     basic, per_balance, transitional = benefit_formula(1.0, 1.0, years_paid, 1.0, annuity_divisor_at(ages),
-                                                       deemed, accrual[:, None], coefficient[:, None])
-    per_wage = basic + transitional                                                    # (Y, A)
+                                                       deemed, accrual[:, None], coefficient[:, :, None])
+    per_wage = np.ascontiguousarray(basic + transitional)                              # (P, Y, A)
     per_account = g_full[:-1, None] * per_balance                                      # (Y, A)
     account_first = (12.0 * employee_rate[0]) * before * per_account                   # (Y, A)
     return q_full, np.ascontiguousarray(start, dtype=np.int64), per_account, account_first, per_wage
@@ -233,7 +236,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     growth = national_wage[:, 1:] / national_wage[:, :-1] - 1.0                      # (D, Y)
     index = indexation(parameters, years, growth, accounts.driver(ds, "cpi")[:, first:])
     entry_age = float(parameters.get("labour.minimum_working_age").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
-    terms = new_pension_terms(parameters, years, wages, n_age, entry_age)           # paid (D, P, Y+1); (Y, A)
+    terms = new_pension_terms(parameters, years, wages, n_age, entry_age, provinces)  # paid (D, P, Y+1); (Y, A)
 
     # Calibration of the pensions: the new pensions of 2024 average the 2024 yearbook's average
     # pension, the first year's stock has it deflated by the indexation since; then both scale
@@ -248,7 +251,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     paid, start, per_account, account_first, per_wage = terms
     upto = cal + 1
     formula_2024 = _kernels.new_pension_numpy(1.0, wages[0, :, :upto + 1], paid[0, :, :upto + 1], start[:upto],
-                                              per_account[:upto], account_first[:upto], per_wage[:upto])[:, cal]
+                                              per_account[:upto], account_first[:upto], per_wage[:, :upto])[:, cal]
     mean_formula = (weights * formula_2024).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)   # (P,)
     level = benefit_2024 / mean_formula
     base_benefit = benefit_2024 / np.prod(1.0 + index[0, 1:cal + 1])
