@@ -386,8 +386,38 @@ def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
         variables[name] = xr.Variable(dims, array, {"units": variable.units,
                                                             "long_name": variable.long_name})
     extra = {dim: labels for dim, labels in (coords or {}).items() if dim not in ds.coords}
+    if not extra:
+        fast = _replaced(ds, {name: variables[name] for name in values})
+        if fast is not None:
+            return fast
     all_coords = ds.coords if not extra else ds.coords.merge(xr.Coordinates(extra)).coords
     return xr.Dataset(variables, coords=all_coords, attrs=ds.attrs)
+
+
+def _replaced(ds: xr.Dataset, new: dict) -> xr.Dataset | None:
+    """``ds`` with the variables ``new`` (on dimensions ``ds`` has) put in, without rebuilding it.
+
+    Constructing a Dataset checks and copies every variable it holds, so each stage paid for all
+    the earlier stages' variables again: a quarter of a deterministic run (40 calls, ~4,600
+    variable copies). The sizes are checked here instead; the Dataset is assembled by xarray's
+    own ``_replace``. Returns None (the caller then builds it the public way) when a variable has a
+    dimension ``ds`` lacks, or where this xarray has no ``_replace`` of that form.
+    """
+    sizes = ds.sizes
+    for name, variable in new.items():
+        for dim, size in zip(variable.dims, variable.shape):
+            if dim not in sizes:
+                return None
+            if sizes[dim] != size:
+                raise ValueError(f"{name}: {dim} has {size} values, the Dataset {sizes[dim]}")
+    replace = getattr(ds, "_replace", None)
+    if replace is None:
+        return None
+    kept = {key: value for key, value in ds._variables.items() if key not in new}
+    try:
+        return replace(variables={**kept, **new}, attrs=dict(ds.attrs))
+    except TypeError:  # another xarray's private signature
+        return None
 
 
 def by_draw(ds: xr.Dataset, name: str, dims: tuple) -> np.ndarray:

@@ -95,3 +95,19 @@ def test_add_puts_a_draw_dimension_first(base):
     assert single["unemployment_balance"].dims == ("province", "year")
     with pytest.raises(ValueError, match="no draw dimension"):
         add(base, {"unemployment_balance": values})
+
+
+def test_add_without_rebuilding_gives_the_dataset_the_public_constructor_gives(base):
+    # add() puts variables on dimensions the Dataset has without rebuilding it (variables._replaced);
+    # the result must be the one xarray's constructor gives, attributes not shared with the input
+    first = add(base, {"total_fertility_rate": np.ones((2, 3))})
+    values = {"total_fertility_rate": np.full((2, 3), 2.0), "system_dependency_ratio": np.arange(6.0).reshape(2, 3)}
+    fast = add(first, values)
+    public = xr.Dataset({name: (("province", "year"), array, fast[name].attrs) for name, array in values.items()},
+                        coords=first.coords, attrs=first.attrs)
+    xr.testing.assert_identical(fast, public)
+    assert list(fast.data_vars) == ["total_fertility_rate", "system_dependency_ratio"]
+    fast.attrs["changed"] = 1
+    assert "changed" not in first.attrs
+    with pytest.raises(ValueError, match="system_dependency_ratio: year has 4 values, the Dataset 3"):
+        add(first, {"system_dependency_ratio": np.ones((2, 4))})

@@ -47,14 +47,12 @@ def figure(series: str, year: int) -> float:
     InputError
         If ``params/history/national_bulletin.csv`` holds no such figure (naming the series and year).
     """
-    history = data.history()
-    rows = history[(history["table"] == BULLETIN) & (history["series"] == series) & (history["province"] == "CN")
-                   & (history["year"] == year) & (history["kind"] == "actual")]
-    if len(rows) != 1:
-        raise InputError(f"{len(rows)} national figures of {series} in {year}",
+    values = data.national_actuals().get((BULLETIN, series, int(year)), ())
+    if len(values) != 1:
+        raise InputError(f"{len(values)} national figures of {series} in {year}",
                          source=data.table_path(f"history/{BULLETIN}"), key=series,
                          expected=f"exactly one row {series},CN,{year},actual")
-    return float(rows["value"].iloc[0])
+    return values[0]
 
 
 def account_start(first: int, earliest: int = 0) -> int:
