@@ -31,3 +31,12 @@ def baseline():
     import socsec_proj as ssp
 
     return ssp.run("baseline")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels(baseline):
+    """Every test runs with numba's cache filled for this checkout (the session's baseline
+    compiles what it lacks first), so a command's output never carries the first run's
+    "compiling" notice unless a test asks for it with a cache of its own. CI installs the
+    package twice (the README's two commands): the editable checkout's kernels are compiled here."""
+    return baseline
