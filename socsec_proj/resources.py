@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
+import pickle
 import re
 import sys
 from pathlib import Path
@@ -198,10 +199,30 @@ def _cache_subfolder(source: Path) -> str:
     return "_".join([os.path.split(folder)[-1], hashlib.sha1(folder.encode()).hexdigest()])
 
 
+def _index_is_current(index: Path, digest: bytes, status) -> bool:
+    """Whether numba would take the cache index ``index`` for a source of SHA-256 ``digest``.
+
+    numba (0.68) stamps an index with the SHA-256 of the source's bytes and ignores an index
+    whose stamp differs, so the same source checked out again (a new clone, CI) keeps its cache
+    while a changed one does not; older numbas stamp (mtime, size). An index this cannot read is
+    judged by its time against the source's.
+    """
+    try:
+        with open(index, "rb") as file:
+            pickle.load(file)                       # numba's version
+            stamp = pickle.loads(file.read())[0]    # (stamp, overloads)
+    except Exception:  # another layout: fall back on the file times
+        try:
+            return index.stat().st_mtime >= status.st_mtime
+        except OSError:
+            return False
+    return stamp == digest or stamp == (status.st_mtime, status.st_size)
+
+
 def uncompiled_kernels(cache_dir=None) -> list[str]:
     """Modules whose numba kernels are not (or no longer) in the on-disk cache: each module with
-    kernels must hold an index file (``.nbi``, this Python's) at least as recent as its source
-    (numba rewrites the index of every kernel it recompiles after a change).
+    kernels must hold an index file (``.nbi``, this Python's) that numba takes for the source as
+    it is now (:func:`_index_is_current`: numba stamps its index with the source's SHA-256).
 
     An empty list means the next run loads the kernels from the cache (seconds); otherwise the
     first call of each compiles it (about a minute in all on 2 cores). A heuristic on numba's
@@ -220,14 +241,17 @@ def uncompiled_kernels(cache_dir=None) -> list[str]:
     missing = []
     for source in sorted(package.rglob("*.py")):
         try:
-            kernels = len(_KERNEL.findall(source.read_text(encoding="utf-8")))
-            changed = source.stat().st_mtime
-        except OSError:
+            content = source.read_bytes()
+            kernels = len(_KERNEL.findall(content.decode("utf-8")))
+            status = source.stat()
+        except (OSError, UnicodeDecodeError):
             continue
         if not kernels or source.name == "_accelerate.py":
             continue
         folder = cache / _cache_subfolder(source)
-        fresh = folder.is_dir() and any(p.stat().st_mtime >= changed for p in folder.glob(f"{source.stem}.*.{tag}.nbi"))
+        digest = hashlib.sha256(content).digest()
+        fresh = folder.is_dir() and any(_index_is_current(p, digest, status)
+                                        for p in folder.glob(f"{source.stem}.*.{tag}.nbi"))
         if not fresh:
             missing.append(str(source.relative_to(package)))
     return missing

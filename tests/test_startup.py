@@ -98,3 +98,26 @@ def test_an_empty_cache_is_seen_and_announced_in_one_line(tmp_path, monkeypatch,
     cli._compile_notice()
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("socsec-proj: compiling the numba kernels (about a minute, once;")
+
+
+def test_a_cache_index_is_current_for_the_same_source_content_whatever_its_file_time(tmp_path):
+    # numba stamps its cache index with the SHA-256 of the source: a fresh clone of the same code
+    # (new file times) keeps its cache, so no "compiling" notice; changed code does not
+    import hashlib
+    import os
+    import pickle
+
+    from socsec_proj import resources
+
+    source = tmp_path / "_kernels.py"
+    source.write_bytes(b"def f():\n    return 1\n")
+    index = tmp_path / "_kernels.f-1.py311.nbi"
+    with open(index, "wb") as file:
+        pickle.dump("0.68.1", file)
+        file.write(pickle.dumps((hashlib.sha256(source.read_bytes()).digest(), {})))
+    os.utime(source, (2e9, 2e9))  # the source "newer" than its index
+    digest = hashlib.sha256(source.read_bytes()).digest()
+    assert resources._index_is_current(index, digest, source.stat())
+    assert not resources._index_is_current(index, hashlib.sha256(b"changed").digest(), source.stat())
+    index.write_bytes(b"not numba's")  # unreadable: judged by the file times
+    assert not resources._index_is_current(index, digest, source.stat())
