@@ -50,6 +50,34 @@ BULLETIN_2024 = "NHSA 2024 statistical bulletin https://www.nhsa.gov.cn/art/2025
 
 TEN_THOUSAND = 10_000          # 万 (persons)
 HUNDRED_MILLION = 100_000_000  # 亿 (yuan)
+#: The bulletins' units (万人, 亿元) in persons and CNY.
+BULLETIN_UNITS = {"persons": TEN_THOUSAND, "CNY/year": HUNDRED_MILLION}
+
+#: The NHSA bulletin figures both tables take, in their order: (bulletin key, unit, series of
+#: ``params/medical/national_bulletin.csv`` the funds calibrate to, or None where they do not use
+#: it; series of ``params/history/medical_insurance.csv`` the validation table compares).
+BULLETIN_FIGURES = (
+    (("employee", "insured"), "persons", None, "employee_medical_insured"),
+    (("employee", "insured_in_service"), "persons", "employee_in_service", "employee_medical_contributors"),
+    (("employee", "insured_retirees"), "persons", "employee_retirees", "employee_medical_retirees"),
+    (("resident", "insured"), "persons", "resident_insured", "resident_medical_insured"),
+    (("total", "insured"), "persons", None, "medical_insured"),
+    (("employee", "fund_revenue_incl_maternity"), "CNY/year", "employee_revenue", "employee_medical_total_revenue"),
+    (("employee", "fund_expenditure_incl_maternity"), "CNY/year", "employee_expenditure",
+     "employee_medical_total_expenditure"),
+    (("employee", "pooled_fund_revenue_incl_maternity"), "CNY/year", "employee_pooled_revenue",
+     "employee_medical_revenue"),
+    (("employee", "pooled_fund_expenditure_incl_maternity"), "CNY/year", "employee_pooled_expenditure",
+     "employee_medical_expenditure"),
+    (("employee", "personal_account_revenue"), "CNY/year", "employee_account_revenue",
+     "employee_medical_account_revenue"),
+    (("employee", "personal_account_expenditure"), "CNY/year", "employee_account_expenditure",
+     "employee_medical_account_expenditure"),
+    (("resident", "fund_revenue"), "CNY/year", "resident_revenue", "resident_medical_revenue"),
+    (("resident", "fund_expenditure"), "CNY/year", "resident_expenditure", "resident_medical_expenditure"),
+    (("total", "fund_revenue_incl_maternity"), "CNY/year", None, "medical_revenue"),
+    (("total", "fund_expenditure_incl_maternity"), "CNY/year", None, "medical_expenditure"),
+)
 
 #: Ages from which spending per head rises exponentially; below it the profile is flat.
 PROFILE_START_AGE = 20
@@ -99,23 +127,12 @@ def national_table(b: dict) -> pd.DataFrame:
     def put(series, year, value, unit, status):
         rows.append({"series": series, "year": int(year), "value": float(value), "unit": unit, "status": status})
 
-    persons = {"employee_in_service": ("employee", "insured_in_service"),
-               "employee_retirees": ("employee", "insured_retirees"),
-               "resident_insured": ("resident", "insured")}
-    for series, key in persons.items():
-        for year, value in b[key].items():
-            put(series, year, value * TEN_THOUSAND, "persons", "bulletin")
-    flows = {"employee_revenue": ("employee", "fund_revenue_incl_maternity"),
-             "employee_expenditure": ("employee", "fund_expenditure_incl_maternity"),
-             "employee_pooled_revenue": ("employee", "pooled_fund_revenue_incl_maternity"),
-             "employee_pooled_expenditure": ("employee", "pooled_fund_expenditure_incl_maternity"),
-             "employee_account_revenue": ("employee", "personal_account_revenue"),
-             "employee_account_expenditure": ("employee", "personal_account_expenditure"),
-             "resident_revenue": ("resident", "fund_revenue"),
-             "resident_expenditure": ("resident", "fund_expenditure")}
-    for series, key in flows.items():
-        for year, value in b[key].items():
-            put(series, year, value * HUNDRED_MILLION, "CNY/year", "bulletin")
+    flows = {}  # series -> bulletin key, for the balances derived below
+    for key, unit, series, _ in BULLETIN_FIGURES:
+        if series is not None:
+            flows[series] = key
+            for year, value in b[key].items():
+                put(series, year, value * BULLETIN_UNITS[unit], unit, "bulletin")
     pooled = dict(b[("employee", "pooled_fund_cumulative_balance")])
     account = dict(b[("employee", "personal_account_cumulative_balance")])
     resident = dict(b[("resident", "cumulative_balance")])
@@ -331,28 +348,11 @@ def history_table(b: dict, national: pd.DataFrame, shared: Path) -> pd.DataFrame
         rows.append({"series": series, "province": province, "year": int(year), "kind": kind, "value": float(value),
                      "unit": unit, "source": source, "note": note})
 
-    persons = {"employee_medical_insured": ("employee", "insured"),
-               "employee_medical_contributors": ("employee", "insured_in_service"),
-               "employee_medical_retirees": ("employee", "insured_retirees"),
-               "resident_medical_insured": ("resident", "insured"),
-               "medical_insured": ("total", "insured")}
-    money = {"employee_medical_total_revenue": ("employee", "fund_revenue_incl_maternity"),
-             "employee_medical_total_expenditure": ("employee", "fund_expenditure_incl_maternity"),
-             "employee_medical_revenue": ("employee", "pooled_fund_revenue_incl_maternity"),
-             "employee_medical_expenditure": ("employee", "pooled_fund_expenditure_incl_maternity"),
-             "employee_medical_account_revenue": ("employee", "personal_account_revenue"),
-             "employee_medical_account_expenditure": ("employee", "personal_account_expenditure"),
-             "resident_medical_revenue": ("resident", "fund_revenue"),
-             "resident_medical_expenditure": ("resident", "fund_expenditure"),
-             "medical_revenue": ("total", "fund_revenue_incl_maternity"),
-             "medical_expenditure": ("total", "fund_expenditure_incl_maternity")}
-    for series, key in persons.items():
+    for key, unit, _, series in BULLETIN_FIGURES:
+        maternity = unit == "CNY/year" and series.startswith(("employee", "medical"))
         for year, value in sorted(b[key].items()):
-            put(series, "CN", year, "actual", value * TEN_THOUSAND, "persons", source)
-    for series, key in money.items():
-        for year, value in sorted(b[key].items()):
-            put(series, "CN", year, "actual", value * HUNDRED_MILLION, "CNY/year", source,
-                "employee figures include maternity insurance" if series.startswith(("employee", "medical")) else "")
+            put(series, "CN", year, "actual", value * BULLETIN_UNITS[unit], unit, source,
+                "employee figures include maternity insurance" if maternity else "")
     balances = {"employee_medical_balance": "employee_pooled_balance",
                 "employee_medical_account_savings": "employee_account_balance",
                 "resident_medical_balance": "resident_balance"}
