@@ -546,3 +546,13 @@ def test_a_base_rate_table_without_a_class_is_refused(params_copy):
     with pytest.raises(InputError,
                        match=r"injury_industry_base_rates\.csv: industry_class: .*expected the classes 1, 2"):
         ssp.run("baseline", stages=STAGES_AFTER_A_TRAP)
+
+
+def test_a_dataset_of_fewer_than_31_provinces_is_refused(baseline):
+    # the two funds are calibrated to national bulletin figures: ssp.run projects all 31 provinces
+    # and selects after, so a hand-made Dataset of some provinces is refused, not calibrated on them
+    from socsec_proj.funds import unemployment
+
+    some = baseline.sel(province=["CN-GD", "CN-GZ"])
+    with pytest.raises(InputError, match="holds 2 provinces"):
+        unemployment.project_unemployment(some, ssp.load_scenario("baseline"))

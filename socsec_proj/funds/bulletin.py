@@ -68,17 +68,20 @@ def coverage(ds: xr.Dataset, scenario, scheme: str, year: int) -> np.ndarray:
     ``{scheme}.relative_coverage``, scaled so that the national insured of ``year`` (1 July
     stock of the model, against the bulletin's year-end figure, as :mod:`socsec_proj.validation`
     compares them) equal the bulletin's ``{scheme}_insured``. Years before 2025 are the same in
-    every draw: draw 0 calibrates. A Dataset of some provinces only (a stochastic run of a
-    subset) takes the ratios of the full projection (:func:`full_projection`).
+    every draw: draw 0 calibrates.
 
     Raises
     ------
     InputError
-        If ``ds`` does not hold ``year``, or the seed provinces alone exceed the national figure.
+        If ``ds`` does not hold all 31 provinces (``ssp.run`` always projects them, deterministic
+        or stochastic, and selects a scenario's provinces after), or ``year``, or the seed
+        provinces alone exceed the national figure.
     """
     provinces = list(ds["province"].values)
     if not complete(ds):
-        return full_projection(scenario)[f"{scheme}_coverage"].sel(province=provinces).values.copy()
+        raise InputError(f"the {scheme} fund is calibrated to national figures, but the Dataset holds "
+                         f"{len(provinces)} provinces", key="provinces",
+                         expected="a Dataset of all 31 provinces (ssp.run projects all and selects after)")
     parameters = scenario.parameters
     years = ds["year"].values
     if year not in years:
@@ -101,40 +104,8 @@ def coverage(ds: xr.Dataset, scenario, scheme: str, year: int) -> np.ndarray:
 
 
 def complete(ds: xr.Dataset) -> bool:
-    """Whether ``ds`` holds all 31 provinces (a stochastic run may project a subset)."""
+    """Whether ``ds`` holds all 31 provinces."""
     return sorted(str(p) for p in ds["province"].values) == sorted(CODES)
-
-
-#: Full deterministic projections to 2025 by (data folder, parameters), for runs of a subset.
-_FULL: dict = {}
-
-
-def full_projection(scenario) -> xr.Dataset:
-    """The deterministic projection of ``scenario``'s parameters on all 31 provinces to 2025, memoised.
-
-    A run of some provinces only (a stochastic run of a subset) takes the national calibration
-    from it: the coverage ratios and the opening balances, which depend on years before 2025
-    only and so are the same in every draw.
-    """
-    from ..inputs.paths import params_dir
-    from ..projection import run  # here: projection imports the fund stages
-
-    parameters = scenario.parameters
-    key = (str(params_dir()), tuple(parameters.get(path) for path in parameters))
-    if key not in _FULL:
-        if len(_FULL) >= 8:
-            _FULL.clear()
-        _FULL[key] = run(scenario.model_copy(update={"provinces": None, "horizon": 2025, "targets": ()}))
-    return _FULL[key]
-
-
-def subset_opening(ds: xr.Dataset, scenario, scheme: str) -> np.ndarray:
-    """The opening balances ``[P]`` of ``ds``'s provinces in the full projection (:func:`full_projection`) [CNY]."""
-    full = full_projection(scenario)
-    values = full[[f"{scheme}_{name}" for name in ("balance", "revenue", "expenditure")]]
-    first = values[f"{scheme}_balance"].sum("province", skipna=False).notnull()
-    at = values.sel(year=full["year"].values[first.values][0], province=list(ds["province"].values))
-    return (at[f"{scheme}_balance"] - at[f"{scheme}_revenue"] + at[f"{scheme}_expenditure"]).values
 
 
 def opening_balance(contributions, expenditure, returns, target_index: int, target: float,

@@ -310,12 +310,9 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
 
     returns = accounts.investment_return(ds, parameters, start)[:, None, :]
     balance_then = bulletin.figure("injury_balance", BULLETIN_YEAR)
-    if bulletin.complete(ds):
-        opening = bulletin.opening_balance(
-            contributions, expenditure, returns, int(BULLETIN_YEAR - years[0]), balance_then,
-            months_then=balance_then / (bulletin.figure("injury_expenditure", BULLETIN_YEAR) / 12.0), engine=engine)
-    else:   # a subset of provinces: their share of the national balance in the full projection
-        opening = bulletin.subset_opening(ds, scenario, "injury")
+    opening = bulletin.opening_balance(
+        contributions, expenditure, returns, int(BULLETIN_YEAR - years[0]), balance_then,
+        months_then=balance_then / (bulletin.figure("injury_expenditure", BULLETIN_YEAR) / 12.0), engine=engine)
     _, income, balance = accounts.accounts(opening, contributions, expenditure, returns, engine=engine)
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)

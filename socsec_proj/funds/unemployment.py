@@ -168,11 +168,8 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
     expenditure = benefits + refunds + subsidies + other
 
     returns = accounts.investment_return(ds, parameters, start)[:, None, :]
-    if bulletin.complete(ds):
-        opening = bulletin.opening_balance(contributions, expenditure, returns, int(BALANCE_YEAR - years[0]),
-                                           bulletin.figure("unemployment_balance", BALANCE_YEAR), engine=engine)
-    else:   # a subset of provinces: their share of the national balance in the full projection
-        opening = bulletin.subset_opening(ds, scenario, "unemployment")
+    opening = bulletin.opening_balance(contributions, expenditure, returns, int(BALANCE_YEAR - years[0]),
+                                       bulletin.figure("unemployment_balance", BALANCE_YEAR), engine=engine)
     _, income, balance = accounts.accounts(opening, contributions, expenditure, returns, engine=engine)
     revenue = contributions + income
 
