@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accelerate import jit, prange, row_dot, row_sum
+from .._accelerate import jit, over_blocks, read_only, row_dot, row_sum
 
 
 #: At most this many sets are advanced together, step by step, so that each step's rates and
@@ -66,7 +66,7 @@ def block_count(n_sets, threads):
     return min(threads * max(1, -(-n_sets // (threads * SETS_PER_BLOCK))), max(n_sets, 1))
 
 
-@jit
+@jit(inline="always")
 def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, staying, survival, birth_survival,
                       fertility, male_birth_share, out_rate, in_share, international, mortality_factor,
                       fertility_factor, migration_factor, population, births, deaths, net_migration,
@@ -149,16 +149,57 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
             if keep_flows:
                 net_migration[i, t, p, s] = moved
             population[i, t + 1, p, s] = staying[p, s] + moved
+            # element by element rather than `cube[...] = row`: an array assignment makes numba
+            # compile the formatting of its shape-mismatch message (seconds of a cold start)
             if keep_migration:
-                migration_cube[i, t, p, s] = work
+                for a in range(n_age):
+                    migration_cube[i, t, p, s, a] = work[a]
             if keep_cube:
-                population_cube[i, t + 1, p, s] = now
+                for a in range(n_age):
+                    population_cube[i, t + 1, p, s, a] = now[a]
             for k in range(weights.shape[0]):
                 lo, hi = weight_ages[k, s, 0], weight_ages[k, s, 1]  # only the ages where the weight is not 0
                 weighted[i, t + 1, p, k] += row_dot(weights[k, t + 1, p, s, lo:hi], now[lo:hi])
 
 
-@jit(parallel=True)
+@jit
+def _project_block(block, n_blocks, pop0, survival, birth_survival, fertility, male_birth_share, out_rate, in_share,
+                   international, mortality_factor, fertility_factor, migration_factor, population, births, deaths,
+                   net_migration, population_cube, migration_cube, weights, weight_ages, weighted):
+    """Block ``block`` of ``n_blocks``: its sets from the base year through every step (one thread's work)."""
+    n_prov, n_sex, n_age = pop0.shape
+    n_sets = mortality_factor.shape[0]
+    n_steps = survival.shape[0]
+    keep_cube = population_cube.shape[0] > 0
+    first = block * n_sets // n_blocks
+    stop = (block + 1) * n_sets // n_blocks
+    state = np.empty((stop - first, n_prov, n_sex, n_age))
+    pool = np.empty((n_sex, n_age))
+    national = np.empty((n_sex, n_age))
+    arriving = np.empty((n_sex, n_age))
+    work = np.empty(n_age)
+    exposure = np.empty(n_age)
+    staying = np.empty((n_prov, n_sex))
+    for i in range(first, stop):
+        for p in range(n_prov):
+            for s in range(n_sex):
+                for a in range(n_age):  # element by element: see _advance_one_year
+                    state[i - first, p, s, a] = pop0[p, s, a]
+                population[i, 0, p, s] = row_sum(pop0[p, s])
+                if keep_cube:
+                    for a in range(n_age):
+                        population_cube[i, 0, p, s, a] = pop0[p, s, a]
+                for k in range(weights.shape[0]):
+                    weighted[i, 0, p, k] += row_dot(weights[k, 0, p, s], pop0[p, s])
+    for t in range(n_steps):
+        for i in range(first, stop):
+            _advance_one_year(i, t, state[i - first], pool, national, arriving, work, exposure, staying, survival,
+                              birth_survival, fertility, male_birth_share, out_rate, in_share, international,
+                              mortality_factor, fertility_factor, migration_factor, population, births,
+                              deaths, net_migration, population_cube, migration_cube, weights, weight_ages,
+                              weighted)
+
+
 def project_population_kernel(
     pop0,
     survival,
@@ -182,36 +223,17 @@ def project_population_kernel(
     weighted,
     n_blocks,
 ):
-    n_prov, n_sex, n_age = pop0.shape
-    n_sets = mortality_factor.shape[0]
-    n_steps = survival.shape[0]
-    keep_cube = population_cube.shape[0] > 0
-    for block in prange(n_blocks):
-        first = block * n_sets // n_blocks
-        stop = (block + 1) * n_sets // n_blocks
-        state = np.empty((stop - first, n_prov, n_sex, n_age))
-        pool = np.empty((n_sex, n_age))
-        national = np.empty((n_sex, n_age))
-        arriving = np.empty((n_sex, n_age))
-        work = np.empty(n_age)
-        exposure = np.empty(n_age)
-        staying = np.empty((n_prov, n_sex))
-        for i in range(first, stop):
-            state[i - first] = pop0
-            for p in range(n_prov):
-                for s in range(n_sex):
-                    population[i, 0, p, s] = row_sum(pop0[p, s])
-                    if keep_cube:
-                        population_cube[i, 0, p, s] = pop0[p, s]
-                    for k in range(weights.shape[0]):
-                        weighted[i, 0, p, k] += row_dot(weights[k, 0, p, s], pop0[p, s])
-        for t in range(n_steps):
-            for i in range(first, stop):
-                _advance_one_year(i, t, state[i - first], pool, national, arriving, work, exposure, staying, survival,
-                                  birth_survival, fertility, male_birth_share, out_rate, in_share, international,
-                                  mortality_factor, fertility_factor, migration_factor, population, births,
-                                  deaths, net_migration, population_cube, migration_cube, weights, weight_ages,
-                                  weighted)
+    """The numba kernel: :func:`_project_block` for each of the ``n_blocks`` blocks of sets, on
+    numba's threads (:func:`~socsec_proj._accelerate.over_blocks`: a serial kernel on Python
+    threads compiles in a third of the time a ``prange`` loop over the blocks took). The inputs
+    go in read-only (:func:`~socsec_proj._accelerate.read_only`), so that one compiled
+    signature serves the deterministic and the stochastic runs (their rates and factors are
+    read-only tables in one, computed arrays in the other)."""
+    inputs = [read_only(values) for values in (pop0, survival, birth_survival, fertility, male_birth_share, out_rate,
+                                               in_share, international, mortality_factor, fertility_factor,
+                                               migration_factor)]
+    over_blocks(_project_block, n_blocks, *inputs, population, births, deaths, net_migration, population_cube,
+                migration_cube, read_only(weights), read_only(weight_ages), weighted)
 
 
 def project_population_numpy(
