@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from . import _lazy_dask  # noqa: F401  (xarray looks for dask only once dask is imported)
 from .demography.population import project_population
 from .errors import InputError
 from .funds.employee_medical import project_employee_medical

@@ -121,3 +121,39 @@ def test_a_cache_index_is_current_for_the_same_source_content_whatever_its_file_
     assert not resources._index_is_current(index, hashlib.sha256(b"changed").digest(), source.stat())
     index.write_bytes(b"not numba's")  # unreadable: judged by the file times
     assert not resources._index_is_current(index, digest, source.stat())
+
+
+@pytest.mark.slow
+def test_a_deterministic_run_and_its_netcdf_import_no_dask(tmp_path):
+    """xarray imports dask (and dask.distributed to write netCDF) whenever it is installed;
+    socsec_proj._lazy_dask makes it wait until something imports dask."""
+    pytest.importorskip("dask")
+    code = ("import sys, socsec_proj as ssp; ds = ssp.run('baseline', end=2030); "
+            f"ds.to_netcdf({str(tmp_path / 'run.nc')!r}); "
+            "print(' '.join(m for m in ('dask', 'dask.array', 'distributed') if m in sys.modules) or 'none')")
+    assert _python(code) == "none"
+
+
+def test_dask_arrays_are_still_seen_once_dask_is_imported():
+    # the stand-ins answer "no dask" only while dask is not in sys.modules: after, xarray's own answers
+    da = pytest.importorskip("dask.array")
+    import numpy as np
+    import xarray as xr
+
+    from socsec_proj import _lazy_dask  # noqa: F401
+    from xarray.namedarray import pycompat, utils
+
+    lazy = xr.Dataset({"a": ("x", da.zeros(4, chunks=2))})
+    assert lazy["a"].chunks == ((2, 2),) and utils.is_duck_dask_array(lazy["a"].data)
+    assert pycompat.array_type("dask") == (da.Array,) and pycompat.mod_version("dask").major >= 2
+    assert not utils.is_duck_dask_array(np.zeros(3))
+    assert float(lazy["a"].sum().compute()) == 0.0
+
+
+def test_the_stand_ins_answer_no_dask_while_dask_is_not_imported():
+    code = ("import sys, numpy as np, xarray as xr; import socsec_proj._lazy_dask; "
+            "from xarray.namedarray import pycompat, utils; from xarray.backends import locks; "
+            "xr.Dataset({'a': ('x', np.zeros(3))}); "
+            "print(pycompat.array_type('dask'), utils.is_duck_dask_array(np.zeros(3)), locks.get_dask_scheduler(), "
+            "'dask' in sys.modules)")
+    assert _python(code) == "() False None False"
