@@ -225,9 +225,10 @@ def uncompiled_kernels(cache_dir=None) -> list[str]:
     it is now (:func:`_index_is_current`: numba stamps its index with the source's SHA-256).
 
     An empty list means the next run loads the kernels from the cache (seconds); otherwise the
-    first call of each compiles it (about a minute in all on 2 cores). A heuristic on numba's
-    cache layout (only the kernels called from Python write an index: ``_accelerate``'s helpers
-    are compiled into their callers, so that module is not looked at).
+    first call of each compiles it (a baseline run: 20 s of CPU on one thread, so about 20 s on a
+    quiet machine, longer on a busy one). A heuristic on numba's cache layout (only the kernels
+    called from Python write an index: ``_accelerate``'s helpers are compiled into their
+    callers, so that module is not looked at).
     """
     from . import _accelerate
 
@@ -258,4 +259,4 @@ def uncompiled_kernels(cache_dir=None) -> list[str]:
 
 
 #: What the command line prints before a run that compiles.
-COMPILING = "socsec-proj: compiling the numba kernels (about a minute, once; later runs load them from {cache})"
+COMPILING = "socsec-proj: compiling the numba kernels (about 20 seconds, once; later runs load them from {cache})"

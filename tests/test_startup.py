@@ -97,7 +97,7 @@ def test_an_empty_cache_is_seen_and_announced_in_one_line(tmp_path, monkeypatch,
     monkeypatch.setattr(resources, "uncompiled_kernels", lambda: ["funds/_kernels.py"])
     cli._compile_notice()
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.startswith("socsec-proj: compiling the numba kernels (about a minute, once;")
+    assert line.startswith("socsec-proj: compiling the numba kernels (about 20 seconds, once;")
 
 
 def test_a_cache_index_is_current_for_the_same_source_content_whatever_its_file_time(tmp_path):
