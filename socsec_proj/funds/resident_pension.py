@@ -70,6 +70,8 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     years = all_years[first:]
     cal = int(np.searchsorted(years, accounts.FUND_BASE_YEAR))                      # 2024 among the fund years
     provinces = list(ds["province"].values)
+    # the scheme's members by province and year, summed once (a stochastic run keeps them too)
+    ds = accounts.with_member_totals(ds, ("resident_pension_contributors", "resident_pension_beneficiaries"), engine)
     beneficiaries = accounts.member_totals(ds, "resident_pension_beneficiaries", first, engine)   # (D, P, Y)
     contributors = accounts.member_totals(ds, "resident_pension_contributors", first, engine)
     basic = basic_pension(parameters, years, provinces)
