@@ -237,7 +237,8 @@ _DECLARED = [
              "work-injury insured per urban-employee insured worker (calibrated to the seeds' 2020 insured"
              " for CN-GD, CN-HE, CN-GZ; elsewhere one ratio x injury.relative_coverage, to the 2021 bulletin)"),
     Variable("injury_one_off_payment_months", ("province",), "months",
-             "calibrated one-off payment per one-off case in months of the provincial average wage (first account year)"),
+             "calibrated one-off payment per one-off case in months of the provincial average wage"
+             " (first account year)"),
     # basic medical insurance (NaN before the first fund year for flows and balances; members every year)
     Variable("employee_medical_contributors", ("province", "year"), "persons",
              "in-service insured of the employee basic medical insurance (在职职工), at 1 July"),

@@ -7,8 +7,9 @@ members' contributions and the government's matching (国发〔2014〕8号). Per
 calendar year from 2020 (:data:`~socsec_proj.funds.accounts.FUND_FIRST_YEAR`):
 
 - expenditure = beneficiaries x 12 x basic pension (after the last announced level raised as
-  the employee pensions in payment are, ``resident_pension.basic_pension_rule``) x the province's calibrated ratio of all
-  it pays per beneficiary to the basic pension (the account annuities and local additions);
+  the employee pensions in payment are, ``resident_pension.basic_pension_rule``) x the province's
+  calibrated ratio of all it pays per beneficiary to the basic pension (the account annuities and
+  local additions);
 - subsidy = the government's funding: the basic pension and its other funding, in the 2024
   proportion to expenditure;
 - contributions (with matching) = contributors x the province's 2024 contribution per
