@@ -192,7 +192,7 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
     return out
 
 
-def project_draws(scenario, drivers: dict, draws=None, engine="numba") -> xr.Dataset:
+def project_draws(scenario, drivers: dict, draws=None, engine="numba", base: xr.Dataset = None) -> xr.Dataset:
     """The stages' Dataset of given driver paths: every stage of the deterministic run, with a
     ``draw`` dimension (the cubes included; :func:`kept` is what a stochastic run keeps of it).
 
@@ -204,10 +204,13 @@ def project_draws(scenario, drivers: dict, draws=None, engine="numba") -> xr.Dat
         :data:`DRIVERS`; a missing driver is 0 (no shock).
     draws : array_like of int, optional
         Labels of the draws (default 0..D-1).
+    base : xarray.Dataset, optional
+        ``_projection_years(scenario)[0]``, the coordinates the stages start from, if the caller
+        has it (a run builds it once, not once per chunk).
     """
     from .projection import STAGES
 
-    ds, _ = _projection_years(scenario)
+    ds = _projection_years(scenario)[0] if base is None else base
     n_years = ds.sizes["year"]
     n_draws = len(next(iter(drivers.values())))
     paths = {name: np.asarray(drivers.get(name, np.zeros((n_draws, n_years))), dtype=float) for name in DRIVERS}
@@ -224,15 +227,25 @@ def project_draws(scenario, drivers: dict, draws=None, engine="numba") -> xr.Dat
     return ds
 
 
-def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba") -> dict:
+def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", setup=None) -> dict:
     """Draws ``start..stop-1`` of a stochastic run (see :func:`run`): :func:`kept` of the stages'
-    Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``)."""
+    Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``).
+
+    ``setup`` is :func:`chunk_setup` of the scenario when the caller runs many chunks (built
+    once per run: the coordinates and the drivers' settings do not depend on the draws)."""
     if not isinstance(scenario, Scenario):
         scenario = _from_recipe(scenario)
-    years = _projection_years(scenario)[0]["year"].values
-    settings = driver_settings(scenario.parameters, years, scenario.source)
+    base, settings = chunk_setup(scenario) if setup is None else setup
+    years = base["year"].values
     paths = draw_drivers(settings, seed, start, stop, len(years))                       # (D, Y) each
-    return kept(project_draws(scenario, paths, np.arange(start, stop), engine), keep)
+    return kept(project_draws(scenario, paths, np.arange(start, stop), engine, base=base), keep)
+
+
+def chunk_setup(scenario) -> tuple:
+    """What every chunk of a run of ``scenario`` starts from: the stages' coordinates
+    (:func:`_projection_years`) and :func:`driver_settings` of its years."""
+    base = _projection_years(scenario)[0]
+    return base, driver_settings(scenario.parameters, base["year"].values, scenario.source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,9 +321,10 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     if client is None:
         size = chunk_size or CHUNK_SIZE
         collected = None
+        setup = chunk_setup(scenario)
         with reused_buffers():  # each chunk's cubes are written where the previous chunk's were
             for start in range(0, draws, size):
-                part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine)
+                part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine, setup)
                 if collected is None:  # all draws' arrays at once: no copy to join them at the end
                     collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
                                  if name != "coords"}
@@ -464,10 +478,11 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     """
     bounds = _chunk_bounds(draws, chunk_size, client)
     if client is None:
+        setup = chunk_setup(scenario)
         with reused_buffers():  # each chunk is reduced before the next writes the same cubes
             for start, stop in bounds:
-                yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine), variables,
-                                          horizon)
+                yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine, setup=setup),
+                                          variables, horizon)
         return
     waves, wave = [], []
     for start, stop in bounds:

@@ -24,6 +24,17 @@ SEXES = ("male", "female")
 SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury", "employee_medical", "resident_medical")
 
 
+#: The labour stage's member cubes (province, sex, age, year). Each has a declared sum over sex
+#: and age, ``{cube}_total`` (province, year), that the pension stage of its scheme adds.
+MEMBER_CUBES = ("employee_pension_contributors", "employee_pension_retirees",
+                "resident_pension_contributors", "resident_pension_beneficiaries")
+
+
+def member_total_name(cube: str) -> str:
+    """The declared sum over sex and age of a member cube of :data:`MEMBER_CUBES`."""
+    return f"{cube}_total"
+
+
 #: How a variable aggregates over sex, age and provinces (see :func:`aggregate`).
 AGGREGATIONS = ("sum", "ratio", "mean", "none")
 
@@ -86,6 +97,16 @@ _DECLARED = [
              "insured of the urban-rural resident pension below the pension age at 1 July"),
     Variable("resident_pension_beneficiaries", ("province", "sex", "age", "year"), "persons",
              "beneficiaries of the urban-rural resident pension (实际领取待遇人数) at 1 July"),
+    # the cubes' sums over sex and age, added once by the pension stage of each scheme (every fund
+    # stage and a stochastic run's kept totals read them: one pass over each cube instead of ten)
+    Variable("employee_pension_contributors_total", ("province", "year"), "persons",
+             "insured workers of the urban-employee pension, not yet retired, at 1 July, all sexes and ages"),
+    Variable("employee_pension_retirees_total", ("province", "year"), "persons",
+             "pensioners of the urban-employee pension at 1 July, all sexes and ages"),
+    Variable("resident_pension_contributors_total", ("province", "year"), "persons",
+             "insured of the urban-rural resident pension below the pension age at 1 July, all sexes and ages"),
+    Variable("resident_pension_beneficiaries_total", ("province", "year"), "persons",
+             "beneficiaries of the urban-rural resident pension at 1 July, all sexes and ages"),
     Variable("system_dependency_ratio", ("province", "year"), "1",
              "urban-employee pensioners per insured worker"),
     Variable("employee_pension_insured", ("province", "year"), "persons",
@@ -216,7 +237,8 @@ _DECLARED = [
              "work-injury insured per urban-employee insured worker (calibrated to the seeds' 2020 insured"
              " for CN-GD, CN-HE, CN-GZ; elsewhere one ratio x injury.relative_coverage, to the 2021 bulletin)"),
     Variable("injury_one_off_payment_months", ("province",), "months",
-             "calibrated one-off payment per one-off case in months of the provincial average wage (first account year)"),
+             "calibrated one-off payment per one-off case in months of the provincial average wage"
+             " (first account year)"),
     # basic medical insurance (NaN before the first fund year for flows and balances; members every year)
     Variable("employee_medical_contributors", ("province", "year"), "persons",
              "in-service insured of the employee basic medical insurance (在职职工), at 1 July"),
@@ -322,6 +344,8 @@ def _rules() -> dict:
 def _scheme(name: str) -> str | None:
     if name == "system_dependency_ratio":
         return "employee_pension"
+    if name in _MEMBER_TOTALS:  # a scheme's tables sum the cube itself: the same column twice otherwise
+        return None
     return next((scheme for scheme in SCHEMES if name.startswith(scheme + "_")), None)
 
 
@@ -330,6 +354,7 @@ def _with_rule(variable: Variable, rules: dict) -> Variable:
     return replace(variable, aggregation=aggregation, parts=parts, factor=factor, scheme=_scheme(variable.name))
 
 
+_MEMBER_TOTALS = frozenset(member_total_name(cube) for cube in MEMBER_CUBES)
 _RULES = _rules()
 _DECLARED = [_with_rule(variable, _RULES) for variable in _DECLARED]
 

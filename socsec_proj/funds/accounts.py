@@ -27,11 +27,11 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from .._accelerate import jit, kernel, row_sum
+from .._accelerate import jit, kernel, row_dot, row_sum
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.paths import params_dir
-from ..variables import by_draw
+from ..variables import add, by_draw, member_total_name
 
 #: The year of the last yearbook, to which the fund stages are calibrated.
 FUND_BASE_YEAR = 2024
@@ -261,20 +261,75 @@ def sex_age_totals_numpy(cube, first, totals):
 totals_kernel = kernel(sex_age_totals, sex_age_totals_numpy)
 
 
-def member_totals(ds: xr.Dataset, name: str, first: int = 0, engine: str = "numba") -> np.ndarray:
+def member_totals(ds: xr.Dataset, name: str, first: int = 0, engine: str = "numba",
+                  draws: slice = slice(None)) -> np.ndarray:
     """A labour cube (:func:`members`) summed over sex and age from year index ``first`` on,
-    ``[D, P, Y - first]`` [persons].
+    ``[D, P, Y - first]`` [persons] (a copy), of the draws ``draws``.
 
-    Every fund and the stochastic run's kept totals read these sums, ten of them per run: the
-    kernel reads the (contiguous) cube once, at memory speed, where numpy's reduction over two
-    non-adjacent axes of a sliced cube was the stages' largest numpy cost.
+    The declared total ``{name}_total`` when a stage has added it (:func:`with_member_totals`:
+    each pension stage adds its scheme's), else summed here. Every fund and the stochastic run's
+    kept totals read these sums, ten of them per run: the kernel reads the (contiguous) cube
+    once, at memory speed, where numpy's reduction over two non-adjacent axes of a sliced cube
+    was the stages' largest numpy cost.
     """
-    cube = members(ds, name)                                                # (D, P, S, Y_all, A)
+    total = member_total_name(name)
+    if total in ds.variables:
+        return by_draw(ds, total, ("province", "year"))[draws, :, first:].copy()
+    cube = members(ds, name)[draws]                                         # (D, P, S, Y_all, A)
     n_draws, n_prov, n_sex, n_all, n_age = cube.shape
     rows = np.ascontiguousarray(cube).reshape(n_draws * n_prov, n_sex, n_all, n_age)
     totals = np.empty((n_draws * n_prov, n_all - first))
     totals_kernel(engine, work=totals.size)(rows, first, totals)
     return totals.reshape(n_draws, n_prov, n_all - first)
+
+
+@jit
+def sex_age_weighted_totals(cube, first, weights, totals):
+    """``totals[k, n, t]`` = the sum over sex s and age a of ``cube[n, s, first + t, a] x
+    weights[k, s, t, a]``: every weighting of the cube in one pass over it (dot products with
+    vector adds, :func:`~socsec_proj._accelerate.row_dot`). Not parallel, as :func:`sex_age_totals`."""
+    n_rows, n_sex = cube.shape[:2]
+    n_weights, _, n_years = totals.shape
+    for row in range(n_rows):
+        for t in range(n_years):
+            for k in range(n_weights):
+                total = 0.0
+                for s in range(n_sex):
+                    total += row_dot(cube[row, s, first + t], weights[k, s, t])
+                totals[k, row, t] = total
+
+
+def sex_age_weighted_totals_numpy(cube, first, weights, totals):
+    """Plain-numpy reference of :func:`sex_age_weighted_totals` (same arguments, same output)."""
+    totals[:] = np.einsum("nsya,ksya->kny", cube[:, :, first:first + totals.shape[2]], weights)
+
+
+weighted_totals_kernel = kernel(sex_age_weighted_totals, sex_age_weighted_totals_numpy)
+
+
+def weighted_member_totals(ds: xr.Dataset, name: str, weights, first: int = 0, engine: str = "numba") -> np.ndarray:
+    """A labour cube (:func:`members`) weighted by each of ``weights`` ``[K, S, Y - first, A]``
+    [/1] and summed over sex and age from year index ``first`` on, ``[K, D, P, Y - first]``
+    [persons]: one pass over the cube for all K weightings."""
+    cube = members(ds, name)                                                # (D, P, S, Y_all, A)
+    n_draws, n_prov, n_sex, n_all, n_age = cube.shape
+    rows = np.ascontiguousarray(cube).reshape(n_draws * n_prov, n_sex, n_all, n_age)
+    weights = np.ascontiguousarray(weights, dtype=float)
+    if weights.shape[1:] != (n_sex, n_all - first, n_age):
+        raise ValueError(f"weights of shape {weights.shape} for {name} from year index {first}")
+    totals = np.empty((len(weights), n_draws * n_prov, n_all - first))
+    weighted_totals_kernel(engine, work=totals.size)(rows, first, weights, totals)
+    return totals.reshape(len(weights), n_draws, n_prov, n_all - first)
+
+
+def with_member_totals(ds: xr.Dataset, cubes, engine: str = "numba") -> xr.Dataset:
+    """``ds`` with the declared totals over sex and age (``{cube}_total``, province x year) of
+    the member cubes ``cubes`` added, each summed once (:func:`member_totals`); a total already
+    there is kept."""
+    missing = [cube for cube in cubes if member_total_name(cube) not in ds.variables]
+    if not missing:
+        return ds
+    return add(ds, {member_total_name(cube): member_totals(ds, cube, engine=engine) for cube in missing})
 
 
 def population(ds: xr.Dataset) -> np.ndarray:
@@ -293,7 +348,12 @@ def by_province(parameters, path: str, years, provinces) -> np.ndarray:
     function year by year costs ~0.1 ms, and the fund stages read some forty parameters whose
     values most runs share (a scenario's changes make new parameter objects, so new keys).
     """
-    return _by_province(parameters.get(path), tuple(int(y) for y in years), tuple(provinces))
+    return _by_province(parameters.get(path), _year_key(years), tuple(provinces))
+
+
+def _year_key(years) -> tuple:
+    """Years as a tuple of Python ints, the memo key (``tolist`` converts 80 years ~20x faster than a generator)."""
+    return tuple(np.asarray(years, dtype=np.int64).tolist())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -305,7 +365,7 @@ def _by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
 
 def national(parameters, path: str, years) -> np.ndarray:
     """``[Y]`` national annual values of a parameter (read-only, memoised as :func:`by_province`)."""
-    return _national(parameters.get(path), tuple(int(y) for y in years))
+    return _national(parameters.get(path), _year_key(years))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -374,9 +434,21 @@ def wage_path(parameters, years, provinces, shock=None) -> np.ndarray:
     column k the year ``years[k-1]``; the table's wages up to 2024, growing with
     :func:`wage_growth` after (D = 1 without a shock). Before :data:`WAGE_SERIES_START` (the
     break of the series) the wage is backcast by the growth of the series' first year."""
-    table = data.average_wage().loc[list(provinces)]
     growth = wage_growth(parameters, years, shock)
-    first = int(years[0])
+    base = _known_wages(tuple(provinces), int(years[0]), params_dir())
+    n_known = base.shape[-1]
+    path = np.empty((growth.shape[0], len(provinces), len(years) + 1))
+    path[:, :, :n_known] = base[None]
+    for t in range(n_known - 1, len(years)):
+        path[:, :, t + 1] = path[:, :, t] * (1.0 + growth[:, t, None])
+    return path
+
+
+@functools.lru_cache(maxsize=64)
+def _known_wages(provinces: tuple, first: int, folder) -> np.ndarray:
+    """The table's wages ``[P, K]`` from the year before ``first`` (backcast before the series'
+    start) to 2024 (read-only; memoised per data folder: every fund stage of every chunk asks)."""
+    table = data.average_wage().loc[list(provinces)]
     known = list(range(max(first - 1, WAGE_SERIES_START), FUND_BASE_YEAR + 1))
     base = np.stack([table[year].to_numpy() for year in known], axis=-1)
     if not np.all(np.isfinite(base)):
@@ -386,12 +458,8 @@ def wage_path(parameters, years, provinces, shock=None) -> np.ndarray:
                          expected=f"every year from {known[0]} to {FUND_BASE_YEAR}")
     if first - 1 < WAGE_SERIES_START:
         base = np.concatenate([(base[:, 0] ** 2 / base[:, 1])[:, None], base], axis=-1)
-    n_known = base.shape[-1]
-    path = np.empty((growth.shape[0], len(provinces), len(years) + 1))
-    path[:, :, :n_known] = base[None]
-    for t in range(n_known - 1, len(years)):
-        path[:, :, t + 1] = path[:, :, t] * (1.0 + growth[:, t, None])
-    return path
+    base.setflags(write=False)
+    return base
 
 
 def fund_wages(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
@@ -405,7 +473,7 @@ def fund_wages(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
     provinces = tuple(ds["province"].values)
     if "driver_wage" in ds:
         return wage_path(parameters, years, provinces, driver(ds, "wage")[:, first:])
-    return _wages(parameters.get("economy.wage_growth"), tuple(int(y) for y in years), provinces, params_dir())
+    return _wages(parameters.get("economy.wage_growth"), _year_key(years), provinces, params_dir())
 
 
 @functools.lru_cache(maxsize=64)
@@ -448,13 +516,13 @@ def central_weight(parameters, provinces) -> np.ndarray:
     return np.where(np.isin(np.asarray(provinces), EASTERN_PROVINCES), east, 1.0)
 
 
-def resident_central_subsidy(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
+def resident_central_subsidy(ds: xr.Dataset, parameters, first: int, draws: slice = slice(None)) -> np.ndarray:
     """The central budget's part of the resident basic pension, ``[D, P, Y]`` [CNY/year] of the
     fund years from index ``first``: beneficiaries x 12 x the national minimum basic pension x
-    :func:`central_weight` (国发〔2014〕8号)."""
+    :func:`central_weight` (国发〔2014〕8号); of the draws ``draws`` (a calibration reads draw 0)."""
     years = ds["year"].values[first:]
     provinces = list(ds["province"].values)
-    beneficiaries = members(ds, "resident_pension_beneficiaries")[..., first:, :].sum(axis=(2, 4))
+    beneficiaries = member_totals(ds, "resident_pension_beneficiaries", first, draws=draws)
     minimum = national(parameters, "resident_pension.minimum_basic_pension", years)
     return beneficiaries * 12.0 * minimum[None, None, :] * central_weight(parameters, provinces)[None, :, None]
 
@@ -462,14 +530,14 @@ def resident_central_subsidy(ds: xr.Dataset, parameters, first: int) -> np.ndarr
 def published_central_subsidy() -> float:
     """The Ministry of Finance's central subsidy to basic pension insurance of
     :data:`CENTRAL_SUBSIDY_YEAR` [CNY/year] (both pension schemes; "about 1 trillion")."""
-    history = data.history()
-    rows = history[(history["series"] == "basic_pension_central_subsidy") & (history["province"] == "CN")
-                   & (history["year"] == CENTRAL_SUBSIDY_YEAR)]
-    if len(rows) != 1:
+    # the national actuals' index (built once per data folder), not a filter of the whole history per run
+    values = data.national_actuals().get(("national_bulletin", "basic_pension_central_subsidy", CENTRAL_SUBSIDY_YEAR),
+                                         ())
+    if len(values) != 1:
         raise InputError(f"no central subsidy of {CENTRAL_SUBSIDY_YEAR}",
                          source=data.table_path("history/national_bulletin"),
                          key="basic_pension_central_subsidy", expected="one national row")
-    return float(rows["value"].iloc[0])
+    return float(values[0])
 
 
 # --------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def coverage(ds: xr.Dataset, scenario, scheme: str, year: int) -> np.ndarray:
     ratios = accounts.coverage_ratios(ds, parameters, indicator, f"{scheme}.relative_coverage")
     seeded = np.isin(provinces, list(data.seed_actuals(indicator, years)))
     at = int(np.searchsorted(years, year))
-    workers = accounts.members(ds, "employee_pension_contributors")[0].sum(axis=(1, 3))[:, at]   # (P,)
+    workers = accounts.member_totals(ds, "employee_pension_contributors", draws=slice(0, 1))[0, :, at]   # (P,)
     target = figure(indicator, year)
     rest = target - float((ratios[seeded] * workers[seeded]).sum())
     unscaled = float((ratios[~seeded] * workers[~seeded]).sum())

@@ -224,6 +224,8 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     years = all_years[first:]
     cal = int(np.searchsorted(years, FUND_BASE_YEAR))                                # 2024 among the fund years
     provinces = list(ds["province"].values)
+    # the scheme's members by province and year, summed once for every fund stage after
+    ds = accounts.with_member_totals(ds, ("employee_pension_contributors", "employee_pension_retirees"), engine)
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
     workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
@@ -294,7 +296,8 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     # part, over the provinces by expenditure x central_weight (the provincial split is not published)
     weight = accounts.central_weight(parameters, provinces)
     t_central = int(np.searchsorted(years, accounts.CENTRAL_SUBSIDY_YEAR))
-    resident_central = accounts.resident_central_subsidy(ds, parameters, first)[0, :, t_central].sum()
+    resident_central = accounts.resident_central_subsidy(ds, parameters, first, draws=slice(0, 1))[0, :, t_central]
+    resident_central = resident_central.sum()
     if len(provinces) == len(CODES):
         central_rate = (accounts.published_central_subsidy() - resident_central) \
             / float((weight * expenditure[0, :, t_central]).sum())

@@ -120,50 +120,72 @@ def industry_classes(parameter, years: tuple, provinces: tuple, folder) -> np.nd
 
 @jit(parallel=True)
 def long_term_stock(insured, retirees, population, first, new_rate, stock):
-    """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`)."""
+    """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`).
+
+    Per row, sex and year three passes over the ages, each without a branch that depends on the
+    one before: the shares still working (kept from the year before for the next), the factor
+    carried from age a-1 of last year, then the stock. The two oldest cohorts' carry-over and
+    the first year's recursion over age are the only steps in order.
+    """
     n_rows, n_sex, _, n_age = insured.shape
     n_prov = population.shape[2]
     n_years = new_rate.shape[1]
+    last = n_age - 1
     for p in prange(n_rows):  # rows (province q of draw d: p = d x P + q) are independent
         d = p // n_prov
         q = p - d * n_prov
         previous = np.zeros(n_age)
         current = np.zeros(n_age)
+        working = np.empty(n_age)         # share of each cohort's insured still working this year
+        working_before = np.empty(n_age)  # the same a year earlier
+        factor = np.empty(n_age)          # carried from age a-1 of last year to age a
         for t in range(n_years):
             stock[p, t] = 0.0
         for s in range(n_sex):
+            y = first - 1
+            for a in range(n_age):
+                total = insured[p, s, y, a] + retirees[p, s, y, a]
+                working_before[a] = insured[p, s, y, a] / total if total > 0.0 else 1.0
             for t in range(n_years):
                 y = first + t
+                insured_now = insured[p, s, y]
+                retired_now = retirees[p, s, y]
+                resident_now = population[d, y, q, s]
+                resident_before = population[d, y - 1, q, s]
+                rate = new_rate[p, t]
                 for a in range(n_age):
-                    new = insured[p, s, y, a] * new_rate[p, t]
-                    if a == 0:
-                        current[a] = new
-                        continue
-                    # the share of the cohort's insured still working now and a year ago
-                    total = insured[p, s, y, a] + retirees[p, s, y, a]
-                    working = insured[p, s, y, a] / total if total > 0.0 else 1.0
-                    if a == n_age - 1 and t > 0:  # the open age gathers two cohorts
-                        before_total = (insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
-                                        + insured[p, s, y - 1, a] + retirees[p, s, y - 1, a])
-                        before_insured = insured[p, s, y - 1, a - 1] + insured[p, s, y - 1, a]
-                        before_population = population[d, y - 1, q, s, a - 1] + population[d, y - 1, q, s, a]
-                        carried = previous[a - 1] + previous[a]
-                    else:
-                        before_total = insured[p, s, y - 1, a - 1] + retirees[p, s, y - 1, a - 1]
-                        before_insured = insured[p, s, y - 1, a - 1]
-                        before_population = population[d, y - 1, q, s, a - 1]
-                        # the first year is the stationary stock: this year's cohort one year younger
-                        carried = current[a - 1] if t == 0 else previous[a - 1]
-                    before_working = before_insured / before_total if before_total > 0.0 else 1.0
+                    total = insured_now[a] + retired_now[a]
+                    working[a] = insured_now[a] / total if total > 0.0 else 1.0
+                for a in range(1, n_age):
+                    was, residents = working_before[a - 1], resident_before[a - 1]
                     kept = 0.0
-                    if before_working > 0.0 and before_population > 0.0:
-                        kept = min(1.0, working / before_working) * min(1.0, population[d, y, q, s, a] / before_population)
-                    current[a] = carried * kept + new
+                    if was > 0.0 and residents > 0.0:
+                        kept = min(1.0, working[a] / was) * min(1.0, resident_now[a] / residents)
+                    factor[a] = kept
+                current[0] = insured_now[0] * rate
+                if t == 0:  # the stationary stock: this year's cohort one year younger
+                    for a in range(1, n_age):
+                        current[a] = current[a - 1] * factor[a] + insured_now[a] * rate
+                else:
+                    for a in range(1, last):
+                        current[a] = previous[a - 1] * factor[a] + insured_now[a] * rate
+                    if last > 0:  # the open age gathers two cohorts
+                        before_total = (insured[p, s, y - 1, last - 1] + retirees[p, s, y - 1, last - 1]
+                                        + insured[p, s, y - 1, last] + retirees[p, s, y - 1, last])
+                        before_insured = insured[p, s, y - 1, last - 1] + insured[p, s, y - 1, last]
+                        before_working = before_insured / before_total if before_total > 0.0 else 1.0
+                        before_population = resident_before[last - 1] + resident_before[last]
+                        kept = 0.0
+                        if before_working > 0.0 and before_population > 0.0:
+                            kept = (min(1.0, working[last] / before_working)
+                                    * min(1.0, resident_now[last] / before_population))
+                        current[last] = (previous[last - 1] + previous[last]) * kept + insured_now[last] * rate
                 total_stock = 0.0
                 for a in range(n_age):
                     total_stock += current[a]
-                    previous[a] = current[a]
                 stock[p, t] += total_stock
+                previous, current = current, previous
+                working, working_before = working_before, working
 
 
 def long_term_stock_numpy(insured, retirees, population, first, new_rate, stock):

@@ -7,8 +7,9 @@ members' contributions and the government's matching (国发〔2014〕8号). Per
 calendar year from 2020 (:data:`~socsec_proj.funds.accounts.FUND_FIRST_YEAR`):
 
 - expenditure = beneficiaries x 12 x basic pension (after the last announced level raised as
-  the employee pensions in payment are, ``resident_pension.basic_pension_rule``) x the province's calibrated ratio of all
-  it pays per beneficiary to the basic pension (the account annuities and local additions);
+  the employee pensions in payment are, ``resident_pension.basic_pension_rule``) x the province's
+  calibrated ratio of all it pays per beneficiary to the basic pension (the account annuities and
+  local additions);
 - subsidy = the government's funding: the basic pension and its other funding, in the 2024
   proportion to expenditure;
 - contributions (with matching) = contributors x the province's 2024 contribution per
@@ -70,6 +71,8 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     years = all_years[first:]
     cal = int(np.searchsorted(years, accounts.FUND_BASE_YEAR))                      # 2024 among the fund years
     provinces = list(ds["province"].values)
+    # the scheme's members by province and year, summed once (a stochastic run keeps them too)
+    ds = accounts.with_member_totals(ds, ("resident_pension_contributors", "resident_pension_beneficiaries"), engine)
     beneficiaries = accounts.member_totals(ds, "resident_pension_beneficiaries", first, engine)   # (D, P, Y)
     contributors = accounts.member_totals(ds, "resident_pension_contributors", first, engine)
     basic = basic_pension(parameters, years, provinces)

@@ -149,8 +149,10 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
     entry_age = float(parameters.get("labour.minimum_working_age").at(datetime.date(FUND_BASE_YEAR, 7, 1)))
     months = entitlement_months(np.arange(n_age) - entry_age)             # (A,)
     profile = inflow_profile(parameters, years, entry_age, n_age)         # (S, Y, A)
-    entitled = np.einsum("dpsya,sya->dpy", insured, profile * (months > 0), optimize=False)
-    weighted = np.einsum("dpsya,sya->dpy", insured, profile * (months / 12.0), optimize=False)
+    # the entrants entitled to a benefit and their years of entitlement, in one pass over the cube
+    entitled, weighted = accounts.weighted_member_totals(
+        ds, "employee_pension_contributors", np.stack([profile * (months > 0), profile * (months / 12.0)]),
+        start, engine)                                                    # (D, P, Y) each
     inflow = by_province(parameters, "unemployment.inflow_rate", years, provinces) \
         * np.exp(accounts.driver(ds, "unemployment")[:, None, start:])
     take_up = by_province(parameters, "unemployment.take_up", years, provinces)
