@@ -418,18 +418,20 @@ def test_high_cost_growth_scenario(baseline):
 
 def test_weighted_totals_kernel_equals_numpy_reference(baseline):
     rng = np.random.default_rng(19)
-    cube = rng.uniform(0, 1e4, size=(3, 4, 2, 9, 101))
+    cube = rng.uniform(0, 1e4, size=(3, 4, 2, 9, 101))              # (D, P, S, Y, A)
     profile = data.medical_spending_profile()
-    fast = medical_costs.spending_units(cube, profile, 2, engine="numba")
-    slow = medical_costs.spending_units(cube, profile, 2, engine="numpy")
+    fast = medical_costs.spending_units(cube, profile, engine="numba")
+    slow = medical_costs.spending_units(cube, profile, engine="numpy")
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     # by hand: one cell
-    assert fast[1][2, 3, 4] == pytest.approx(float((cube[2, 3, :, 6, :] * profile).sum()), rel=1e-12)
-    assert fast[0][2, 3, 4] == pytest.approx(float(cube[2, 3, :, 6, :].sum()), rel=1e-12)
-    # a strided view (the population cube seen as provinces, sex, years, ages) gives the same
-    population = np.ascontiguousarray(cube.transpose(0, 3, 1, 2, 4)).transpose(0, 2, 3, 1, 4)
-    np.testing.assert_allclose(medical_costs.spending_units(population, profile, 2)[1], slow[1], rtol=1e-12)
+    assert fast[1][2, 3, 6] == pytest.approx(float((cube[2, 3, :, 6, :] * profile).sum()), rel=1e-12)
+    assert fast[0][2, 3, 6] == pytest.approx(float(cube[2, 3, :, 6, :].sum()), rel=1e-12)
+    # the population cube's layout (D, Y, P, S, A) gives the same units, engine by engine
+    population = np.ascontiguousarray(cube.transpose(0, 3, 1, 2, 4))
+    for engine in ("numba", "numpy"):
+        np.testing.assert_allclose(medical_costs.population_units(population, profile, engine=engine), slow[1],
+                                   rtol=1e-12)
     # the employee stage's spending units are its insured weighted by the profile
     at = baseline.sel(year=2030, province="CN-GZ")
     expected = sum(float(at[f"employee_medical_{c}_coverage"]) * float((at[n].transpose("sex", "age").values
@@ -437,3 +439,27 @@ def test_weighted_totals_kernel_equals_numpy_reference(baseline):
                    for c, n in (("in_service", "employee_pension_contributors"),
                                 ("retiree", "employee_pension_retirees")))
     assert float(at["employee_medical_spending_units"]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    # indexed from before the first year, back to the notices in 2030, indexed again from 2040
+    {"resident_medical.financing_rule": {"2015-01-01": "wage_indexation", "2030-01-01": "notices",
+                                         "2040-01-01": "wage_indexation"}},
+])
+def test_financing_standards_build_on_the_year_before(changes):
+    from socsec_proj.funds import resident_medical
+
+    parameters = _changed(changes).parameters
+    years = np.arange(2020, 2101)
+    shock = np.random.default_rng(5).normal(0, 0.01, (3, len(years)))
+    premium, subsidy = resident_medical.financing_standards(parameters, years, shock)
+    growth = np.asarray(parameters.get("economy.wage_growth").annual(years), dtype=float)[None, :] + shock
+    rule = np.asarray(parameters.get("resident_medical.financing_rule").annual(years))
+    for values, name in ((premium, "individual_premium"), (subsidy, "fiscal_subsidy")):
+        expected = np.broadcast_to(np.asarray(parameters.get(f"resident_medical.{name}").annual(years), dtype=float),
+                                   growth.shape).copy()
+        for t in range(1, len(years)):  # year by year, as the rule reads
+            if rule[t] == "wage_indexation":
+                expected[:, t] = expected[:, t - 1] * (1 + growth[:, t])
+        np.testing.assert_allclose(values, expected, rtol=1e-12)

@@ -102,49 +102,61 @@ def check_cost_growth(scenario, scheme: str) -> None:
 
 
 @jit
-def weighted_totals(cube, profile, first, totals, units):
-    """``totals[d, p, t]`` = the sum over sex and age of ``cube[d, p, :, first + t, :]`` [persons];
-    ``units[d, p, t]`` = the same weighted by ``profile[sex, age]`` (relative spending [/1]).
+def weighted_totals(cube, profile, totals, units):
+    """``totals[n, t]`` = the sum over sex and age of ``cube[n, :, t, :]`` [persons];
+    ``units[n, t]`` = the same weighted by ``profile[sex, age]`` (relative spending [/1]).
 
-    ``cube`` is ``[D, P, S, Y, A]`` (a labour cube, or the population cube seen in that order):
-    both sums in one read of the cube, at memory speed (sums over age with vector adds,
+    ``cube`` is ``[N, S, T, A]``, C-contiguous (rows = draws x provinces of a labour cube, or
+    draws x years x provinces of the population cube with ``T`` = 1): both sums in one read of
+    the cube, at memory speed (sums over age with vector adds,
     :func:`~socsec_proj._accelerate.row_sum` / :func:`~socsec_proj._accelerate.row_dot`).
     Not parallel, as :func:`~socsec_proj.funds.accounts.sex_age_totals`.
     """
-    n_draws, n_prov, n_sex = cube.shape[:3]
-    n_years = totals.shape[2]
-    for d in range(n_draws):
-        for p in range(n_prov):
-            for t in range(n_years):
-                total = 0.0
-                weighted = 0.0
-                for s in range(n_sex):
-                    ages = cube[d, p, s, first + t]
-                    total += row_sum(ages)
-                    weighted += row_dot(ages, profile[s])
-                totals[d, p, t] = total
-                units[d, p, t] = weighted
+    n_rows, n_sex, n_years = cube.shape[:3]
+    for n in range(n_rows):
+        for t in range(n_years):
+            total = 0.0
+            weighted = 0.0
+            for s in range(n_sex):
+                total += row_sum(cube[n, s, t])
+                weighted += row_dot(cube[n, s, t], profile[s])
+            totals[n, t] = total
+            units[n, t] = weighted
 
 
-def weighted_totals_numpy(cube, profile, first, totals, units):
+def weighted_totals_numpy(cube, profile, totals, units):
     """Plain-numpy reference of :func:`weighted_totals` (same arguments, same outputs)."""
-    part = cube[:, :, :, first:first + totals.shape[2]]
-    totals[:] = part.sum(axis=(2, 4))
-    units[:] = np.einsum("dpsya,sa->dpy", part, profile)
+    totals[:] = cube.sum(axis=(1, 3))
+    units[:] = np.einsum("nsta,sa->nt", cube, profile)
 
 
 weighted_kernel = kernel(weighted_totals, weighted_totals_numpy)
 
 
-def spending_units(cube: np.ndarray, profile: np.ndarray, first: int = 0,
-                   engine: str = "numba") -> tuple[np.ndarray, np.ndarray]:
-    """Members ``[D, P, S, Y, A]`` summed over sex and age, and weighted by the relative spending
-    ``profile`` ``[S, A]`` and summed, from year index ``first``: ``(totals, units)``, each ``[D, P, Y - first]``
-    [persons] (:func:`weighted_totals`)."""
-    shape = cube.shape[:2] + (cube.shape[3] - first,)
-    totals, units = np.empty(shape), np.empty(shape)
-    weighted_kernel(engine)(cube, np.ascontiguousarray(profile, dtype=float), first, totals, units)
+def _weighted(rows: np.ndarray, profile: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    totals, units = np.empty(rows.shape[:1] + rows.shape[2:3]), np.empty(rows.shape[:1] + rows.shape[2:3])
+    weighted_kernel(engine)(rows, np.ascontiguousarray(profile, dtype=float), totals, units)
     return totals, units
+
+
+def spending_units(cube: np.ndarray, profile: np.ndarray, engine: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """A labour cube ``[D, P, S, Y, A]`` summed over sex and age, and weighted by the relative
+    spending ``profile`` ``[S, A]`` and summed: ``(totals, units)``, each ``[D, P, Y]`` [persons]
+    (:func:`weighted_totals`, the cube read once)."""
+    n_draws, n_prov, n_sex, n_years, n_age = cube.shape
+    rows = np.ascontiguousarray(cube).reshape(n_draws * n_prov, n_sex, n_years, n_age)
+    totals, units = _weighted(rows, profile, engine)
+    return totals.reshape(n_draws, n_prov, n_years), units.reshape(n_draws, n_prov, n_years)
+
+
+def population_units(population: np.ndarray, profile: np.ndarray, engine: str = "numba") -> np.ndarray:
+    """The population cube in its own layout ``[D, Y, P, S, A]`` weighted by the relative spending
+    ``profile`` and summed over sex and age: ``[D, P, Y]`` [persons] (:func:`weighted_totals`
+    on rows of one year each, so the cube is read in place)."""
+    n_draws, n_years, n_prov, n_sex, n_age = population.shape
+    rows = np.ascontiguousarray(population).reshape(n_draws * n_years * n_prov, n_sex, 1, n_age)
+    _, units = _weighted(rows, profile, engine)
+    return units.reshape(n_draws, n_years, n_prov).transpose(0, 2, 1)
 
 
 def bulletin_reader():

@@ -50,11 +50,16 @@ def financing_standards(parameters, years, wage_shock=None) -> tuple[np.ndarray,
     years = np.asarray(years)
     growth = accounts.wage_growth(parameters, years, wage_shock)                         # (D, Y)
     indexed = np.asarray(parameters.get(f"{SCHEME}.financing_rule").annual(years)) == "wage_indexation"
+    # each run of indexed years builds on the year before it: that year's standard x cumulative growth
+    indexed[0] = False   # the first year keeps its own standard
+    starts = np.flatnonzero(indexed[1:] & ~indexed[:-1]) + 1
+    ends = np.append(np.flatnonzero(~indexed[1:] & indexed[:-1]) + 1, len(years))
     out = []
     for name in ("individual_premium", "fiscal_subsidy"):
         values = np.broadcast_to(accounts.national(parameters, f"{SCHEME}.{name}", years), growth.shape).copy()
-        for t in np.flatnonzero(indexed[1:]) + 1:  # in year order: each builds on the year before
-            values[:, t] = values[:, t - 1] * (1.0 + growth[:, t])
+        for start in starts:
+            end = ends[ends > start][0]
+            values[:, start:end] = values[:, start - 1:start] * np.cumprod(1.0 + growth[:, start:end], axis=1)
         out.append(values)
     return out[0], out[1]
 
@@ -105,7 +110,6 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     c = medical_costs.calibration_index(years)
     at = first + c
 
-    population = accounts.population(ds).transpose(0, 2, 3, 1, 4)             # (D, P, S, Y, A), a view
     employee_insured = by_draw(ds, "employee_medical_insured", ("province", "year"))   # (D, P, Y)
     employee_units = by_draw(ds, "employee_medical_spending_units", ("province", "year"))
     profile = data.medical_spending_profile()
@@ -118,8 +122,8 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     enrolment = insured_2024 / outside
     insured = enrolment * np.clip(others_total, 0.0, None)                     # (D, P, Y), all years
 
-    _, resident_units = medical_costs.spending_units(population, profile, first, engine=engine)   # (D, P, Y)
-    units = enrolment * np.clip(resident_units - employee_units[..., first:], 0.0, None)
+    resident_units = medical_costs.population_units(accounts.population(ds), profile, engine=engine)   # (D, P, Y)
+    units = enrolment * np.clip(resident_units[..., first:] - employee_units[..., first:], 0.0, None)
     shock = accounts.driver(ds, "wage")[:, first:] if "driver_wage" in ds else None
     with np.errstate(divide="ignore", invalid="ignore"):
         mix = np.where(insured[..., first:] > 0, units / insured[..., first:], 1.0)
