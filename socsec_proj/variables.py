@@ -246,6 +246,10 @@ _DECLARED = [
              "retired insured of the employee basic medical insurance (退休人员), contributing nothing, at 1 July"),
     Variable("employee_medical_insured", ("province", "year"), "persons",
              "all insured of the employee basic medical insurance (职工医保参保人数)"),
+    Variable("employee_medical_spending_units", ("province", "year"), "persons",
+             "employee medical insured weighted by the relative spending per head of their sex and age"
+             " (medical/spending_profile.csv; 1 below age 20): what the resident scheme's residents are"
+             " weighted against"),
     Variable("employee_medical_revenue", ("province", "year"), "CNY/year",
              "employee medical pooled fund (统筹基金) revenue as NHSA counts it: employer and retirees' contributions"
              " + investment income - the credits paid into retirees' individual accounts"),

@@ -89,7 +89,8 @@ def test_an_empty_cache_is_seen_and_announced_in_one_line(tmp_path, monkeypatch,
     if _accelerate.DISABLE_JIT or not _accelerate.CACHE:
         pytest.skip("kernels are not cached in this configuration")
     assert set(resources.uncompiled_kernels(tmp_path)) == {"demography/_kernels.py", "labour/_kernels.py",
-                                                          "funds/_kernels.py", "funds/accounts.py", "funds/injury.py"}
+                                                          "funds/_kernels.py", "funds/accounts.py", "funds/injury.py",
+                                                          "funds/medical_costs.py"}
     ssp.run("baseline", draws=1)  # every kernel called (and so cached) at least once
     assert resources.uncompiled_kernels() == []
     cli._compile_notice()

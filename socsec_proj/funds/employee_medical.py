@@ -12,35 +12,42 @@ the fund is two accounts, each run through the shared balance recursion
   (``employee_medical.employee_rate``) + the retirees' credits + investment income - what the
   accounts pay.
 
-Members, by province, sex, age and year: in-service insured = the urban-employee pension's
-insured workers x the national ratio of the NHSA's in-service insured to the 2024 yearbook's
-insured workers (which the labour stage's 2024 members equal); retirees likewise (Social
-Insurance Law art. 27: retirees who met the required years pay no
-contributions, so none do here unless the option is on). Per fund year:
+Fund years from :data:`~socsec_proj.funds.medical_costs.EMPLOYEE_FIRST_YEAR` (2023, the first
+bulletin that splits the flows between the two accounts). Members, by province, sex, age and
+year: in-service insured = the urban-employee pension's insured workers x the national ratio of
+the NHSA's in-service insured to the 2024 yearbook's insured workers (which the labour stage's
+2024 members equal); retirees likewise (Social Insurance Law art. 27: retirees who met the
+required years pay no contributions, so none do here unless the option is on). Per fund year:
 
 - contributions = in-service insured x 12 x provincial average wage x (employer + employee rate)
   x a contribution factor, calibrated so 2024 gives each province its share (yearbook insured
   workers x 2024 wage) of the bulletin's revenue less investment income (the factor carries
   local rates above the national guide and bases below the wage);
-- retirees' account credit per retiree = the 2024 account revenue less investment income and
-  workers' contributions, per retiree; fixed in CNY (the reform: 「今后年度不再调整」);
-- pooled expenditure = sum over sex and age of insured x ``medical/spending_profile.csv`` x a
-  level calibrated to the province's share of the 2024 pooled expenditure (yearbook insured
+- what both accounts spend = sum over sex and age of insured x ``medical/spending_profile.csv`` x
+  a level calibrated to the province's share of the 2024 employee expenditure (yearbook insured
   workers + 3.33 x retirees) x the cost index
-  (:func:`~socsec_proj.funds.medical_costs.cost_index`: wages and ``excess_cost_growth``);
-- account expenditure = the accounts' 2024 share of their own inflow spent, x their inflow;
+  (:func:`~socsec_proj.funds.medical_costs.cost_index`: wages and ``excess_cost_growth``; per
+  in-service + 3.33 x retirees as published in the bulletin years);
+- the accounts' terms of each bulletin year 2023-2025 (:func:`account_terms`: the 2021 reform
+  phasing in), held after 2025: retirees' credit per retiree [CNY/year] (fixed in CNY, the
+  reform: 「今后年度不再调整」) and the share of the accounts' inflow they spend;
+- pooled expenditure = what both spend less what the accounts spend (outpatient costs moved to
+  the pooled fund, 门诊共济);
 - investment income = ``employee_medical`` balances x ``employee_pension.investment_return`` (no
-  return series of the medical funds is in the shipped data; the pension funds' proxy is used).
+  return series of the medical funds is in the shipped data; the pension funds' proxy is used);
+- the balances before the first fund year are solved so that each account's balance at the end
+  of 2024 is the bulletin's (:func:`~socsec_proj.funds.medical_costs.opening_balances`).
 
 Provinces: the shipped data have no provincial medical figures, so China's 2024 figures are
 spread by the yearbook's members and wages (contributions: insured workers x wage; spending and
-the pooled opening balance: insured workers + 3.33 x retirees; account balances: as
+the pooled balance of 2024: insured workers + 3.33 x retirees; account balances: as
 contributions); every constant is national data, not a sum over the Dataset's provinces.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -56,7 +63,8 @@ SCHEME = "employee_medical"
 def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Employee medical insurance stage: Dataset in (labour, employee pension), Dataset out.
 
-    Adds ``employee_medical_contributors``, ``_retirees``, ``_insured`` [persons] for every year;
+    Adds ``employee_medical_contributors``, ``_retirees``, ``_insured``, ``_spending_units``
+    [persons] for every year;
     per fund year (NaN before) the pooled fund's ``_revenue``, ``_contributions`` (employer and
     retirees), ``_investment_income``, ``_account_credits``, ``_expenditure``, ``_balance``,
     ``_months_of_reserve``; the accounts' ``_account_revenue``, ``_account_contributions``,
@@ -67,52 +75,46 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     """
     parameters = scenario.parameters
     bulletin = medical_costs.bulletin_reader()
-    all_years, first = accounts.fund_years(ds)
+    all_years, first = accounts.fund_years(ds, medical_costs.EMPLOYEE_FIRST_YEAR)
     years = all_years[first:]
     provinces = list(ds.indexes["province"])
     c = medical_costs.calibration_index(years)          # 2024 among the fund years
 
-    workers = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y, A), all years
-    pensioners = accounts.members(ds, "employee_pension_retirees")
-    worker_totals = workers.sum(axis=(2, 4))                                 # (D, P, Y)
-    pensioner_totals = pensioners.sum(axis=(2, 4))
+    profile = data.medical_spending_profile()
+    # each labour cube (D, P, S, Y, A) read once: its totals and its spending units, all years
+    worker_totals, worker_units = medical_costs.spending_units(
+        accounts.members(ds, "employee_pension_contributors"), profile, engine=engine)
+    pensioner_totals, pensioner_units = medical_costs.spending_units(
+        accounts.members(ds, "employee_pension_retirees"), profile, engine=engine)
     in_service_coverage, retiree_coverage = medical_costs.employee_coverage(bulletin)
-    contributors = in_service_coverage * worker_totals
+    contributors = in_service_coverage * worker_totals                       # (D, P, Y), all years
     retirees = retiree_coverage * pensioner_totals
+    all_units = in_service_coverage * worker_units + retiree_coverage * pensioner_units
+    units = all_units[..., first:]
     spending_share, payroll_share = medical_costs.employee_shares(provinces)
 
-    profile = data.medical_spending_profile()
-    units = (in_service_coverage * medical_costs.spending_units(workers[..., first:, :], profile)
-             + retiree_coverage * medical_costs.spending_units(pensioners[..., first:, :], profile))   # (D, P, Y)
     shock = accounts.driver(ds, "wage")[:, first:] if "driver_wage" in ds else None
-    index = medical_costs.cost_index(parameters, SCHEME, years, shock)                     # (D, Y)
-    level = bulletin("employee_pooled_expenditure", CALIBRATION_YEAR) * spending_share / units[0, :, c]
-    expenditure = level[:, None] * units * index[:, None, :]
+    ratio = bulletin("retiree_spending_ratio", CALIBRATION_YEAR)
+    heads = contributors[..., first:] + ratio * retirees[..., first:]      # as the build reads the bulletins
+    index = medical_costs.cost_index(parameters, SCHEME, years, shock, mix=units / heads)   # (D, P, Y)
+    # what both accounts pay for the insured (excess_cost_growth is read on this total)
+    level = bulletin("employee_expenditure", CALIBRATION_YEAR) * spending_share / units[0, :, c]
+    spending = level[:, None] * units * index
 
     rate = accounts.investment_return(ds, parameters, first)                               # (D, Y)
     wages = accounts.fund_wages(ds, parameters, first)[..., 1:]                            # (D, P, Y) [CNY/month]
     payroll = contributors[..., first:] * 12.0 * wages
     employer_rate = accounts.by_province(parameters, f"{SCHEME}.employer_rate", years, provinces)
     employee_rate = accounts.by_province(parameters, f"{SCHEME}.employee_rate", years, provinces)
-    interest = rate[0, c] * (bulletin("employee_pooled_balance", CALIBRATION_YEAR - 1)
-                             + bulletin("employee_account_balance", CALIBRATION_YEAR - 1))
-    # China's 2024 contributions: both accounts' revenue less their return
-    paid = (bulletin("employee_pooled_revenue", CALIBRATION_YEAR)
-            + bulletin("employee_account_revenue", CALIBRATION_YEAR) - interest)
-    factor = paid * payroll_share / (payroll[0, :, c] * (employer_rate[:, c] + employee_rate[:, c]))
+    terms = account_terms(parameters, bulletin, years)
+    factor = terms.paid[CALIBRATION_YEAR] * payroll_share / (payroll[0, :, c] * (employer_rate[:, c]
+                                                                                + employee_rate[:, c]))
     employer = factor[:, None] * payroll * employer_rate
     own = factor[:, None] * payroll * employee_rate
 
-    # retirees' credits: China's 2024 account inflow beyond workers' own contributions, per retiree
-    national_employer = accounts.national(parameters, f"{SCHEME}.employer_rate", years)[c]
-    national_employee = accounts.national(parameters, f"{SCHEME}.employee_rate", years)[c]
-    account_inflow = bulletin("employee_account_revenue", CALIBRATION_YEAR) \
-        - rate[0, c] * bulletin("employee_account_balance", CALIBRATION_YEAR - 1)
-    own_2024 = paid * national_employee / (national_employer + national_employee)
-    credit = max(account_inflow - own_2024, 0.0) / bulletin("employee_retirees", CALIBRATION_YEAR)  # [CNY/year]
-    credits = credit * retirees[..., first:]
-    spent_share = bulletin("employee_account_expenditure", CALIBRATION_YEAR) / account_inflow
-    account_expenditure = spent_share * (own + credits)
+    credits = terms.credit[None, None, :] * retirees[..., first:]
+    account_expenditure = terms.spent_share[None, None, :] * (own + credits)
+    expenditure = spending - account_expenditure      # the pooled fund pays what the accounts do not
 
     retiree_rate = accounts.by_province(parameters, f"{SCHEME}.retiree_contribution_rate", years, provinces)
     if np.any(retiree_rate > 0):
@@ -122,15 +124,17 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         retiree_paid = np.zeros_like(expenditure)
     pooled_in = employer + retiree_paid
 
-    shape = expenditure.shape[:-1]
-    pooled_opening = medical_costs.opening_balances(bulletin("employee_pooled_balance", int(years[0]) - 1),
-                                                    spending_share, shape)
-    account_opening = medical_costs.opening_balances(bulletin("employee_account_balance", int(years[0]) - 1),
-                                                     payroll_share, shape)
-    _, pooled_income, pooled_balance = accounts.accounts(pooled_opening, pooled_in, expenditure, rate[:, None, :],
+    returns = rate[:, None, :]
+    pooled_opening = medical_costs.opening_balances(bulletin("employee_pooled_balance", CALIBRATION_YEAR),
+                                                    spending_share, years, pooled_in, expenditure, returns,
+                                                    transfer=-credits, engine=engine)
+    account_opening = medical_costs.opening_balances(bulletin("employee_account_balance", CALIBRATION_YEAR),
+                                                     payroll_share, years, own, account_expenditure, returns,
+                                                     transfer=credits, engine=engine)
+    _, pooled_income, pooled_balance = accounts.accounts(pooled_opening, pooled_in, expenditure, returns,
                                                          transfer=-credits, engine=engine)
     _, account_income, account_balance = accounts.accounts(account_opening, own, account_expenditure,
-                                                           rate[:, None, :], transfer=credits, engine=engine)
+                                                           returns, transfer=credits, engine=engine)
     revenue = pooled_in + pooled_income - credits
     account_revenue = own + credits + account_income
 
@@ -139,6 +143,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "employee_medical_contributors": contributors,
         "employee_medical_retirees": retirees,
         "employee_medical_insured": contributors + retirees,
+        "employee_medical_spending_units": all_units,
         "employee_medical_revenue": padded(revenue),
         "employee_medical_contributions": padded(pooled_in),
         "employee_medical_retiree_contributions": padded(retiree_paid),
@@ -159,6 +164,62 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "employee_medical_retiree_coverage": np.full(len(provinces), retiree_coverage),
         "employee_medical_contribution_factor": factor,
     }, {"province": provinces, "year": all_years})
+
+
+class AccountTerms(NamedTuple):
+    """What the NHSA bulletins of 2023-2025 say of the two accounts, national, per fund year.
+
+    Attributes
+    ----------
+    paid : dict
+        ``{bulletin year: contributions}``: both accounts' revenue less the return on their
+        balances at the end of the year before [CNY/year].
+    credit : numpy.ndarray, shape (Y,)
+        Credit per retiree into the individual accounts [CNY/year].
+    spent_share : numpy.ndarray, shape (Y,)
+        Share of the accounts' inflow (workers' contributions and retirees' credits) they spend [/1].
+    """
+
+    paid: dict
+    credit: np.ndarray
+    spent_share: np.ndarray
+
+
+def account_terms(parameters, figure, years) -> AccountTerms:
+    """The accounts' terms of each fund year ``years``, read from the bulletin year nearest it.
+
+    The 2021 reform (国办发〔2021〕14号) was implemented by each pooling region in its own year
+    (in-service 2021-2023, retirees 2021-2024): the bulletins of 2023-2025 still show it phasing
+    in, the accounts' revenue flat (639.0 billion CNY in 2024 and 2025) while contributions grew 4 %,
+    their spending falling as outpatient costs moved to the pooled fund (门诊共济). So each
+    bulletin year sets its own terms; a fund year before the first takes the first's, after the
+    last the last's (the reform: the retirees' credit 「今后年度不再调整」). For a bulletin year B,
+    with r = ``employee_pension.investment_return`` (the proxy of the stage):
+
+    - contributions(B) = pooled + account revenue(B) - r(B) x (pooled + account balance(B-1));
+    - workers' own = contributions(B) x employee rate / (employer + employee rate) (national);
+    - the accounts' inflow(B) = account revenue(B) - r(B) x account balance(B-1);
+    - credit(B) = (inflow(B) - workers' own) / retirees(B) (never below 0);
+    - spent share(B) = account expenditure(B) / inflow(B).
+
+    ``figure``: :func:`~socsec_proj.funds.medical_costs.bulletin_reader`.
+    """
+    split = sorted(data.medical_bulletin()["employee_account_revenue"])
+    rate = accounts.national(parameters, "employee_pension.investment_return", split)
+    employer = accounts.national(parameters, f"{SCHEME}.employer_rate", split)
+    employee = accounts.national(parameters, f"{SCHEME}.employee_rate", split)
+    paid, credit, spent = {}, {}, {}
+    for k, year in enumerate(split):
+        pooled_then = figure("employee_pooled_balance", year - 1)
+        account_then = figure("employee_account_balance", year - 1)
+        paid[year] = (figure("employee_pooled_revenue", year) + figure("employee_account_revenue", year)
+                      - rate[k] * (pooled_then + account_then))
+        inflow = figure("employee_account_revenue", year) - rate[k] * account_then
+        own = paid[year] * employee[k] / (employer[k] + employee[k])
+        credit[year] = max(inflow - own, 0.0) / figure("employee_retirees", year)
+        spent[year] = figure("employee_account_expenditure", year) / inflow
+    nearest = np.clip(np.asarray(years), split[0], split[-1])
+    return AccountTerms(paid, np.array([credit[y] for y in nearest]), np.array([spent[y] for y in nearest]))
 
 
 def check_parameters(scenario) -> None:

@@ -10,7 +10,9 @@ spending per head) x a level [CNY/year per unit of relative spending] calibrated
 province, to its share of the bulletin's national figure) x the
 cost index of :func:`cost_index`: 1 in 2024, moving each year by
 ``(1 + wage growth) x (1 + excess cost growth) - 1`` (``economy.wage_growth`` with the draw's
-wage shock, ``{scheme}.excess_cost_growth``).
+wage shock, ``{scheme}.excess_cost_growth``; in the bulletin years per head as published).
+The employee fund runs from 2023, the resident fund from 2020; the balances before the first
+fund year are solved so that 2024's are the bulletin's (:func:`opening_balances`).
 
 Every calibration constant comes from national data (NHSA, NBS, the 2024 yearbook), never from
 summing the Dataset's provinces, so a province's figures do not depend on which provinces a
@@ -23,6 +25,7 @@ import functools
 
 import numpy as np
 
+from .._accelerate import jit, kernel, row_dot, row_sum
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.paths import params_dir
@@ -30,6 +33,14 @@ from . import accounts
 
 #: The medical funds calibrate to the NHSA bulletin of this year (the yearbook year of the other funds).
 CALIBRATION_YEAR = 2024
+
+#: The employee fund's first fund year: the first year whose NHSA bulletin splits the fund's flows
+#: into the pooled fund and the individual accounts (the 2021 account reform, implemented locally
+#: in 2021-2023, changed that split; no earlier split is published).
+EMPLOYEE_FIRST_YEAR = 2023
+
+#: The resident fund's first fund year: the pension funds' (its flows and balances are published from 2020).
+RESIDENT_FIRST_YEAR = accounts.FUND_FIRST_YEAR
 
 
 def calibration_index(years) -> int:
@@ -47,18 +58,34 @@ def growth_factors(parameters, scheme: str, years, wage_shock=None) -> np.ndarra
     return (1.0 + accounts.wage_growth(parameters, years, wage_shock)) * (1.0 + excess)[None, :]
 
 
-def cost_index(parameters, scheme: str, years, wage_shock=None) -> np.ndarray:
-    """Spending per head at a given sex and age relative to :data:`CALIBRATION_YEAR` ``[D, Y]`` [/1].
+def cost_index(parameters, scheme: str, years, wage_shock=None, mix=None) -> np.ndarray:
+    """Spending per head at a given sex and age relative to :data:`CALIBRATION_YEAR` ``[D, P, Y]`` [/1].
 
     Years after 2024 multiply the factors of :func:`growth_factors` from 2025 on; years before
     divide by those of the years up to 2024 (a fund that starts before its calibration year).
+
+    ``excess_cost_growth`` of the years the bulletins publish (to :func:`last_published_year`) is
+    what they show per head (the employee scheme's in-service insured + 3.33 x retirees, the
+    resident scheme's insured; ``params/build/build_medical.py``), not per head at a given age:
+    in those years a province's factor is divided by the growth of its ``mix`` (``[D, P, Y]``,
+    spending units per such head, the model's age mix), so that its spending per head grows as
+    published whatever its ageing. Without ``mix`` the index is the same for every province.
     """
     years = np.asarray(years)
-    factors = growth_factors(parameters, scheme, years, wage_shock)
+    factors = growth_factors(parameters, scheme, years, wage_shock)[:, None, :]
+    if mix is not None:
+        published = (years <= last_published_year()) & (np.arange(len(years)) > 0)
+        ageing = np.ones(np.broadcast_shapes(np.shape(mix), factors.shape))
+        ageing[..., 1:] = mix[..., 1:] / mix[..., :-1]
+        factors = np.where(published, factors / ageing, factors)
     c = calibration_index(years)
-    log = np.log(factors)
-    cumulative = np.cumsum(log, axis=1)
-    return np.exp(cumulative - cumulative[:, c:c + 1])
+    cumulative = np.cumsum(np.log(factors), axis=-1)
+    return np.exp(cumulative - cumulative[..., c:c + 1])
+
+
+def last_published_year() -> int:
+    """The last year of the NHSA bulletins' expenditure in ``medical/national_bulletin.csv`` (2025)."""
+    return int(max(data.medical_bulletin()["resident_expenditure"]))
 
 
 def check_cost_growth(scenario, scheme: str) -> None:
@@ -74,11 +101,62 @@ def check_cost_growth(scenario, scheme: str) -> None:
                          expected="(1 + economy.wage_growth) x (1 + excess cost growth) > 0 in every year")
 
 
-def spending_units(members: np.ndarray, profile: np.ndarray) -> np.ndarray:
-    """Members ``[D, P, S, Y, A]`` weighted by the relative spending ``[S, A]``, summed: ``[D, P, Y]``.
+@jit
+def weighted_totals(cube, profile, totals, units):
+    """``totals[n, t]`` = the sum over sex and age of ``cube[n, :, t, :]`` [persons];
+    ``units[n, t]`` = the same weighted by ``profile[sex, age]`` (relative spending [/1]).
 
-    A matrix product over age (a third of the time of the equivalent ``einsum``)."""
-    return np.matmul(members, profile[:, :, None])[..., 0].sum(axis=2)
+    ``cube`` is ``[N, S, T, A]``, C-contiguous (rows = draws x provinces of a labour cube, or
+    draws x years x provinces of the population cube with ``T`` = 1): both sums in one read of
+    the cube, at memory speed (sums over age with vector adds,
+    :func:`~socsec_proj._accelerate.row_sum` / :func:`~socsec_proj._accelerate.row_dot`).
+    Not parallel, as :func:`~socsec_proj.funds.accounts.sex_age_totals`.
+    """
+    n_rows, n_sex, n_years = cube.shape[:3]
+    for n in range(n_rows):
+        for t in range(n_years):
+            total = 0.0
+            weighted = 0.0
+            for s in range(n_sex):
+                total += row_sum(cube[n, s, t])
+                weighted += row_dot(cube[n, s, t], profile[s])
+            totals[n, t] = total
+            units[n, t] = weighted
+
+
+def weighted_totals_numpy(cube, profile, totals, units):
+    """Plain-numpy reference of :func:`weighted_totals` (same arguments, same outputs)."""
+    totals[:] = cube.sum(axis=(1, 3))
+    units[:] = np.einsum("nsta,sa->nt", cube, profile)
+
+
+weighted_kernel = kernel(weighted_totals, weighted_totals_numpy)
+
+
+def _weighted(rows: np.ndarray, profile: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    totals, units = np.empty(rows.shape[:1] + rows.shape[2:3]), np.empty(rows.shape[:1] + rows.shape[2:3])
+    weighted_kernel(engine)(rows, np.ascontiguousarray(profile, dtype=float), totals, units)
+    return totals, units
+
+
+def spending_units(cube: np.ndarray, profile: np.ndarray, engine: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """A labour cube ``[D, P, S, Y, A]`` summed over sex and age, and weighted by the relative
+    spending ``profile`` ``[S, A]`` and summed: ``(totals, units)``, each ``[D, P, Y]`` [persons]
+    (:func:`weighted_totals`, the cube read once)."""
+    n_draws, n_prov, n_sex, n_years, n_age = cube.shape
+    rows = np.ascontiguousarray(cube).reshape(n_draws * n_prov, n_sex, n_years, n_age)
+    totals, units = _weighted(rows, profile, engine)
+    return totals.reshape(n_draws, n_prov, n_years), units.reshape(n_draws, n_prov, n_years)
+
+
+def population_units(population: np.ndarray, profile: np.ndarray, engine: str = "numba") -> np.ndarray:
+    """The population cube in its own layout ``[D, Y, P, S, A]`` weighted by the relative spending
+    ``profile`` and summed over sex and age: ``[D, P, Y]`` [persons] (:func:`weighted_totals`
+    on rows of one year each, so the cube is read in place)."""
+    n_draws, n_years, n_prov, n_sex, n_age = population.shape
+    rows = np.ascontiguousarray(population).reshape(n_draws * n_years * n_prov, n_sex, 1, n_age)
+    _, units = _weighted(rows, profile, engine)
+    return units.reshape(n_draws, n_years, n_prov).transpose(0, 2, 1)
 
 
 def bulletin_reader():
@@ -100,14 +178,32 @@ def bulletin(series: str, year: int) -> float:
     return bulletin_reader()(series, year)
 
 
-def opening_balances(national: float, shares: np.ndarray, shape) -> np.ndarray:
-    """Each province's balance at the end of the year before the first fund year ``shape`` = ``(D, P)`` [CNY].
+def opening_balances(national: float, shares: np.ndarray, years, contributions, expenditure, rate_of_return,
+                     transfer=None, engine: str = "numba") -> np.ndarray:
+    """Each province's balance at the end of the year before the first fund year ``[D, P]`` [CNY],
+    solved so that its balance at the end of :data:`CALIBRATION_YEAR` is ``national`` x its share.
 
-    ``national``: the balance published (or derived) for that year, spread over the provinces by
-    ``shares`` (``[P]``, the province's share of the fund's 2024 spending: the same months of
-    reserve everywhere; the shipped data have no provincial medical balances).
+    Solved in every draw: a draw's flows up to 2024 may differ from another's (the resident
+    premiums of 2024 are paid by 2025's insured), and a stochastic run's result must not depend
+    on how its draws are split into chunks.
+
+    ``national``: the bulletin's balance at the end of 2024, spread over the provinces by
+    ``shares`` (``[P]``, the province's share of the fund's 2024 spending or contributions: the
+    shipped data have no provincial medical balances); the flows as :func:`.accounts.accounts`
+    (``[D, P, Y]`` of the fund ``years``). The recursion is affine in the opening balance
+    (:func:`.accounts.opening_for`), so the 2024 balance is met exactly and the years before it
+    are the model's flows run backwards from it (held against the bulletins by ``validation``).
     """
-    return np.broadcast_to(national * np.asarray(shares), shape).copy()
+    t = calibration_index(years) + 1
+    shape = np.shape(contributions)
+
+    def rows(values):  # every draw's provinces as rows of one "draw": each draw meets 2024 itself
+        return np.broadcast_to(np.asarray(values, dtype=float), shape).reshape(1, -1, shape[-1])
+
+    closing = np.broadcast_to(national * np.asarray(shares, dtype=float), shape[:-1]).reshape(-1)
+    opening = accounts.opening_for(closing, t, rows(contributions), rows(expenditure), rows(rate_of_return),
+                                   transfer=None if transfer is None else rows(transfer), engine=engine)
+    return opening.reshape(shape[:-1])
 
 
 def employee_shares(provinces) -> tuple[np.ndarray, np.ndarray]:
