@@ -163,9 +163,9 @@ def _in_order(segment):
 
 
 @jit
-def _order_statistics(a, ranks, work):
-    """Put the value of each rank of ``ranks`` (ascending) among the numbers ``a`` at that
-    index of ``work.picked``, exactly as a sort of ``a`` would.
+def _order_statistics(a, low, high, ranks, work):
+    """Put the value of each rank of ``ranks`` (ascending) among the numbers ``a`` (least
+    ``low``, greatest ``high``) at that index of ``work``'s last array, as a sort of ``a`` would.
 
     The values are put into buckets of equal width between their minimum and maximum;
     ``floor((x - min) * scale)`` never decreases as ``x`` grows (each floating-point step
@@ -176,10 +176,6 @@ def _order_statistics(a, ranks, work):
     """
     bucket, counts, slots, picked = work
     m = a.shape[0]
-    low, high = a[0], a[0]
-    for i in range(1, m):
-        low = min(low, a[i])
-        high = max(high, a[i])
     buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
     span = high - low
     scale = buckets / span if span > 0.0 else np.inf
@@ -215,9 +211,10 @@ def _order_statistics(a, ranks, work):
 
 
 @jit
-def _cell_quantiles(a, q, out, cell, ranks, work):
+def _cell_quantiles(a, least, greatest, q, out, cell, ranks, work):
     """Quantiles ``q`` of the numbers ``a`` into ``out[:, cell]``, by numpy's linear rule as
-    :func:`_positions` and :func:`_lerp` write it (``ranks``: room for ``2 len(q)``)."""
+    :func:`_positions` and :func:`_lerp` write it (``least``, ``greatest``: their extremes;
+    ``ranks``: room for ``2 len(q)``)."""
     m = a.shape[0]
     nq = q.shape[0]
     if m == 0:
@@ -230,7 +227,7 @@ def _cell_quantiles(a, q, out, cell, ranks, work):
         ranks[2 * j] = low
         ranks[2 * j + 1] = min(low + 1, m - 1)
     ranks.sort()
-    _order_statistics(a, ranks, work)
+    _order_statistics(a, least, greatest, ranks, work)
     picked = work[3]
     for j in range(nq):
         virtual = (m - 1) * q[j]
@@ -262,11 +259,16 @@ def _draw_quantiles_numba(values, q, out):
         for b in range(width):
             row = gathered[b]
             m = 0
-            for d in range(draws):  # NaN left out, without a branch
+            low, high = np.inf, -np.inf
+            for d in range(draws):  # NaN left out, without a branch; min and max in the same pass
                 value = row[d]
                 row[m] = value
                 m += not np.isnan(value)
-            _cell_quantiles(row[:m], q, out, first + b, ranks, work)
+                if value < low:  # a NaN compares false: the numbers' least and greatest
+                    low = value
+                if value > high:
+                    high = value
+            _cell_quantiles(row[:m], low, high, q, out, first + b, ranks, work)
 
 
 def _draw_quantiles_numpy(values, q, out):
