@@ -454,7 +454,7 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
 
 def _compile_notice() -> None:
     """One line on stderr when the numba kernels are not in the cache yet: the first run after an
-    install (or a change of the kernels) compiles them for about a minute, silently otherwise."""
+    install (or a change of the kernels) compiles them (about 20 s of CPU on one thread), silently otherwise."""
     from . import _accelerate
     from .resources import COMPILING, uncompiled_kernels
 

@@ -188,6 +188,11 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
 # The first run compiles
 
 
+#: Modules whose kernels a projection never calls, so a run does not wait for them: ``_accelerate``'s
+#: helpers are compiled into their callers; ``reductions``' quantile kernel only by ``summarize``
+#: (a few seconds, once). Without this, every run after a deterministic one would announce a compile.
+_NOT_IN_A_RUN = ("_accelerate.py", "reductions.py")
+
 #: A kernel as the package writes it: decorated with ``_accelerate.jit`` (``@jit`` or ``@jit(...)``).
 _KERNEL = re.compile(r"^\s*@jit\b", re.MULTILINE)
 
@@ -228,7 +233,8 @@ def uncompiled_kernels(cache_dir=None) -> list[str]:
     first call of each compiles it (a baseline run: 20 s of CPU on one thread, so about 20 s on a
     quiet machine, longer on a busy one). A heuristic on numba's cache layout (only the kernels
     called from Python write an index: ``_accelerate``'s helpers are compiled into their
-    callers, so that module is not looked at).
+    callers, so that module is not looked at, nor the quantile kernel of ``reductions``, which
+    only ``summarize`` calls: :data:`_NOT_IN_A_RUN`).
     """
     from . import _accelerate
 
@@ -247,7 +253,7 @@ def uncompiled_kernels(cache_dir=None) -> list[str]:
             status = source.stat()
         except (OSError, UnicodeDecodeError):
             continue
-        if not kernels or source.name == "_accelerate.py":
+        if not kernels or source.name in _NOT_IN_A_RUN:
             continue
         folder = cache / _cache_subfolder(source)
         digest = hashlib.sha256(content).digest()

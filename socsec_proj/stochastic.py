@@ -394,12 +394,14 @@ def _to_dataset(scenario, parts, seed) -> xr.Dataset:
     return ds
 
 
-def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> xr.Dataset:
+def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95), engine: str = "numba") -> xr.Dataset:
     """Quantiles over draws of every variable with a ``draw`` dimension (dim ``quantile``).
 
     Exact: ``numpy.quantile`` (linear), NaN left out as ``numpy.nanquantile`` does (fund years
-    before 2024 are NaN in every draw), by :func:`socsec_proj.reductions.quantiles` on the
-    draws laid side by side (one sort per variable instead of xarray's per-cell calls).
+    before 2024 are NaN in every draw), by :func:`socsec_proj.reductions.draw_quantiles`: a
+    numba kernel over the cells of each variable as the run keeps it (draws first, no
+    transposed copy), selecting only the order statistics needed; ``engine="numpy"`` its
+    sort-based reference.
     """
     q = reductions.check_quantiles(quantiles, key="quantiles")
     variables = {}
@@ -408,8 +410,8 @@ def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95)) -> xr.Dataset:
         if "draw" not in var.dims:
             continue
         other = tuple(d for d in var.dims if d != "draw")
-        values = np.array(var.transpose(*other, "draw").values, dtype=float, order="C")  # a copy: sorted in place
-        variables[name] = (("quantile",) + other, reductions.quantiles(values, q, overwrite=True), dict(var.attrs))
+        values = var.transpose("draw", *other).values  # the run's own layout: no copy
+        variables[name] = (("quantile",) + other, reductions.draw_quantiles(values, q, engine=engine), dict(var.attrs))
     coords = {k: v for k, v in ds.coords.items() if "draw" not in v.dims}
     return xr.Dataset(variables, coords={**coords, "quantile": list(q)}, attrs=dict(ds.attrs))
 

@@ -33,6 +33,45 @@ def test_quantiles_are_numpys_to_the_bit(values, q):
     np.testing.assert_array_equal(reductions.quantiles(values, q), _nanquantile(values, q))
 
 
+@settings(deadline=None, max_examples=80)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=60),
+                  elements=st.floats(-1e15, 1e15) | st.just(np.nan) | st.sampled_from([0.0, 1.0, -2.5])),
+       st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7), st.sampled_from(["numba", "numpy"]))
+def test_draw_quantiles_are_numpys_to_the_bit(values, q, engine):
+    """The kernel over cells (draws first) and its reference: numpy's nanquantile over axis 0,
+    ties, NaN cells and quantiles in any order included."""
+    expected = _nanquantile(values.T, q)
+    np.testing.assert_array_equal(reductions.draw_quantiles(values, q, engine=engine), expected)
+
+
+@pytest.mark.parametrize("case", ["normal", "lognormal", "ties", "huge", "infinite", "constant", "subnormal"])
+def test_draw_quantiles_of_a_run_sized_cell_block(case):
+    """1,000 draws per cell, as ``summarize`` sees them: the bucketing pass and its fallbacks
+    (values spread over 30 orders of magnitude, a single huge outlier, infinities, one value)
+    give numpy's quantiles exactly, from float32 as from float64."""
+    rng = np.random.default_rng(11)
+    values = rng.standard_normal((1000, 37)) * 1e11
+    if case == "lognormal":
+        values = np.exp(rng.standard_normal((1000, 37)) * 16)
+    elif case == "ties":
+        values = np.round(values / 4e10)
+    elif case == "huge":
+        values[17] = 1e300
+    elif case == "infinite":
+        values[3, ::2], values[5, ::3] = np.inf, -np.inf
+    elif case == "constant":
+        values[:] = 2.5
+    elif case == "subnormal":  # a width whose inverse overflows
+        values = np.where(values > 0, 5e-324, 0.0)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[:, 0] = np.nan  # a cell without a number (fund years before 2024)
+    q = (0.995, 0.0, 0.01, 0.05, 0.5, 0.5, 0.95, 1.0)
+    np.testing.assert_array_equal(reductions.draw_quantiles(values, q), _nanquantile(values.T, q))
+    with np.errstate(over="ignore"):  # 1e300 is infinite in float32
+        single = values.astype(np.float32)
+    np.testing.assert_array_equal(reductions.draw_quantiles(single, q), _nanquantile(single.T.astype(float), q))
+
+
 def test_quantiles_of_long_rows_use_selection_and_stay_exact(monkeypatch):
     values = np.random.default_rng(4).standard_normal((6, 301)) * 1e11
     values[2, :150] = np.nan

@@ -92,3 +92,37 @@ def test_scenario_hash_changes_with_the_file(tmp_path):
     assert scenario_hash(ssp.load_scenario(file)) != first
     assert scenario_hash(None) == ""
     assert np.char.str_len(first) == 64
+
+
+def test_every_data_cell_reads_back_as_the_table_holds_it(workbook, baseline):
+    """The rows written as SpreadsheetML: every number equal to the table's to the bit (floats by
+    repr), integers as integers, NaN as an empty cell, text as text, rows and columns in place."""
+    tables = report.tidy_tables(baseline)
+    for name in ("employee_pension", "population"):
+        table, sheet = tables[name], workbook[name]
+        assert sheet.max_row == len(table) + 2 and sheet.max_column == len(table.columns)
+        for column_index, column in enumerate(table.columns, start=1):
+            values = table[column].to_numpy()
+            read = [row[0] for row in sheet.iter_rows(min_row=3, min_col=column_index, max_col=column_index,
+                                                      values_only=True)]
+            if values.dtype.kind == "f":
+                expected = [None if math.isnan(value) else value for value in values.tolist()]
+                assert read == expected, column
+                assert all(isinstance(value, float) for value in read if value is not None), column
+            else:
+                assert read == values.tolist(), column
+
+
+def test_text_is_escaped_and_empty_cells_keep_their_columns(tmp_path):
+    import pandas as pd
+
+    from socsec_proj.report.workbook import _with_rows
+
+    table = pd.DataFrame({"name": ["a<b & c>", None, "广东"], "x": [1.5, np.nan, 1e300], "n": [1, 2, 3]})
+    head = ('<worksheet><dimension ref="A1:C2"/><sheetData><row r="1"/><row r="2"/></sheetData>'
+            '<pageMargins/></worksheet>')
+    xml = _with_rows(head, table)
+    assert '<dimension ref="A1:C5"/>' in xml and xml.endswith("</sheetData><pageMargins/></worksheet>")
+    assert '<c r="A3" t="inlineStr"><is><t>a&lt;b &amp; c&gt;</t></is></c>' in xml
+    assert '<row r="4"><c r="C4"><v>2</v></c></row>' in xml  # no cell for None and NaN; C stays C
+    assert '<c r="B5"><v>1e+300</v></c>' in xml

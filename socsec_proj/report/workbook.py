@@ -7,12 +7,22 @@ header rows, the column names and their units, frozen with the key columns (prov
 Chinese and English names, year) so they stay in view while scrolling; numbers are stored
 as numbers (an undefined value, such as a flow of the base year, as an empty cell), so they
 sum and chart in Excel without conversion.
+
+XlsxWriter writes the workbook: the ``about`` sheet, formats, column widths, frozen panes and
+the header rows. The data rows (some 250,000 cells) are then written into each data sheet's
+``<sheetData>`` as plain SpreadsheetML rows built column by column (numbers by ``repr``, which
+gives back the same float, strings inline): XlsxWriter's per-cell calls took 2 s of CPU for
+them, most of a command-line run's writing, against about a tenth of that here.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import re
+import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import xarray as xr
@@ -38,7 +48,9 @@ def _cell(value):
     return None if value is None else str(value)
 
 
-def _data_sheet(book, name: str, table, header) -> None:
+def _data_sheet(book, name: str, table, header):
+    """The sheet with its column widths, frozen panes and two header rows; its data rows are
+    :func:`_rows_xml`, put in after XlsxWriter has written the file."""
     sheet = book.add_worksheet(name[:31])
     keys = [column for column in table.columns if column in KEY_UNITS]
     units = table.attrs.get("units", {})
@@ -47,15 +59,56 @@ def _data_sheet(book, name: str, table, header) -> None:
     sheet.freeze_panes(2, len(keys))  # below the two header rows, right of the keys
     sheet.write_row(0, 0, list(table.columns), header)
     sheet.write_row(1, 0, [KEY_UNITS.get(column, units.get(column, "")) for column in table.columns], header)
-    # Column by column: one type check per column, not per cell (numbers stay numbers).
-    for index, column in enumerate(table.columns):
-        values = table[column].to_numpy()
-        if values.dtype.kind in "iuf":
-            numbers = values.astype(float)
-            for row in np.flatnonzero(np.isfinite(numbers)):
-                sheet.write_number(int(row) + 2, index, numbers[row])
+    return sheet
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_cells(values, letters: str, first_row: int) -> list[str]:
+    """Each row's cell of one column as SpreadsheetML (``""`` for an empty cell): numbers as
+    numbers (integers as integers, floats by ``repr``: the same float read back), NaN empty,
+    text inline."""
+    rows = range(first_row, first_row + len(values))
+    if values.dtype.kind in "iu":
+        return [f'<c r="{letters}{row}"><v>{value}</v></c>' for row, value in zip(rows, values.tolist())]
+    if values.dtype.kind == "f":
+        return [f'<c r="{letters}{row}"><v>{value!r}</v></c>' if math.isfinite(value) else ""
+                for row, value in zip(rows, values.astype(float).tolist())]
+    cells = []
+    for row, value in zip(rows, values):
+        value = _cell(value)
+        if value is None:
+            cells.append("")
+        elif isinstance(value, str):
+            cells.append(f'<c r="{letters}{row}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
         else:
-            sheet.write_column(2, index, [_cell(value) for value in values])
+            cells.append(f'<c r="{letters}{row}"><v>{value!r}</v></c>')
+    return cells
+
+
+def _rows_xml(table, first_row: int = 3) -> str:
+    """The data rows of a table (``<row>`` elements from spreadsheet row ``first_row``)."""
+    columns = [_column_cells(table[column].to_numpy(), _column_letters(index), first_row)
+               for index, column in enumerate(table.columns)]
+    return "".join(f'<row r="{first_row + i}">{"".join(cells)}</row>' for i, cells in enumerate(zip(*columns)))
+
+
+def _with_rows(sheet_xml: str, table) -> str:
+    """A sheet's XML as XlsxWriter wrote it (the two header rows) with the table's data rows
+    appended and its dimension extended to them."""
+    last = f"{_column_letters(len(table.columns) - 1)}{len(table) + 2}"
+    sheet_xml, count = re.subn(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}"/>', sheet_xml, count=1)
+    head, tail = sheet_xml.split("</sheetData>", 1)  # XlsxWriter writes one sheetData
+    if count != 1:
+        raise ValueError("no <dimension> in the sheet XlsxWriter wrote")
+    return f"{head}{_rows_xml(table)}</sheetData>{tail}"
 
 
 def _about_sheet(book, ds: xr.Dataset, scenario, tables, info: dict, header) -> None:
@@ -110,13 +163,22 @@ def write_workbook(ds: xr.Dataset, path, scenario=None, *, tables=None) -> Path:
     if path.is_dir():
         path = path / "results.xlsx"
     tables = tidy_tables(ds) if tables is None else tables
-    with file_in_place(path) as temporary:
-        # Not constant_memory: that mode wants rows in order, and the sheets are written column
-        # by column (some 200,000 cells for every province and year, a few tens of MB).
-        book = xlsxwriter.Workbook(str(temporary))
-        header = book.add_format({"bold": True, "bg_color": "#E8EEF4"})
-        _about_sheet(book, ds, scenario, tables, provenance(ds, scenario), header)
-        for name, table in tables.items():
-            _data_sheet(book, name, table, header)
-        book.close()
+    written = io.BytesIO()
+    book = xlsxwriter.Workbook(written, {"in_memory": True})
+    header = book.add_format({"bold": True, "bg_color": "#E8EEF4"})
+    _about_sheet(book, ds, scenario, tables, provenance(ds, scenario), header)
+    # sheet1 is "about"; XlsxWriter numbers the sheets' files in the order they were added
+    data_sheets = {f"xl/worksheets/sheet{index}.xml": table for index, table in enumerate(tables.values(), start=2)}
+    for name, table in tables.items():
+        _data_sheet(book, name, table, header)
+    book.close()
+    with file_in_place(path) as temporary, zipfile.ZipFile(io.BytesIO(written.getvalue())) as source, \
+            zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        # zlib level 1: 13.6 MB of repetitive XML in 0.09 s of CPU against 0.29 s at level 6, for a
+        # file 14 % larger (3.95 MB against 3.48)
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename in data_sheets:
+                content = _with_rows(content.decode("utf-8"), data_sheets[item.filename]).encode("utf-8")
+            target.writestr(item, content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     return path
