@@ -193,11 +193,20 @@ def coverage_kernel(inputs, outputs):
         previous_retired = np.empty((n_cat, n_age))
         row_insured = np.empty(n_age)
         row_retired = np.empty(n_age)
-        # late joiners of the last `slots` years and those waiting for the minimum, by join-year slot
-        recent = np.zeros((n_cat, slots, n_age))
-        waiting = np.zeros((n_cat, slots, n_age))
+        # late joiners of the last `slots` years and those waiting for the minimum, by join-year slot;
+        # only the ages the slots can reach are read before they are written: zero those alone
+        recent = np.empty((n_cat, slots, n_age))
+        waiting = np.empty((n_cat, slots, n_age))
+        for c in range(n_cat):
+            for slot in range(slots):
+                for a in range(first_carried - 1, waiting_top + 1):
+                    recent[c, slot, a] = 0.0
+                    waiting[c, slot, a] = 0.0
+        last_change = -slots - 1  # the last year the coverage level changed (none yet)
         waiting_share = np.zeros((n_cat, n_age))
-        extra = np.zeros(n_age)
+        extra = np.zeros((n_cat, n_age))
+        # whether a category's slots were worked on last year (else extra and waiting_share are still 0)
+        dirty = np.zeros(n_cat, dtype=np.bool_)
         for t in range(n_years):
             for c in range(n_cat):
                 s = 0 if c == 0 else 1
@@ -211,42 +220,53 @@ def coverage_kernel(inputs, outputs):
                 for a in range(n_age):
                     previous_insured[c, a] = share_insured[c, a]
                     previous_retired[c, a] = share_retired[c, a]
-                    extra[a] = 0.0
-                    waiting_share[c, a] = 0.0
+                if dirty[c]:
+                    for a in range(n_age):
+                        extra[c, a] = 0.0
+                        waiting_share[c, a] = 0.0
+                    dirty[c] = False
                 # the slots of the years the coverage level changed (the others hold nobody), one year
                 # older: arrivals at the retirement age short of the minimum wait, waiting who reach it draw
-                for k in range(1, slots + 1):
+                for k in range(1, slots + 1 if t - last_change <= slots else 1):
                     j = t - k
                     if j < 1:
                         break
                     if coverage[p, j] == coverage[p, j - 1]:
                         continue
                     slot = j % slots
-                    if waiting_top == last - 1:
-                        extra[last] += waiting[c, slot, last - 1]  # still waiting at the open age: draw
+                    dirty[c] = True
+                    # the slot's people are aged from carry_age + k (they joined at carry_age or older)
+                    # to recent_top + k (joiners are not yet retired, those waiting wait < k years);
+                    # only those ages are current (the others are not read again until it is cleared)
+                    low = first_carried + k
+                    high = min(waiting_top, recent_top + k)
+                    if waiting_top == last - 1 and recent_top + k - 1 >= last - 1:
+                        extra[c, last] += waiting[c, slot, last - 1]  # still waiting at the open age: draw
+                    if k == slots:  # `slots` years insured: no longer tracked, whoever waited draws
+                        for a in range(low, high + 1):
+                            extra[c, a] += waiting[c, slot, a - 1]
+                        for a in range(first_carried - 1, waiting_top + 1):  # cleared for this year's joiners
+                            recent[c, slot, a] = 0.0
+                            waiting[c, slot, a] = 0.0
+                        continue
                     short = k < minimum_years[t]
-                    for a in range(waiting_top, first_carried - 1, -1):  # downwards: a - 1 is last year's
+                    for a in range(high, low - 1, -1):  # downwards: a - 1 is last year's
                         before = recent[c, slot, a - 1]
                         arriving = before * leaving[c, t, a]
                         waited = waiting[c, slot, a - 1]
-                        if k == slots:  # `slots` years insured: no longer tracked, whoever waited draws
-                            recent[c, slot, a] = 0.0
-                            waiting[c, slot, a] = 0.0
-                            extra[a] += waited
-                        elif short:
-                            recent[c, slot, a] = before - arriving
+                        recent[c, slot, a] = before - arriving
+                        if short:
                             waiting[c, slot, a] = waited + arriving
                             waiting_share[c, a] += waited + arriving
-                            extra[a] -= arriving
+                            extra[c, a] -= arriving
                         else:
-                            recent[c, slot, a] = before - arriving
                             waiting[c, slot, a] = 0.0
-                            extra[a] += waited
+                            extra[c, a] += waited
                 # cohorts from carry_age on: last year's shares, one year older, some retiring
                 for a in range(first_carried, n_age):
                     moving = previous_insured[c, a - 1] * leaving[c, t, a]
                     share_insured[c, a] = previous_insured[c, a - 1] - moving
-                    share_retired[c, a] = previous_retired[c, a - 1] + moving + extra[a]
+                    share_retired[c, a] = previous_retired[c, a - 1] + moving + extra[c, a]
                 # the open group: the cohort that turned ω and the open group itself, by population
                 below = population[d, t - 1, p, s, last - 1]
                 top = population[d, t - 1, p, s, last]
@@ -278,6 +298,8 @@ def coverage_kernel(inputs, outputs):
                 for a in range(min(carry_age, n_age)):
                     share_insured[c, a] = level * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                     share_retired[c, a] = 0.0
+            if t > 0 and coverage[p, t] != coverage[p, t - 1]:
+                last_change = t
             totals_insured = 0.0
             totals_retired = 0.0
             totals_contributing = 0.0
