@@ -165,6 +165,76 @@ class CoverageOutputs(NamedTuple):
     outside_old: np.ndarray
 
 
+@jit
+def _empty_slots(n_cat, slots, n_age, low, high):
+    """Join-year slots ``[C, slots, A]``, zero at the ages ``low .. high`` they are read at first."""
+    values = np.empty((n_cat, slots, n_age))
+    values[:, :, low:high + 1] = 0.0
+    return values
+
+
+@jit
+def _join_slots(recent, slot_now, a, joined, insured):
+    """This year's late joiners at age ``a`` into this year's slot, or, coverage falling, the same
+    proportion of every slot leaving (slots of no joiner hold 0, or ages not read again)."""
+    if joined > 0.0:
+        recent[slot_now, a] += joined
+    elif joined < 0.0:
+        factor = 0.0
+        if insured != 0.0:
+            factor = (insured + joined) / insured
+        for slot in range(recent.shape[0]):
+            recent[slot, a] *= factor
+
+
+@jit
+def _age_slots(recent, waiting, extra, waiting_share, leaving, coverage, t, slot_now, minimum, first_carried,
+               recent_top, waiting_top, last):
+    """One category's join-year slots one year older (see the module docstring); True if any slot was
+    worked on. ``recent``, ``waiting`` are ``[slots, A]``, ``extra`` (retiring beyond the usual
+    flow) and ``waiting_share`` ``[A]``, ``leaving`` this year's ``[A]``, ``coverage`` the province's ``[Y]``."""
+    slots = recent.shape[0]
+    worked = False
+    for k in range(1, slots + 1):
+        j = t - k
+        if j < 1:
+            break
+        if coverage[j] == coverage[j - 1]:
+            continue
+        slot = slot_now - k
+        if slot < 0:
+            slot += slots
+        worked = True
+        # the slot's people are aged from carry_age + k (they joined at carry_age or older) to
+        # recent_top + k (joiners are not yet retired, those waiting wait < k years); only those
+        # ages are current (the others are not read again before the slot is cleared)
+        low = first_carried + k
+        high = min(waiting_top, recent_top + k)
+        if waiting_top == last - 1 and recent_top + k - 1 >= last - 1:
+            extra[last] += waiting[slot, last - 1]  # still waiting at the open age: draw
+        if k == slots:  # `slots` years insured: no longer tracked, whoever waited draws
+            for a in range(low, high + 1):
+                extra[a] += waiting[slot, a - 1]
+            for a in range(first_carried - 1, waiting_top + 1):  # cleared for this year's joiners
+                recent[slot, a] = 0.0
+                waiting[slot, a] = 0.0
+            continue
+        short = k < minimum
+        for a in range(high, low - 1, -1):  # downwards: a - 1 is last year's
+            before = recent[slot, a - 1]
+            arriving = before * leaving[a]
+            waited = waiting[slot, a - 1]
+            recent[slot, a] = before - arriving
+            if short:
+                waiting[slot, a] = waited + arriving
+                waiting_share[a] += waited + arriving
+                extra[a] -= arriving
+            else:
+                waiting[slot, a] = 0.0
+                extra[a] += waited
+    return worked
+
+
 @jit(parallel=True)
 def coverage_kernel(inputs, outputs):
     """The coverage step of every draw and province (see the module docstring), parallel over both."""
@@ -195,19 +265,20 @@ def coverage_kernel(inputs, outputs):
         row_retired = np.empty(n_age)
         # late joiners of the last `slots` years and those waiting for the minimum, by join-year slot;
         # only the ages the slots can reach are read before they are written: zero those alone
-        recent = np.empty((n_cat, slots, n_age))
-        waiting = np.empty((n_cat, slots, n_age))
-        for c in range(n_cat):
-            for slot in range(slots):
-                for a in range(first_carried - 1, waiting_top + 1):
-                    recent[c, slot, a] = 0.0
-                    waiting[c, slot, a] = 0.0
+        recent = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
+        waiting = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
         last_change = -slots - 1  # the last year the coverage level changed (none yet)
-        waiting_share = np.zeros((n_cat, n_age))
-        extra = np.zeros((n_cat, n_age))
+        # (np.zeros in a prange body is a parallel loop of its own, which costs seconds of compiling)
+        waiting_share = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
+        extra = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
         # whether a category's slots were worked on last year (else extra and waiting_share are still 0)
-        dirty = np.zeros(n_cat, dtype=np.bool_)
+        dirty = np.empty(n_cat)
+        for c in range(n_cat):
+            dirty[c] = 0.0
+        slot_now = 0  # t mod slots, counted (no division in the kernel)
         for t in range(n_years):
+            if t > 0:
+                slot_now = slot_now + 1 if slot_now + 1 < slots else 0
             for c in range(n_cat):
                 s = 0 if c == 0 else 1
                 w = category_weight[p, c]
@@ -220,48 +291,17 @@ def coverage_kernel(inputs, outputs):
                 for a in range(n_age):
                     previous_insured[c, a] = share_insured[c, a]
                     previous_retired[c, a] = share_retired[c, a]
-                if dirty[c]:
+                if dirty[c] != 0.0:
                     for a in range(n_age):
                         extra[c, a] = 0.0
                         waiting_share[c, a] = 0.0
-                    dirty[c] = False
+                    dirty[c] = 0.0
                 # the slots of the years the coverage level changed (the others hold nobody), one year
                 # older: arrivals at the retirement age short of the minimum wait, waiting who reach it draw
-                for k in range(1, slots + 1 if t - last_change <= slots else 1):
-                    j = t - k
-                    if j < 1:
-                        break
-                    if coverage[p, j] == coverage[p, j - 1]:
-                        continue
-                    slot = j % slots
-                    dirty[c] = True
-                    # the slot's people are aged from carry_age + k (they joined at carry_age or older)
-                    # to recent_top + k (joiners are not yet retired, those waiting wait < k years);
-                    # only those ages are current (the others are not read again until it is cleared)
-                    low = first_carried + k
-                    high = min(waiting_top, recent_top + k)
-                    if waiting_top == last - 1 and recent_top + k - 1 >= last - 1:
-                        extra[c, last] += waiting[c, slot, last - 1]  # still waiting at the open age: draw
-                    if k == slots:  # `slots` years insured: no longer tracked, whoever waited draws
-                        for a in range(low, high + 1):
-                            extra[c, a] += waiting[c, slot, a - 1]
-                        for a in range(first_carried - 1, waiting_top + 1):  # cleared for this year's joiners
-                            recent[c, slot, a] = 0.0
-                            waiting[c, slot, a] = 0.0
-                        continue
-                    short = k < minimum_years[t]
-                    for a in range(high, low - 1, -1):  # downwards: a - 1 is last year's
-                        before = recent[c, slot, a - 1]
-                        arriving = before * leaving[c, t, a]
-                        waited = waiting[c, slot, a - 1]
-                        recent[c, slot, a] = before - arriving
-                        if short:
-                            waiting[c, slot, a] = waited + arriving
-                            waiting_share[c, a] += waited + arriving
-                            extra[c, a] -= arriving
-                        else:
-                            waiting[c, slot, a] = 0.0
-                            extra[c, a] += waited
+                if t - last_change <= slots:
+                    dirty[c] = _age_slots(recent[c], waiting[c], extra[c], waiting_share[c], leaving[c, t],
+                                          coverage[p], t, slot_now, minimum_years[t], first_carried, recent_top,
+                                          waiting_top, last)
                 # cohorts from carry_age on: last year's shares, one year older, some retiring
                 for a in range(first_carried, n_age):
                     moving = previous_insured[c, a - 1] * leaving[c, t, a]
@@ -279,19 +319,10 @@ def coverage_kernel(inputs, outputs):
                 # late joiners: a change of the coverage level reaches the carried cohorts not yet retired
                 change = w * (coverage[p, t] - coverage[p, t - 1])
                 if change != 0.0:
-                    slot_now = t % slots
                     for a in range(first_carried, n_age):
                         joined = change * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                         if a <= recent_top:
-                            if change > 0.0:
-                                recent[c, slot_now, a] += joined
-                            else:  # coverage falls: the same proportion of every part leaves
-                                factor = (share_insured[c, a] + joined) / share_insured[c, a] \
-                                    if share_insured[c, a] != 0.0 else 0.0
-                                for k in range(1, slots):
-                                    if t - k < 1:
-                                        break
-                                    recent[c, (t - k) % slots, a] *= factor
+                            _join_slots(recent[c], slot_now, a, joined, share_insured[c, a])
                         share_insured[c, a] += joined
                 # younger ages: this year's coverage of those not yet retired
                 level = w * coverage[p, t]
