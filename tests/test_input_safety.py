@@ -165,11 +165,17 @@ def test_a_change_on_the_day_read_is_accepted_and_used(tmp_path):
 
 
 def test_a_parameter_no_stage_reads_refuses_every_change(tmp_path):
+    # no shipped parameter is unread any more (retirement.minimum_contribution_years is read in every
+    # year since the labour stage applies it): a parameter tree of one declares it
+    folder = tmp_path / "parameters"
+    folder.mkdir()
+    (folder / "rule.yaml").write_text(
+        "metadata: {unit: years, label: Rule, reference: law, range: [0, 50], read_at: never}\n"
+        "values:\n  2025-01-01: 15\n", encoding="utf-8")
     scenario = tmp_path / "unread.yaml"
-    scenario.write_text("name: unread\nchanges:\n  retirement.minimum_contribution_years:\n    2025-01-01: 16\n",
-                        encoding="utf-8")
+    scenario.write_text("name: unread\nchanges:\n  rule:\n    2025-01-01: 16\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"unread\.yaml:4: .*no stage reads this parameter yet"):
-        load_scenario(scenario)
+        load_scenario(scenario, load_parameters(folder))
 
 
 def test_a_parameter_file_with_values_after_read_at_is_refused(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -73,21 +72,111 @@ def test_leaving_fraction_by_hand():
     assert falling[0, 1, 0] == 0.0  # open group 0.6 -> 0.4: nobody leaves, nobody returns
 
 
-@settings(deadline=None, max_examples=30)
-@given(st.integers(2, 6), st.integers(0, 2**32 - 1))
-def test_kernel_equals_numpy_reference(n_years, seed):
-    rng = np.random.default_rng(seed)
+def _random_inputs(rng, n_years, realistic):
+    """Kernel inputs for 3 provinces: random, or with retirement at 55-62 (the late-joiner and waiting
+    slots then stop below the open age, which the kernel exploits and the reference does not); the
+    coverage level unchanged in some years (slots the kernel skips)."""
     n_prov, n_age = 3, 101
     population = rng.uniform(0, 1e4, size=(n_years, n_prov, 2, n_age))
-    retired = np.sort(rng.uniform(0, 1, size=(3, n_years, n_age)), axis=2)
-    args = (population, retired, np.column_stack([np.ones(n_prov), *(lambda c: (c, 1 - c))(rng.uniform(0, 1, n_prov))]),
-            rng.uniform(0, 1, size=(n_prov, n_years)), np.tile((np.arange(n_age) >= 16).astype(float), (2, 1)),
+    if realistic:
+        retired = np.broadcast_to(np.clip((np.arange(n_age) - 55) / 8, 0, 1), (3, n_years, n_age)).copy()
+    else:
+        retired = np.sort(rng.uniform(0, 1, size=(3, n_years, n_age)), axis=2)
+    level = rng.uniform(0, 1, size=(n_prov, n_years))
+    level[:, rng.uniform(size=n_years) < 0.3] = level[:, :1]
+    return (population, retired, np.column_stack([np.ones(n_prov), *(lambda c: (c, 1 - c))(rng.uniform(0, 1, n_prov))]),
+            level, np.tile((np.arange(n_age) >= 16).astype(float), (2, 1)),
             rng.uniform(0, 1, n_prov), rng.uniform(0, 1, size=(n_prov, n_years)),
             (np.arange(n_age) < 60).astype(float), rng.uniform(0, 1, n_prov), (np.arange(n_age) >= 60).astype(float))
-    fast = coverage.run_coverage(*args, engine="numba")
-    slow = coverage.run_coverage(*args, engine="numpy")
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(2, 24), st.integers(0, 2**32 - 1), st.booleans())
+def test_kernel_equals_numpy_reference(n_years, seed, realistic):
+    rng = np.random.default_rng(seed)
+    args = _random_inputs(rng, n_years, realistic)
+    minimum = rng.uniform(0, 8, n_years)  # short minima: joiners reach them within the drawn years
+    fast = coverage.run_coverage(*args, engine="numba", minimum_years=minimum)
+    slow = coverage.run_coverage(*args, engine="numpy", minimum_years=minimum)
     for name in fast:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.integers(0, 2**32 - 1), st.lists(st.floats(0, 12), min_size=16, max_size=16),
+       st.lists(st.floats(0, 6), min_size=16, max_size=16))
+def test_a_higher_minimum_never_raises_retirees_nor_lowers_insured(seed, low, rise):
+    rng = np.random.default_rng(seed)
+    args = _random_inputs(rng, 16, realistic=True)
+    low = np.array(low)
+    fewer = coverage.run_coverage(*args, minimum_years=low)
+    more = coverage.run_coverage(*args, minimum_years=low + np.array(rise))
+    for name, sign in (("retired", 1), ("retired_total", 1), ("insured", -1), ("insured_total", -1)):
+        gap = sign * (more[name] - fewer[name])
+        assert gap.max() <= 1e-9 * max(1.0, np.abs(fewer[name]).max()), name
+
+
+def _one_cohort(levels, minimum, n_years=24):
+    """Hand case: residents 1 at every age, everyone retires at exactly 60, coverage by year."""
+    n_age = 101
+    ages = np.arange(n_age)
+    retired = np.broadcast_to((ages >= 60).astype(float), (3, n_years, n_age)).copy()
+    result = coverage.run_coverage(
+        np.ones((n_years, 1, 2, n_age)), retired, np.array([[1.0, 0.5, 0.5]]), np.array([levels]),
+        np.tile((ages >= 16).astype(float), (2, 1)), np.zeros(1), np.zeros((1, n_years)), np.zeros(n_age),
+        np.zeros(1), np.zeros(n_age), minimum_years=np.asarray(minimum, dtype=float))
+    men = 0
+
+    def cohort(name, t):  # the men aged 50 in year 1, share of residents
+        return result[name][0, men, t, 49 + t]
+    return cohort
+
+
+@pytest.mark.parametrize("minimum, first_drawing", [(15, 16), (20, 21), ([15] * 16 + [20] * 8, 21), (0, 11)])
+def test_late_joiners_short_of_the_minimum_keep_contributing(minimum, first_drawing):
+    # coverage 0.5 in year 0, 0.6 from year 1: the men aged 50 in year 1 are 0.5 insured from before
+    # 45 (long careers) and 0.1 late joiners of year 1, who have t - 1 years in year t. At 60 (year 11)
+    # the 0.5 draw; the 0.1 have 10 years and keep contributing until the minimum in force: 15 years
+    # (year 16), 20 (year 21); a minimum rising to 20 in year 16 catches them at 15 (year 21 too)
+    minimum = np.broadcast_to(minimum, (24,))
+    cohort = _one_cohort([0.5] + [0.6] * 23, minimum)
+    assert cohort("insured", 10) == pytest.approx(0.6) and cohort("retired", 10) == 0.0
+    for t in range(11, 24):
+        drawing = t >= first_drawing
+        assert cohort("retired", t) == pytest.approx(0.6 if drawing else 0.5), t
+        assert cohort("insured", t) == pytest.approx(0.0 if drawing else 0.1, abs=1e-15), t
+
+
+def test_a_fall_of_coverage_takes_late_joiners_in_proportion():
+    # as above, then coverage halves in year 5 (the cohort aged 54): 0.6 -> 0.3 of whom 0.05 late joiners
+    cohort = _one_cohort([0.5] + [0.6] * 4 + [0.3] * 19, 15)
+    assert cohort("insured", 5) == pytest.approx(0.3)
+    assert cohort("retired", 11) == pytest.approx(0.25) and cohort("insured", 11) == pytest.approx(0.05)
+    assert cohort("retired", 16) == pytest.approx(0.3) and cohort("insured", 16) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_the_minimum_is_read_in_every_year(tmp_path, baseline):
+    """Without the rise to 20 (15 for ever), the late joiners of 2021-2024 draw 15 years after they joined
+    (2036-2039); under the law the rising minimum keeps them contributing until they have 20 years
+    (2041-2044). Nothing changes up to 2024 (the calibration) nor once they have all drawn."""
+    scenario = tmp_path / "flat.yaml"
+    scenario.write_text("name: flat\nchanges:\n  retirement.minimum_contribution_years:\n    2025-01-01: 15\n")
+    flat = ssp.run(scenario, end=2050)
+
+    def national(ds, name, year):
+        return float(ds[name].sel(year=year).sum())
+    for year in (2024, 2030, 2035, 2045):
+        for name in ("employee_pension_contributors", "employee_pension_retirees"):
+            assert national(flat, name, year) == pytest.approx(national(baseline, name, year), rel=1e-12), year
+    for year in (2037, 2040):
+        assert national(flat, "employee_pension_retirees", year) > national(baseline, "employee_pension_retirees",
+                                                                            year) * (1 + 1e-3), year
+        assert national(flat, "employee_pension_contributors", year) < national(
+            baseline, "employee_pension_contributors", year) * (1 - 1e-3), year
+        # the people are the same: waiting for the minimum moves them between the two counts only
+        both = ("employee_pension_contributors", "employee_pension_retirees")
+        assert sum(national(flat, n, year) for n in both) == pytest.approx(
+            sum(national(baseline, n, year) for n in both), rel=1e-12)
 
 
 def test_calibration_holds_for_every_province_in_2024(baseline):
@@ -160,6 +249,8 @@ def test_dependency_ratio(baseline):
 
 @pytest.mark.parametrize("change, key", [
     ("retirement.male.target_age_months:\n    2025-01-01: 700", "retirement.male.target_age_months"),
+    ("retirement.minimum_contribution_years:\n    2030-01-01: 51", "retirement.minimum_contribution_years"),
+    ("retirement.minimum_contribution_years:\n    2030-01-01: .nan", "retirement.minimum_contribution_years"),
     ("labour.female_cadre_share:\n    2025-01-01: 1.4", "labour.female_cadre_share"),
     ("labour.flexible_early_share:\n    2025-01-01: 0.7\n  labour.flexible_late_share:\n    2025-01-01: 0.6",
      "labour.flexible_early_share"),

@@ -61,7 +61,7 @@ WAGE_BREAK_LOW, WAGE_BREAK_HIGH = 0.70, 1.40
 #: The national default unemployment benefit relative to the minimum wage: derived by running the model
 #: (its 2023 beneficiaries as weights) so that the national average benefit of 2023 is the bulletin's
 #: 1,814 CNY/month; held by tests/test_validation.py::test_unemployment_2023_within_tolerance.
-UI_BENEFIT_SHARE = 0.8356
+UI_BENEFIT_SHARE = 0.8357
 
 def write_table(path: Path, frame: pd.DataFrame, header: list[str]) -> None:
     """Write a CSV whose leading ``#`` lines name its content, unit, source and method."""
@@ -816,10 +816,13 @@ def build_parameters(shared: Path, out: Path, rules: dict) -> dict:
     parameter(
         "retirement.minimum_contribution_years",
         description="Minimum contribution period for a monthly basic pension, by calendar year of retirement: 15"
-        " years, rising by six months a year from 2030 (15.5) to 20 in 2039 and after.",
+        " years, rising by six months a year from 2030 (15.5) to 20 in 2039 and after. Read in every year: the"
+        " insured who reach the retirement age with fewer years keep contributing until they have the minimum"
+        " in force, then draw (labour/_kernels.py).",
         unit="years", label="Minimum contribution years", value_range=(0, 50),
         reference=f"{POLICY_README}: {doc_years} ({minimum_years})",
-        values=[("2025-01-01", 15.0)] + steps, read_at="never",  # no stage reads it yet
+        national="one minimum for the whole country (2024 NPC decision), read in every year of retirement",
+        values=[("2025-01-01", 15.0)] + steps,
     )
     return written
 

@@ -19,6 +19,23 @@ share stays at c' x entry profile x (1 - r') >= 0, and the step stays linear in 
 levels, which the calibration needs); nobody joins or leaves otherwise. The open age group merges two cohorts,
 weighted by their populations.
 
+Minimum contribution years (the 2024 NPC decision: 15, rising by six months a year from 2030 to
+20). The model has no individual histories, but its late joiners are explicit: each carried
+cohort keeps the late joiners of the last ``M`` years (``M`` = the largest minimum, rounded
+up) in a ring of join-year slots, ``recent[c, j mod M, a]``; a late joiner of year j has
+t - j years insured in year t. Entrants below ``carry_age`` and the base year's insured have
+long careers (at least the minimum). When a cohort's insured reach their retirement age, the
+same share ``leaving`` of every slot does; those whose years are below the minimum in force in
+that year, ``minimum_years[t]``, do not draw yet: as the decision's 办法 allows
+(延长缴费至满最低缴费年限) they keep contributing, counted as insured workers (``waiting[c, j
+mod M, a]``), and retire and draw in the first year their years reach the minimum then in
+force (so a rising minimum can keep them longer); whoever still waits at the open age draws
+there. After ``M`` years a slot's joiners have at least every minimum and are no longer
+tracked. A fall of the coverage level (a negative increment) takes the same proportion from
+every part of a cohort's insured not yet retired, its late-joiner slots included; those
+waiting are past their retirement age and are not touched. All of it is linear in the
+coverage levels (a ratio of shares scales the slots), as the calibration needs.
+
 Inputs and outputs are the named tuples :class:`CoverageInputs` and :class:`CoverageOutputs`
 (``D`` draws, ``Y`` years, ``P`` provinces, ``C`` = 3 categories, ``A`` ages, ``S`` = 2 sexes):
 
@@ -31,12 +48,17 @@ Inputs and outputs are the named tuples :class:`CoverageInputs` and :class:`Cove
 - ``coverage[P, Y]`` insured workers per resident below ``carry_age`` (times the entry profile) [/1]
 - ``entry_profile[S, A]`` age profile of coverage (0 below the minimum working age) [/1]
 - ``retired_level[P]`` share of the base year's retired cohorts drawing a pension [/1]
+- ``minimum_years[Y]`` minimum contribution years in force in each year [years]; ``slots`` = ``M``
+  (at least the largest minimum); ``recent_top``, ``waiting_top`` the oldest ages whose late
+  joiners, and whose insured waiting for the minimum, can be non-zero (:func:`buffer_ages`;
+  the kernel skips older ages, the reference tracks every age below the open one)
 - ``resident_contribution[P, Y]``, ``resident_take_up[P]`` resident-pension contributors and
   beneficiaries per resident outside the employee scheme [/1], at the ages of
   ``contributing_mask[A]`` and ``pension_mask[A]`` (1 where they apply, else 0)
 
 Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y, A]``
-[persons]: ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries``;
+[persons]: ``insured`` (those waiting for the minimum included), ``retired``,
+``resident_contributors``, ``resident_beneficiaries``;
 totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
 ``outside_old`` (what calibrating the resident shares needs).
@@ -87,6 +109,28 @@ def _retiring_share(before, after):
     return np.where(after >= 1.0, 1.0, np.minimum(rising, 1.0))
 
 
+def buffer_ages(retired_fraction, slots, carry_age):
+    """Oldest ages whose late joiners (``recent_top``) and whose insured waiting for the minimum
+    contribution (``waiting_top``) can be non-zero, below the open age.
+
+    Late joiners are insured not yet retired: only at ages some cohort has not fully reached its
+    retirement age, at most ``A_r`` = the oldest age with a retired fraction below 1 in any
+    category and year. Those waiting arrive at most at ``A_r + 1`` and wait fewer than ``slots``
+    years. Ages from ``carry_age`` on only (none if no such age).
+
+    Returns
+    -------
+    tuple of int
+        ``(recent_top, waiting_top)`` [years of age], each at most ``A - 2``.
+    """
+    r = np.asarray(retired_fraction)
+    last = r.shape[-1] - 1
+    below = np.nonzero((r < 1.0).any(axis=(0, 1)))[0]
+    oldest = int(below[-1]) if len(below) else carry_age - 1
+    oldest = max(oldest, carry_age - 1)
+    return min(oldest, last - 1), min(oldest + int(slots), last - 1)
+
+
 class CoverageInputs(NamedTuple):
     """Inputs of :func:`coverage_kernel` (see the module docstring; ``population`` is ``[D, Y, P, S, A]``)."""
 
@@ -98,6 +142,10 @@ class CoverageInputs(NamedTuple):
     entry_profile: np.ndarray
     retired_level: np.ndarray
     carry_age: int
+    minimum_years: np.ndarray
+    slots: int
+    recent_top: int
+    waiting_top: int
     resident_contribution: np.ndarray
     contributing_mask: np.ndarray
     resident_take_up: np.ndarray
@@ -117,12 +165,84 @@ class CoverageOutputs(NamedTuple):
     outside_old: np.ndarray
 
 
+@jit
+def _empty_slots(n_cat, slots, n_age, low, high):
+    """Join-year slots ``[C, slots, A]``, zero at the ages ``low .. high`` they are read at first."""
+    values = np.empty((n_cat, slots, n_age))
+    values[:, :, low:high + 1] = 0.0
+    return values
+
+
+@jit
+def _join_slots(recent, slot_now, a, joined, insured):
+    """This year's late joiners at age ``a`` into this year's slot, or, coverage falling, the same
+    proportion of every slot leaving (slots of no joiner hold 0, or ages not read again)."""
+    if joined > 0.0:
+        recent[slot_now, a] += joined
+    elif joined < 0.0:
+        factor = 0.0
+        if insured != 0.0:
+            factor = (insured + joined) / insured
+        for slot in range(recent.shape[0]):
+            recent[slot, a] *= factor
+
+
+@jit
+def _age_slots(recent, waiting, extra, waiting_share, leaving, coverage, t, slot_now, minimum, first_carried,
+               recent_top, waiting_top, last):
+    """One category's join-year slots one year older (see the module docstring); True if any slot was
+    worked on. ``recent``, ``waiting`` are ``[slots, A]``, ``extra`` (retiring beyond the usual
+    flow) and ``waiting_share`` ``[A]``, ``leaving`` this year's ``[A]``, ``coverage`` the province's ``[Y]``."""
+    slots = recent.shape[0]
+    worked = False
+    for k in range(1, slots + 1):
+        j = t - k
+        if j < 1:
+            break
+        if coverage[j] == coverage[j - 1]:
+            continue
+        slot = slot_now - k
+        if slot < 0:
+            slot += slots
+        worked = True
+        # the slot's people are aged from carry_age + k (they joined at carry_age or older) to
+        # recent_top + k (joiners are not yet retired, those waiting wait < k years); only those
+        # ages are current (the others are not read again before the slot is cleared)
+        low = first_carried + k
+        high = min(waiting_top, recent_top + k)
+        if waiting_top == last - 1 and recent_top + k - 1 >= last - 1:
+            extra[last] += waiting[slot, last - 1]  # still waiting at the open age: draw
+        if k == slots:  # `slots` years insured: no longer tracked, whoever waited draws
+            for a in range(low, high + 1):
+                extra[a] += waiting[slot, a - 1]
+            for a in range(first_carried - 1, waiting_top + 1):  # cleared for this year's joiners
+                recent[slot, a] = 0.0
+                waiting[slot, a] = 0.0
+            continue
+        short = k < minimum
+        for a in range(high, low - 1, -1):  # downwards: a - 1 is last year's
+            before = recent[slot, a - 1]
+            arriving = before * leaving[a]
+            waited = waiting[slot, a - 1]
+            recent[slot, a] = before - arriving
+            if short:
+                waiting[slot, a] = waited + arriving
+                waiting_share[a] += waited + arriving
+                extra[a] -= arriving
+            else:
+                waiting[slot, a] = 0.0
+                extra[a] += waited
+    return worked
+
+
 @jit(parallel=True)
 def coverage_kernel(inputs, outputs):
     """The coverage step of every draw and province (see the module docstring), parallel over both."""
     population, retired_fraction, leaving = inputs.population, inputs.retired_fraction, inputs.leaving
     category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
     retired_level, carry_age = inputs.retired_level, inputs.carry_age
+    minimum_years, slots = inputs.minimum_years, inputs.slots
+    recent_top, waiting_top = inputs.recent_top, inputs.waiting_top
     resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
     resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
     # outputs as locals: numba 0.6x drops writes through a named tuple's field inside prange
@@ -143,7 +263,22 @@ def coverage_kernel(inputs, outputs):
         previous_retired = np.empty((n_cat, n_age))
         row_insured = np.empty(n_age)
         row_retired = np.empty(n_age)
+        # late joiners of the last `slots` years and those waiting for the minimum, by join-year slot;
+        # only the ages the slots can reach are read before they are written: zero those alone
+        recent = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
+        waiting = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
+        last_change = -slots - 1  # the last year the coverage level changed (none yet)
+        # (np.zeros in a prange body is a parallel loop of its own, which costs seconds of compiling)
+        waiting_share = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
+        extra = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
+        # whether a category's slots were worked on last year (else extra and waiting_share are still 0)
+        dirty = np.empty(n_cat)
+        for c in range(n_cat):
+            dirty[c] = 0.0
+        slot_now = 0  # t mod slots, counted (no division in the kernel)
         for t in range(n_years):
+            if t > 0:
+                slot_now = slot_now + 1 if slot_now + 1 < slots else 0
             for c in range(n_cat):
                 s = 0 if c == 0 else 1
                 w = category_weight[p, c]
@@ -156,11 +291,22 @@ def coverage_kernel(inputs, outputs):
                 for a in range(n_age):
                     previous_insured[c, a] = share_insured[c, a]
                     previous_retired[c, a] = share_retired[c, a]
+                if dirty[c] != 0.0:
+                    for a in range(n_age):
+                        extra[c, a] = 0.0
+                        waiting_share[c, a] = 0.0
+                    dirty[c] = 0.0
+                # the slots of the years the coverage level changed (the others hold nobody), one year
+                # older: arrivals at the retirement age short of the minimum wait, waiting who reach it draw
+                if t - last_change <= slots:
+                    dirty[c] = _age_slots(recent[c], waiting[c], extra[c], waiting_share[c], leaving[c, t],
+                                          coverage[p], t, slot_now, minimum_years[t], first_carried, recent_top,
+                                          waiting_top, last)
                 # cohorts from carry_age on: last year's shares, one year older, some retiring
                 for a in range(first_carried, n_age):
                     moving = previous_insured[c, a - 1] * leaving[c, t, a]
                     share_insured[c, a] = previous_insured[c, a - 1] - moving
-                    share_retired[c, a] = previous_retired[c, a - 1] + moving
+                    share_retired[c, a] = previous_retired[c, a - 1] + moving + extra[c, a]
                 # the open group: the cohort that turned ω and the open group itself, by population
                 below = population[d, t - 1, p, s, last - 1]
                 top = population[d, t - 1, p, s, last]
@@ -174,12 +320,17 @@ def coverage_kernel(inputs, outputs):
                 change = w * (coverage[p, t] - coverage[p, t - 1])
                 if change != 0.0:
                     for a in range(first_carried, n_age):
-                        share_insured[c, a] += change * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
+                        joined = change * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
+                        if a <= recent_top:
+                            _join_slots(recent[c], slot_now, a, joined, share_insured[c, a])
+                        share_insured[c, a] += joined
                 # younger ages: this year's coverage of those not yet retired
                 level = w * coverage[p, t]
                 for a in range(min(carry_age, n_age)):
                     share_insured[c, a] = level * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                     share_retired[c, a] = 0.0
+            if t > 0 and coverage[p, t] != coverage[p, t - 1]:
+                last_change = t
             totals_insured = 0.0
             totals_retired = 0.0
             totals_contributing = 0.0
@@ -188,10 +339,11 @@ def coverage_kernel(inputs, outputs):
                 # loops without sums (vectorisable), then the four totals
                 for a in range(n_age):
                     if s == 0:
-                        row_insured[a] = share_insured[0, a]
+                        row_insured[a] = share_insured[0, a] + waiting_share[0, a]
                         row_retired[a] = share_retired[0, a]
                     else:
-                        row_insured[a] = share_insured[1, a] + share_insured[2, a]
+                        row_insured[a] = share_insured[1, a] + share_insured[2, a] + waiting_share[1, a] \
+                            + waiting_share[2, a]
                         row_retired[a] = share_retired[1, a] + share_retired[2, a]
                 contribution = resident_contribution[p, t]
                 take_up = resident_take_up[p]
@@ -229,6 +381,7 @@ def _coverage_numpy_one(inputs, outputs, d):
     population, retired_fraction, leaving = inputs.population[d], inputs.retired_fraction, inputs.leaving
     category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
     retired_level, carry_age = inputs.retired_level, inputs.carry_age
+    minimum_years, slots = inputs.minimum_years, inputs.slots
     resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
     resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
     insured, retired = outputs.insured[d], outputs.retired[d]
@@ -241,17 +394,37 @@ def _coverage_numpy_one(inputs, outputs, d):
     profile = entry_profile[CATEGORY_SEX][None]               # (1, C, A)
     pop = population[:, :, CATEGORY_SEX]                      # (Y, P, C, A)
     young = np.arange(n_age) < carry_age
+    tracked = ~young & (np.arange(n_age) < last)              # ages with late-joiner slots
     r0 = retired_fraction[:, 0][None]                         # (1, C, A)
     share_insured = weight * coverage[:, 0, None, None] * profile * (1.0 - r0)
     share_retired = weight * retired_level[:, None, None] * r0
+    # late joiners and those waiting for the minimum, by join-year slot (j mod slots): (P, C, M, A)
+    recent = np.zeros(share_insured.shape[:2] + (slots, n_age))
+    waiting = np.zeros_like(recent)
     for t in range(n_years):
         if t > 0:
+            # years insured of each slot's joiners this year (slots: the slot about to take this year's)
+            years_in = (t - np.arange(slots)) % slots
+            years_in[years_in == 0] = slots
+            short = (years_in < minimum_years[t])[:, None]                 # (M, 1)
+            kept = (years_in < slots)[:, None]
+            arriving = recent[..., :-1] * leaving[:, t, 1:][None, :, None, :]
+            new_recent = np.zeros_like(recent)
+            new_waiting = np.zeros_like(waiting)
+            new_recent[..., 1:] = np.where(kept, recent[..., :-1] - arriving, 0.0)
+            new_waiting[..., 1:] = np.where(short, waiting[..., :-1] + arriving, 0.0)
+            extra = np.zeros_like(share_insured)
+            extra[..., 1:] = (np.where(short, 0.0, waiting[..., :-1]) - np.where(short, arriving, 0.0)).sum(axis=2)
+            # the open age keeps no slots: whoever still waits there draws, arrivals retire as usual
+            extra[..., last] = waiting[..., last - 1].sum(axis=2)
+            new_recent[..., ~tracked] = 0.0
+            new_waiting[..., ~tracked] = 0.0
             # cohort a-1 last year is cohort a now
             moving = share_insured[..., :-1] * leaving[:, t, 1:][None]
             new_insured = share_insured.copy()
             new_retired = share_retired.copy()
             new_insured[..., 1:] = share_insured[..., :-1] - moving
-            new_retired[..., 1:] = share_retired[..., :-1] + moving
+            new_retired[..., 1:] = share_retired[..., :-1] + moving + extra[..., 1:]
             moving_top = share_insured[..., last] * leaving[:, t, 0][None]
             below, top = pop[t - 1, ..., last - 1], pop[t - 1, ..., last]
             both = below + top
@@ -260,15 +433,22 @@ def _coverage_numpy_one(inputs, outputs, d):
             merged_retired = (new_retired[..., last] * below + (share_retired[..., last] + moving_top) * top) / safe
             new_insured[..., last] = np.where(both > 0, merged_insured, new_insured[..., last])
             new_retired[..., last] = np.where(both > 0, merged_retired, new_retired[..., last])
-            # late joiners at the carried ages: the change of the coverage level, on those not yet retired
+            # late joiners at the carried ages: the change of the coverage level, on those not yet retired;
+            # a rise fills this year's slot, a fall takes the same proportion from every slot
             change = weight * (coverage[:, t] - coverage[:, t - 1])[:, None, None]
-            joined = new_insured + change * profile * (1.0 - retired_fraction[:, t][None])
-            new_insured[..., ~young] = joined[..., ~young]
+            joined = change * profile * (1.0 - retired_fraction[:, t][None])
+            new_recent[:, :, t % slots] += np.where((change > 0) & tracked, joined, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(new_insured != 0.0, (new_insured + joined) / new_insured, 0.0)
+            new_recent *= np.where((change < 0) & tracked, factor, 1.0)[:, :, None, :]
+            new_insured[..., ~young] = (new_insured + joined)[..., ~young]
             fresh = weight * coverage[:, t, None, None] * profile * (1.0 - retired_fraction[:, t][None])
             new_insured[..., young] = fresh[..., young]
             new_retired[..., young] = 0.0
             share_insured, share_retired = new_insured, new_retired
-        ins = np.stack([share_insured[:, 0], share_insured[:, 1] + share_insured[:, 2]], axis=1)  # (P, S, A)
+            recent, waiting = new_recent, new_waiting
+        everyone = share_insured + waiting.sum(axis=2)             # insured workers, waiting included
+        ins = np.stack([everyone[:, 0], everyone[:, 1] + everyone[:, 2]], axis=1)  # (P, S, A)
         ret = np.stack([share_retired[:, 0], share_retired[:, 1] + share_retired[:, 2]], axis=1)
         people = population[t]
         insured[:, :, t] = ins * people

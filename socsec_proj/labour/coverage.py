@@ -218,8 +218,12 @@ def _retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_
 
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
                  resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
-                 leaving=None, reuse=False) -> dict:
+                 leaving=None, reuse=False, minimum_years=None) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
+
+    ``minimum_years[Y]`` (or one number for every year) is the minimum contribution in force in each year [years]
+    (``retirement.minimum_contribution_years``); ``None`` is no minimum (everyone insured at
+    the retirement age draws), for unit use of the kernel only: the stage always passes it.
 
     ``population`` is ``[Y, P, S, A]`` or, for many draws, ``[D, Y, P, S, A]``; the outputs
     then have the same leading draw axis. ``leaving`` is :func:`._kernels.leaving_fraction`
@@ -246,6 +250,11 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     outputs = _kernels.CoverageOutputs(*block, *totals)
     if leaving is None:
         leaving = _kernels.leaving_fraction(retired)
+    minimum_years = np.broadcast_to(np.asarray(0.0 if minimum_years is None else minimum_years, dtype=float),
+                                    (n_years,))
+    # one slot per year insured up to the largest minimum: a joiner of `slots` years has every minimum
+    slots = max(1, int(np.ceil(float(minimum_years.max()) - 1e-9)))
+    recent_top, waiting_top = _kernels.buffer_ages(retired, slots, CARRY_AGE)
 
     def contiguous(values):
         return np.ascontiguousarray(values, dtype=float)
@@ -254,6 +263,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         population=population, retired_fraction=contiguous(retired), leaving=contiguous(leaving),
         category_weight=contiguous(category_weight), coverage=contiguous(coverage),
         entry_profile=contiguous(entry_profile), retired_level=contiguous(retired_level), carry_age=CARRY_AGE,
+        minimum_years=contiguous(minimum_years), slots=slots, recent_top=recent_top, waiting_top=waiting_top,
         resident_contribution=contiguous(resident_contribution), contributing_mask=contiguous(contributing_mask),
         resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
     _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
@@ -347,6 +357,44 @@ def check_coverage(coverage, level, years, provinces, source=None) -> None:
                                   " its 2024 level where that is above 1")
 
 
+_LEVELS_CACHE: dict = {}
+
+
+def _calibrated_levels(head_runs, trend, population_head, retired_head, leaving_head, weight, scale_head,
+                       years_head, trend_share_head, resident_head, minimum_head, retirees, provinces, t_cal, engine):
+    """The calibrated levels of every province for trend ``g`` (see the module docstring), from runs
+    of the years to 2024: the coverage level, the retired take-up, the entry profile with the
+    cohort factor, the resident contribution share and take-up.
+
+    Raises
+    ------
+    InputError
+        If a province's 2024 retirees cannot be reproduced (a negative take-up).
+    """
+    from_workers, level, entry = head_runs(trend)
+    ones = np.ones(len(provinces))
+    from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale_head, entry, ones,
+                                *resident_head, leaving=leaving_head, engine=engine, minimum_years=minimum_head)
+    take_up = (retirees - level * from_workers["retired_total"][:, t_cal]) / from_retired["retired_total"][:, t_cal]
+    if np.any(take_up < 0):
+        p = int(np.argmin(take_up))
+        raise InputError(f"{provinces[p]}: the 2024 retirees cannot be reproduced (take-up {take_up[p]:.3f})",
+                         source=data.table_path("social_insurance/yearbook_2024_employee_pension"),
+                         key="retirees", expected="retirees above those the insured workers alone produce")
+    # the years to 2024 of the projection's coverage (the path after 2024 does not enter them)
+    coverage_head = level[:, None] * scale_head * coverage_path(years_head, trend, trend_share_head)[None, :]
+    calibrated = run_coverage(population_head, retired_head, weight, coverage_head, entry, take_up,
+                              *resident_head, leaving=leaving_head, engine=engine, minimum_years=minimum_head)
+    insured, beneficiaries = data.province_columns(data.yearbook_resident_pension(), provinces,
+                                                   "insured", "beneficiaries")
+    contribution_share = (insured - beneficiaries) / calibrated["outside_contributing"][:, t_cal]
+    resident_take_up = beneficiaries / calibrated["outside_old"][:, t_cal]
+    levels = (level, take_up, entry, contribution_share, resident_take_up)
+    for array in levels:
+        array.setflags(write=False)
+    return levels
+
+
 def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
     """Labour and coverage stage: Dataset in (with ``population``), Dataset out.
 
@@ -380,6 +428,8 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
                          expected="flexible_early_share + flexible_late_share <= 1")
     months = int(round(parameters.get("labour.flexible_months").at(datetime.date(2025, 1, 1))))
     retired, leaving = retirement_by_cohort(schedules, years, n_age, early, late, months)
+    # read at every date: the minimum in force in each year decides who of those reaching the age draws
+    minimum = parameters.get("retirement.minimum_contribution_years").annual(years)
 
     cadre = _check_share(parameters.get("labour.female_cadre_share").by_province([years[0]], provinces)[:, 0],
                          "labour.female_cadre_share")
@@ -414,29 +464,32 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
         profile = entry * cohort_factor(ages, g)[None, :]
         path = scale[:, head] * coverage_path(years[head], g, trend_share[head])[None, :]
         unit = run_coverage(population_head, retired_head, weight, path, profile, zeros, *resident_head,
-                            leaving=leaving_head, engine=engine)
+                            leaving=leaving_head, engine=engine, minimum_years=minimum[head])
         return unit, insured_workers / unit["insured_total"][:, t_cal], profile
 
-    # the fit reads 2020-2024 only, the same in every chunk of a stochastic run and in most
-    # scenarios: cached on a digest of what it reads (about ten kernel runs saved per call)
+    # The calibration reads 2020-2024 only, the same in every chunk of a stochastic run and in most
+    # scenarios: the trend (about ten kernel runs) and the levels (three more) are cached on a digest
+    # of everything they read, so a chunk whose years to 2024 are the same reuses them, to the bit.
+    default_trend = parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1))
     key = _digest(population_head, retired_head, leaving_head, weight, scale[:, head], entry, years[head],
-                  engine, str(params_dir()), tuple(provinces))
+                  minimum[head], default_trend, engine, str(params_dir()), tuple(provinces))
     trend = _TREND_CACHE.get(key)
     if trend is None:
-        trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2],
-                             parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1)))
+        trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2], default_trend)
         if len(_TREND_CACHE) > 32:
             _TREND_CACHE.clear()
         _TREND_CACHE[key] = trend
-    from_workers, level, entry = head_runs(trend)
-    from_retired = run_coverage(population_head, retired_head, weight, 0.0 * scale[:, head], entry, ones,
-                                *resident_head, leaving=leaving_head, engine=engine)
-    take_up = (retirees - level * from_workers["retired_total"][:, t_cal]) / from_retired["retired_total"][:, t_cal]
-    if np.any(take_up < 0):
-        p = int(np.argmin(take_up))
-        raise InputError(f"{provinces[p]}: the 2024 retirees cannot be reproduced (take-up {take_up[p]:.3f})",
-                         source=data.table_path("social_insurance/yearbook_2024_employee_pension"),
-                         key="retirees", expected="retirees above those the insured workers alone produce")
+    levels_key = key + _digest(trend, resident_scale[:, head], contributing_mask, pension_mask)
+    levels = _LEVELS_CACHE.get(levels_key)
+    if levels is None:
+        levels = _calibrated_levels(head_runs, trend, population_head, retired_head, leaving_head, weight,
+                                    scale[:, head], years[head], trend_share[head], resident_head, minimum[head],
+                                    retirees, provinces, t_cal, engine)
+        if len(_LEVELS_CACHE) > 32:
+            _LEVELS_CACHE.clear()
+        _LEVELS_CACHE[levels_key] = levels
+    # copies: the cache's arrays are read-only (numba would compile the kernel again for those)
+    level, take_up, entry, contribution_share, resident_take_up = (array.copy() for array in levels)
     # after 2024 the trend applies where coverage is below one insured worker per resident; a
     # province already above (Beijing: enrolments per resident) keeps its 2024 level
     path = np.where((level[:, None] >= 1.0) & (years[None, :] > CALIBRATION_YEAR), 1.0,
@@ -444,16 +497,10 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
     # the trend's part (the scale has its own range)
     check_coverage(level[:, None] * path, level, years, provinces, scenario.source)
     coverage = level[:, None] * scale * path
-    calibrated = run_coverage(population_head, retired_head, weight, coverage[:, head], entry, take_up,
-                              *resident_head, leaving=leaving_head, engine=engine)
-    insured, beneficiaries = data.province_columns(data.yearbook_resident_pension(), provinces,
-                                                   "insured", "beneficiaries")
-    contribution_share = (insured - beneficiaries) / calibrated["outside_contributing"][:, t_cal]
-    resident_take_up = beneficiaries / calibrated["outside_old"][:, t_cal]
 
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
-                          pension_mask, leaving=leaving, engine=engine, reuse=True)
+                          pension_mask, leaving=leaving, engine=engine, reuse=True, minimum_years=minimum)
 
     def cube(values):  # kernel layout [D, P, S, Y, A] -> declared (draw, province, sex, age, year), a view
         return np.swapaxes(values, -1, -2)
