@@ -116,7 +116,7 @@ def contribution_base_ratio(floor, cap, dispersion):
     E[W; W < x] = Phi((ln x - s^2/2) / s) for mean 1.
     A dispersion of 0 gives min(max(1, floor), cap).
     """
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the standard normal CDF; scipy.stats costs ~0.8 s to import
 
     floor, cap, s = (np.asarray(v, dtype=float) for v in (floor, cap, dispersion))
     if np.all(s == 0):
@@ -125,10 +125,10 @@ def contribution_base_ratio(floor, cap, dispersion):
     mu = -0.5 * s**2                                           # mean 1
 
     def below(x):       # P(W < x)
-        return norm.cdf((np.log(x) - mu) / s)
+        return ndtr((np.log(x) - mu) / s)
 
     def mass_below(x):  # E[W; W < x]
-        return norm.cdf((np.log(x) - mu - s**2) / s)
+        return ndtr((np.log(x) - mu - s**2) / s)
 
     with np.errstate(divide="ignore"):  # a floor of 0: log 0 = -inf, P = 0
         return floor * below(floor) + (mass_below(cap) - mass_below(floor)) + cap * (1.0 - below(cap))
