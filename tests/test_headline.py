@@ -22,27 +22,27 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 HEADLINE = {
     "table": {  # national employee pension: insured workers [M], pensioners [M], balance [trillion CNY]
         2024: (386.6, 147.0, 7.06),
-        2035: (403.5, 185.1, 18.82),
-        2050: (316.9, 270.2, -26.35),
+        2035: (394.5, 195.3, 13.77),
+        2050: (318.7, 270.7, -35.32),
     },
     "sets": {  # national depletion year, balance 2035 and 2050 [trillion CNY]
-        "high_cost": (2044, 13.80, -61.85),
-        "baseline": (2048, 18.82, -26.35),
-        "low_cost": (2052, 24.37, 17.01),
+        "high_cost": (2041, 8.67, -71.37),
+        "baseline": (2046, 13.77, -35.32),
+        "low_cost": (2052, 19.50, 8.69),
     },
     "variants": {  # depletion year of the intermediate set without ...
-        "without fiscal subsidies": 2034,
-        "without the retirement-age delay": 2042,
-        "without either": 2031,
+        "without fiscal subsidies": 2032,
+        "without the retirement-age delay": 2038,
+        "without either": 2030,
     },
     "first_provinces": (("CN-LN", "CN-HL"), 2025),
-    "stochastic": (2048, 2045, 2050),  # 1,000 draws, seed 42: median, 5 % and 95 % of the depletion year
+    "stochastic": (2046, 2043, 2049),  # 1,000 draws, seed 42: median, 5 % and 95 % of the depletion year
     "resident": (2044, 2041, 2051),    # the resident fund: baseline, then the earliest and latest set
     "sensitivity": {  # earlier and later depletion year, the assumption shifted down and up by its stated shift
-        "labour.employee_coverage_scale": (2046, 2049),
-        "employee_pension.indexation_wage_share": (2046, 2049),
-        "economy.wage_growth": (2047, 2049),
-        "employee_pension.investment_return": (2047, 2048),
+        "labour.employee_coverage_scale": (2044, 2047),
+        "employee_pension.indexation_wage_share": (2044, 2048),
+        "economy.wage_growth": (2045, 2047),
+        "employee_pension.investment_return": (2046, 2046),
     },
     "unemployment": (2035, 1),  # provinces whose unemployment fund runs out by that year
 }

@@ -155,13 +155,17 @@ def test_a_fall_of_coverage_takes_late_joiners_in_proportion():
     assert cohort("retired", 16) == pytest.approx(0.3) and cohort("insured", 16) == pytest.approx(0.0, abs=1e-15)
 
 
-def test_the_minimum_is_read_in_every_year(tmp_path, baseline):
-    """Without the rise to 20 (15 for ever), the late joiners of 2021-2024 draw 15 years after they joined
-    (2036-2039); under the law the rising minimum keeps them contributing until they have 20 years
-    (2041-2044). Nothing changes up to 2024 (the calibration) nor once they have all drawn."""
-    scenario = tmp_path / "flat.yaml"
-    scenario.write_text("name: flat\nchanges:\n  retirement.minimum_contribution_years:\n    2025-01-01: 15\n")
-    flat = ssp.run(scenario, end=2050)
+def test_the_minimum_is_read_in_every_year(tmp_path):
+    """Late joiners bringing no earlier years (``late_joiner_credited_years`` 0): without the rise to
+    20 (15 for ever), the late joiners of 2021-2024 draw 15 years after they joined (2036-2039); under
+    the law the rising minimum keeps them contributing until they have 20 years (2041-2044). Nothing
+    changes up to 2024 (the calibration) nor once they have all drawn."""
+    credited = "  retirement.late_joiner_credited_years:\n    2020-01-01: 0\n"
+    (tmp_path / "law.yaml").write_text("name: law\nchanges:\n" + credited)
+    (tmp_path / "flat.yaml").write_text("name: flat\nchanges:\n" + credited
+                                        + "  retirement.minimum_contribution_years:\n    2025-01-01: 15\n")
+    baseline = ssp.run(tmp_path / "law.yaml", end=2050)
+    flat = ssp.run(tmp_path / "flat.yaml", end=2050)
 
     def national(ds, name, year):
         return float(ds[name].sel(year=year).sum())
@@ -177,6 +181,18 @@ def test_the_minimum_is_read_in_every_year(tmp_path, baseline):
         both = ("employee_pension_contributors", "employee_pension_retirees")
         assert sum(national(flat, n, year) for n in both) == pytest.approx(
             sum(national(baseline, n, year) for n in both), rel=1e-12)
+
+
+def test_the_joiners_of_the_drives_bring_the_minimum_of_their_time(tmp_path, baseline):
+    """With the default 15 credited years and coverage held at its 2024 level after 2024, nobody
+    is short: the baseline's members equal those of a run without any minimum, to the bit."""
+    (tmp_path / "none.yaml").write_text("name: none\nchanges:\n  retirement.minimum_contribution_years:\n"
+                                        "    2025-01-01: 0\n    2030-01-01: 0\n    2039-01-01: 0\n")
+    none = ssp.run(tmp_path / "none.yaml", end=2060)
+    scenario = ssp.load_scenario("baseline")
+    assert scenario.parameters.get("retirement.late_joiner_credited_years").annual([2030])[0] == 15.0
+    for name in ("employee_pension_contributors", "employee_pension_retirees"):
+        np.testing.assert_array_equal(none[name].values, baseline[name].sel(year=none.year).values)
 
 
 def test_calibration_holds_for_every_province_in_2024(baseline):

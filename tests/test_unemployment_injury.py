@@ -174,30 +174,30 @@ def test_unemployment_by_hand_guizhou_2030(baseline):
     assert float(baseline["unemployment_coverage"].sel(province=p)) == pytest.approx(coverage, rel=1e-12)
     by_age = baseline["employee_pension_contributors"].sel(province=p, year=year).sum("sex").values  # (A,)
     wage = _wage(p, year)
-    # contributions = insured x 12 x wage x 1 % x collection 0.7721 (derived from the 2023 bulletin)
+    # contributions = insured x 12 x wage x 1 % x collection 0.7712 (derived from the 2023 bulletin)
     insured = coverage * by_age.sum()
     at = baseline.sel(province=p, year=year)
     assert float(at["unemployment_contributors"]) == pytest.approx(insured, rel=1e-12)
-    contributions = insured * 12 * wage * 0.01 * 0.7721
+    contributions = insured * 12 * wage * 0.01 * 0.7712
     assert float(at["unemployment_contributions"]) == pytest.approx(contributions, rel=1e-9)
     # entitlement by contribution years = age - 16: below 1 year none, [1, 5) 12, [5, 10) 18, 10+ 24 months;
-    # entrants = insured with an entitlement x inflow 0.01537; each draws 0.4845 of the entitlement
+    # entrants = insured with an entitlement x inflow 0.01535; each draws 0.4846 of the entitlement
     ages = np.arange(by_age.size)
     years = ages - 16
     months = np.select([years < 1, years < 5, years < 10], [0, 12, 18], 24)
-    entrants = coverage * 0.01537 * by_age[months > 0].sum()
-    beneficiaries = coverage * 0.01537 * 1.0 * 0.4845 * (by_age * months / 12).sum()
+    entrants = coverage * 0.01535 * by_age[months > 0].sum()
+    beneficiaries = coverage * 0.01535 * 1.0 * 0.4846 * (by_age * months / 12).sum()
     assert float(at["unemployment_beneficiaries"]) == pytest.approx(beneficiaries, rel=1e-9)
     assert float(at["unemployment_recipients_during_year"]) == pytest.approx(beneficiaries + entrants, rel=1e-9)
     # benefit = 83.66 % (the national default) of Guizhou's 2025 first-tier minimum wage 2130, moved with wages
-    benefit = 0.8357 * 2130 * wage / _wage(p, 2025)
+    benefit = 0.8356 * 2130 * wage / _wage(p, 2025)
     assert float(at["unemployment_average_benefit"]) == pytest.approx(benefit, rel=1e-9)
     assert float(at["unemployment_benefits"]) == pytest.approx(beneficiaries * 12 * benefit, rel=1e-9)
-    # 2024: the 2025 minimum wage deflated by one year of wage growth, 0.8357 x 2130 / 1.0536 = 1689.48
+    # 2024: the 2025 minimum wage deflated by one year of wage growth, 0.8356 x 2130 / 1.0536 = 1689.28
     in_2024 = float(baseline["unemployment_average_benefit"].sel(province=p, year=2024))
-    assert in_2024 == pytest.approx(0.8357 * 2130 / 1.0536, rel=1e-12)
+    assert in_2024 == pytest.approx(0.8356 * 2130 / 1.0536, rel=1e-12)
     # other spending: 44.66 % of contributions (the 2023 bulletin's spending besides benefits); no refunds
-    assert float(at["unemployment_other_spending"]) == pytest.approx(0.4471 * contributions, rel=1e-9)
+    assert float(at["unemployment_other_spending"]) == pytest.approx(0.4474 * contributions, rel=1e-9)
     assert float(at["unemployment_refunds"]) == 0.0 and float(at["unemployment_subsidies"]) == 0.0
 
 
@@ -209,10 +209,10 @@ def test_unemployment_province_year_with_refunds_by_hand(tmp_path, baseline):
     ds = ssp.run(_scenario(tmp_path, "refunds", changes, 2035))
     p = "CN-HE"
     at, before = ds.sel(province=p, year=2030), ds.sel(province=p, year=2029)
-    contributions = float(at["unemployment_contributors"]) * 12 * _wage(p, 2030) * 0.01 * 0.7721
+    contributions = float(at["unemployment_contributors"]) * 12 * _wage(p, 2030) * 0.01 * 0.7712
     assert float(at["unemployment_contributions"]) == pytest.approx(contributions, rel=1e-9)
     benefits = float(at["unemployment_beneficiaries"]) * 12 * float(at["unemployment_average_benefit"])
-    refunds, subsidies, other = 0.5 * contributions, 0.1 * contributions, 0.4471 * contributions
+    refunds, subsidies, other = 0.5 * contributions, 0.1 * contributions, 0.4474 * contributions
     assert float(at["unemployment_refunds"]) == pytest.approx(refunds, rel=1e-9)
     assert float(at["unemployment_subsidies"]) == pytest.approx(subsidies, rel=1e-9)
     expenditure = benefits + refunds + subsidies + other
@@ -309,8 +309,8 @@ def test_stage_numba_equals_numpy(baseline):
 
 
 def test_recession_raises_spending_then_lowers_the_balance(tmp_path, baseline):
-    # the inflow doubled (0.01537 -> 0.03074) for the three years 2027-2029 only
-    path = _scenario(tmp_path, "recession", "  unemployment.inflow_rate:\n    2027-01-01/2029-12-31: 0.03074\n", 2040)
+    # the inflow doubled (0.01535 -> 0.0307) for the three years 2027-2029 only
+    path = _scenario(tmp_path, "recession", "  unemployment.inflow_rate:\n    2027-01-01/2029-12-31: 0.0307\n", 2040)
     recession = ssp.run(path)
     base = baseline.sel(year=recession["year"])
     ratio = (recession["unemployment_benefits"] / base["unemployment_benefits"])

@@ -61,7 +61,7 @@ WAGE_BREAK_LOW, WAGE_BREAK_HIGH = 0.70, 1.40
 #: The national default unemployment benefit relative to the minimum wage: derived by running the model
 #: (its 2023 beneficiaries as weights) so that the national average benefit of 2023 is the bulletin's
 #: 1,814 CNY/month; held by tests/test_validation.py::test_unemployment_2023_within_tolerance.
-UI_BENEFIT_SHARE = 0.8357
+UI_BENEFIT_SHARE = 0.8356
 
 def write_table(path: Path, frame: pd.DataFrame, header: list[str]) -> None:
     """Write a CSV whose leading ``#`` lines name its content, unit, source and method."""

@@ -430,6 +430,10 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
     retired, leaving = retirement_by_cohort(schedules, years, n_age, early, late, months)
     # read at every date: the minimum in force in each year decides who of those reaching the age draws
     minimum = parameters.get("retirement.minimum_contribution_years").annual(years)
+    # a late joiner brings these years (a lapsed record, or a sum paid in): what it still owes is
+    # the minimum beyond them, counted from the year it joined
+    credited = parameters.get("retirement.late_joiner_credited_years").annual(years)
+    minimum = np.maximum(minimum - credited, 0.0)
 
     cadre = _check_share(parameters.get("labour.female_cadre_share").by_province([years[0]], provinces)[:, 0],
                          "labour.female_cadre_share")
