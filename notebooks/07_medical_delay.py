@@ -101,5 +101,6 @@ gain.round(1)
 # account credits, while the bill, which follows age, hardly moves (-0.4 % in 2035); the
 # accounts, fed by the added workers' own 2 %, pay more of it, so the pooled fund spends less
 # (-2.2 % in 2035): its balance stays higher, and its depletion comes later. Each number above
-# comes from the same stages as any run (`employee_medical.py`); the assumptions behind them (the spending profile by age,
-# cost growth with wages from 2026) are in `params/SOURCES.md#medical-insurance`.
+# comes from the same stages as any run (`employee_medical.py`); the assumptions behind them
+# (the spending profile by age, cost growth with wages from 2026) are in
+# `params/SOURCES.md#medical-insurance`.
