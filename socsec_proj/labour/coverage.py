@@ -161,16 +161,26 @@ def retirement_by_cohort(schedules: dict, years, n_age=101, early_share=None, la
     early = None if early_share is None else tuple(float(x) for x in early_share)
     late = None if late_share is None else tuple(float(x) for x in late_share)
     key = (tuple(sorted(schedules.items())), years, n_age, early, late, int(flexible_months))
-    result = _RETIRED_CACHE.get(key)
-    if result is None:
-        if len(_RETIRED_CACHE) > 32:
-            _RETIRED_CACHE.clear()
+
+    def compute():
         retired = _retired_fraction(schedules, years, n_age, early, late, flexible_months)
         result = (retired, _kernels.leaving_fraction(retired))
         for array in result:
             array.setflags(write=False)
-        _RETIRED_CACHE[key] = result
-    return result
+        return result
+
+    return _memo(_RETIRED_CACHE, key, compute)
+
+
+def _memo(cache: dict, key, compute):
+    """``cache[key]``, computed by ``compute()`` the first time; a cache of more than 32 entries is
+    emptied first (scenarios differ in few keys, so a run keeps what it shares, in bounded memory)."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) > 32:
+            cache.clear()
+        value = cache[key] = compute()
+    return value
 
 
 _RETIRED_CACHE: dict = {}
@@ -477,21 +487,13 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
     default_trend = parameters.get("labour.employee_coverage_trend").at(datetime.date(int(years[0]), 7, 1))
     key = _digest(population_head, retired_head, leaving_head, weight, scale[:, head], entry, years[head],
                   minimum[head], default_trend, engine, str(params_dir()), tuple(provinces))
-    trend = _TREND_CACHE.get(key)
-    if trend is None:
-        trend = fitted_trend(years, provinces, lambda g: head_runs(g)[:2], default_trend)
-        if len(_TREND_CACHE) > 32:
-            _TREND_CACHE.clear()
-        _TREND_CACHE[key] = trend
+    trend = _memo(_TREND_CACHE, key,
+                  lambda: fitted_trend(years, provinces, lambda g: head_runs(g)[:2], default_trend))
     levels_key = key + _digest(trend, resident_scale[:, head], contributing_mask, pension_mask)
-    levels = _LEVELS_CACHE.get(levels_key)
-    if levels is None:
-        levels = _calibrated_levels(head_runs, trend, population_head, retired_head, leaving_head, weight,
-                                    scale[:, head], years[head], trend_share[head], resident_head, minimum[head],
-                                    retirees, provinces, t_cal, engine)
-        if len(_LEVELS_CACHE) > 32:
-            _LEVELS_CACHE.clear()
-        _LEVELS_CACHE[levels_key] = levels
+    levels = _memo(_LEVELS_CACHE, levels_key,
+                   lambda: _calibrated_levels(head_runs, trend, population_head, retired_head, leaving_head, weight,
+                                              scale[:, head], years[head], trend_share[head], resident_head,
+                                              minimum[head], retirees, provinces, t_cal, engine))
     # copies: the cache's arrays are read-only (numba would compile the kernel again for those)
     level, take_up, entry, contribution_share, resident_take_up = (array.copy() for array in levels)
     # after 2024 the trend applies where coverage is below one insured worker per resident; a
