@@ -16,6 +16,7 @@ cache rather than fall back to the package's folder.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import os
@@ -262,6 +263,47 @@ def over_blocks(block_kernel, n_blocks, *args):
             concurrent.futures.wait(helpers)
         for helper in helpers:
             helper.result()
+
+
+def map_on_threads(function, items, threads=None):
+    """``function(item)`` for every item, yielded in the order of ``items``, computed on Python
+    threads (as many as numba would use, :data:`thread_count`), each running numba's kernels on
+    one thread and handing out its own :func:`buffer` arrays (:func:`reused_buffers`).
+
+    For independent pieces of work that are each a mix of Python and kernels, such as the
+    chunks of a stochastic run: while one thread holds the GIL for its Python and xarray work,
+    the other runs a kernel (compiled ``nogil``), so both cores stay busy, where one chunk's
+    parallel kernels leave the second core idle during all of that chunk's Python. At most two
+    results per thread wait to be taken, so memory stays bounded however many items there are.
+    With one thread the items run here, one after the other. The results do not depend on the
+    number of threads: each item is computed alone, and on one thread a parallel kernel gives
+    the same bits (every kernel's rows are independent).
+    """
+    items = list(items)
+    threads = min(thread_count() if threads is None else threads, len(items))
+    if threads <= 1:
+        with reused_buffers():
+            for item in items:
+                yield function(item)
+        return
+    previous = numba.get_num_threads()
+
+    def start_thread():  # the pool's threads only; numba's thread count is per thread
+        numba.set_num_threads(1)
+        _POOL.arrays = {}
+
+    pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="socsec-chunk", initializer=start_thread)
+    pending = collections.deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:  # also on an error, Ctrl-C or a caller that stops early: nothing left running
+        pool.shutdown(wait=True, cancel_futures=True)
+        numba.set_num_threads(previous)
 
 
 @contextlib.contextmanager

@@ -41,8 +41,8 @@ PEAK_FACTOR = 3
 #: Share of the available memory a run may plan to use.
 USABLE_SHARE = 0.8
 
-#: Fixed memory of a summary-only run [bytes]: one chunk's cubes while the stages run
-#: (~670 MB), the store's buffer (2,048 draws x 4 variables x 2,511 cells x 8 bytes, 165 MB)
+#: Fixed memory of a summary-only run [bytes]: the cubes of the chunks being computed (one per
+#: thread, ~670 MB each on 2 threads: 1.26 GB peak resident measured at 2,000 draws), the store's buffer (2,048 draws x 4 variables x 2,511 cells x 8 bytes, 165 MB)
 #: and a block read back with its sorted copy (2 x 256 MB): 1.5 GB rounded up.
 SUMMARY_FIXED = 1_500 * 2**20
 

@@ -29,9 +29,11 @@ cubes dropped. With every shock at zero each draw is the deterministic projectio
 (``tests/test_stochastic.py``).
 
 ``run(..., client=dask_client)`` maps chunks of draws over a ``dask.distributed`` cluster
-(each worker runs numba single-threaded); without a client the draws run in this process on
-numba's threads. Either way the results are the same to the bit: every draw is computed
-alone, whatever chunk holds it.
+(each worker runs numba single-threaded); without a client the chunks run in this process,
+one chunk per thread on as many threads as numba uses, each chunk's kernels on its own thread
+(``_accelerate.map_on_threads``: one chunk's Python and xarray work overlaps another's
+kernels). Either way the results are the same to the bit: every draw is computed alone,
+whatever chunk or thread holds it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import reused_buffers, single_threaded
+from ._accelerate import map_on_threads, single_threaded
 from .errors import InputError
 from .funds.accounts import member_totals
 from .inputs import data
@@ -319,25 +321,32 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
                                      chunk_size=chunk_size, engine=engine, store_folder=store_folder), reported)
     if client is None:
-        size = chunk_size or CHUNK_SIZE
         collected = None
         setup = chunk_setup(scenario)
-        with reused_buffers():  # each chunk's cubes are written where the previous chunk's were
-            for start in range(0, draws, size):
-                part = simulate_chunk(scenario, seed, start, min(start + size, draws), keep, engine, setup)
-                if collected is None:  # all draws' arrays at once: no copy to join them at the end
-                    collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
-                                 if name != "coords"}
-                    collected["coords"] = part["coords"]
-                for name, values in part.items():
-                    if name != "coords":
-                        collected[name][start:start + len(values)] = values
+        for (start, _), part in _chunks_here(_chunk_bounds(draws, chunk_size), lambda bounds: simulate_chunk(
+                scenario, seed, *bounds, keep, engine, setup)):
+            if collected is None:  # all draws' arrays at once: no copy to join them at the end
+                collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
+                             if name != "coords"}
+                collected["coords"] = part["coords"]
+            for name, values in part.items():
+                if name != "coords":
+                    collected[name][start:start + len(values)] = values
         parts = [collected]
     else:
         bounds = _chunk_bounds(draws, chunk_size, client)
         futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
         parts = client.gather(futures)
     return _reported(_to_dataset(scenario, parts, seed), reported)
+
+
+def _chunks_here(bounds, compute):
+    """``((start, stop), compute((start, stop)))`` for the chunks ``bounds`` of a run in this
+    process, in draw order: on numba's threads, a chunk per thread, each thread's kernels on one
+    thread and its cubes written where its previous chunk's were (``_accelerate.map_on_threads``;
+    ``compute`` must copy what it keeps of the cubes). A chunk is computed alone, so the results
+    are the same to the bit on any number of threads."""
+    return zip(bounds, map_on_threads(compute, bounds))
 
 
 def _reported(ds: xr.Dataset, provinces) -> xr.Dataset:
@@ -481,10 +490,9 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     bounds = _chunk_bounds(draws, chunk_size, client)
     if client is None:
         setup = chunk_setup(scenario)
-        with reused_buffers():  # each chunk is reduced before the next writes the same cubes
-            for start, stop in bounds:
-                yield start, reduce_chunk(simulate_chunk(scenario, seed, start, stop, engine=engine, setup=setup),
-                                          variables, horizon)
+        for (start, _), reduced in _chunks_here(bounds, lambda bounds: reduce_chunk(
+                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup), variables, horizon)):
+            yield start, reduced
         return
     waves, wave = [], []
     for start, stop in bounds:

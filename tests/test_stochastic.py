@@ -182,3 +182,14 @@ def test_results_do_not_depend_on_the_chunk_size(draws):
         again = stochastic.run("baseline", draws=40, seed=7, chunk_size=size)
         for name in draws.data_vars:
             np.testing.assert_array_equal(again[name].values, draws[name].values, err_msg=f"{name}, chunks of {size}")
+
+
+def test_results_do_not_depend_on_the_threads_the_chunks_run_on(draws):
+    # in this process the chunks run on numba's threads, one chunk per thread (_accelerate.map_on_threads);
+    # inside single_threaded they run one after the other here: the same bits
+    from socsec_proj._accelerate import single_threaded
+
+    with single_threaded():
+        serial = stochastic.run("baseline", draws=40, seed=7)
+    for name in draws.data_vars:
+        np.testing.assert_array_equal(serial[name].values, draws[name].values, err_msg=name)

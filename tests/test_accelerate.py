@@ -1,0 +1,80 @@
+"""The engine helpers of ``_accelerate``: work mapped over Python threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from socsec_proj import _accelerate
+
+
+def test_map_on_threads_keeps_the_order_and_runs_each_item_with_numba_on_one_thread():
+    seen = []
+
+    def work(item):
+        seen.append((threading.current_thread().name, _accelerate.thread_count()))
+        time.sleep(0.002 * (item % 3))  # later items finish first now and then
+        return item * item
+
+    before = _accelerate.thread_count()
+    assert list(_accelerate.map_on_threads(work, range(20), threads=2)) == [i * i for i in range(20)]
+    assert {count for _, count in seen} == {1}
+    assert all(name.startswith("socsec-chunk") for name, _ in seen)
+    assert len({name for name, _ in seen}) == 2
+    assert _accelerate.thread_count() == before
+
+
+def test_each_thread_reuses_its_own_buffers():
+    def work(item):
+        array = _accelerate.buffer("cube", (4,))
+        array[:] = item
+        return id(array), threading.current_thread().name, array.copy()
+
+    results = list(_accelerate.map_on_threads(work, range(12), threads=2))
+    by_thread = {}
+    for address, name, values in results:
+        by_thread.setdefault(name, set()).add(address)
+    assert all(len(addresses) == 1 for addresses in by_thread.values())  # one buffer per thread
+    assert len(set.union(*by_thread.values())) == 2                      # never shared
+    assert [int(values[0]) for _, _, values in results] == list(range(12))
+
+
+def test_one_thread_runs_the_items_here():
+    names = list(_accelerate.map_on_threads(lambda item: threading.current_thread().name, range(3), threads=1))
+    assert names == [threading.current_thread().name] * 3
+
+
+def test_at_most_two_results_per_thread_wait_to_be_taken():
+    started = []
+
+    def work(item):
+        started.append(item)
+        return item
+
+    taken = _accelerate.map_on_threads(work, range(100), threads=2)
+    assert next(taken) == 0
+    time.sleep(0.05)
+    assert len(started) <= 5  # 2 x 2 submitted ahead, then one more after the first was taken
+    assert list(taken) == list(range(1, 100))
+
+
+def test_an_error_in_one_item_is_raised_and_nothing_is_left_running():
+    def work(item):
+        if item == 3:
+            raise ValueError("item 3")
+        time.sleep(0.01)
+        return item
+
+    with pytest.raises(ValueError, match="item 3"):
+        list(_accelerate.map_on_threads(work, range(50), threads=2))
+    time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if t.name.startswith("socsec-chunk")]
+
+
+def test_a_kernel_gives_the_same_bits_on_threads():
+    values = np.random.default_rng(1).random((8, 1000))
+    here = [_accelerate.row_sum(row) for row in values]
+    assert list(_accelerate.map_on_threads(_accelerate.row_sum, values, threads=2)) == here
