@@ -343,6 +343,26 @@ def reused_buffers():
         _POOL.arrays = previous
 
 
+@contextlib.contextmanager
+def kept_buffers():
+    """:func:`reused_buffers` whose arrays this thread keeps after the block, for the next block.
+
+    For a dask worker's thread, which runs one chunk of draws per task: fresh cubes in every
+    task would be faulted in page by page again (a LocalCluster worker spent 31 ms of CPU per
+    draw against 17 in this process). The thread holds one chunk's cubes (~670 MB for 16
+    draws) until it ends.
+    """
+    previous = getattr(_POOL, "arrays", None)
+    kept = getattr(_POOL, "kept", None)
+    if kept is None:
+        kept = _POOL.kept = {}
+    _POOL.arrays = kept
+    try:
+        yield
+    finally:
+        _POOL.arrays = previous
+
+
 def buffer(name: str, shape, dtype=float):
     """An uninitialised array (``numpy.empty``) for a kernel to fill completely; inside
     :func:`reused_buffers` the one of the same ``name``, shape and dtype handed out before."""

@@ -78,3 +78,13 @@ def test_a_kernel_gives_the_same_bits_on_threads():
     values = np.random.default_rng(1).random((8, 1000))
     here = [_accelerate.row_sum(row) for row in values]
     assert list(_accelerate.map_on_threads(_accelerate.row_sum, values, threads=2)) == here
+
+
+def test_kept_buffers_outlive_the_block_on_their_thread_only():
+    with _accelerate.kept_buffers():
+        first = _accelerate.buffer("cube", (3,))
+    with _accelerate.kept_buffers():
+        assert _accelerate.buffer("cube", (3,)) is first          # the next task writes the same array
+    assert _accelerate.buffer("cube", (3,)) is not first          # outside the block: a new array each time
+    other = list(_accelerate.map_on_threads(lambda _: _accelerate.buffer("cube", (3,)), [0], threads=2))
+    assert other[0] is not first
