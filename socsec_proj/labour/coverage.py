@@ -51,6 +51,7 @@ from ..errors import InputError
 from ..inputs import data
 from ..inputs.paths import params_dir
 from ..inputs.provinces import CODES
+from ..solvers import brentq
 from ..variables import SEXES, add, by_draw
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
@@ -333,7 +334,6 @@ def fitted_trend(years, provinces, runs, default: float = 0.0) -> float:
         unit, level = runs(g)
         return float(np.sum(level * unit["insured_total"][:, t])) / target - 1.0
 
-    from scipy.optimize import brentq
     # the gap is nearly linear in g: Brent's method from a narrow bracket needs a few runs
     low, high = 0.0, 0.08
     if gap(low) * gap(high) > 0:
