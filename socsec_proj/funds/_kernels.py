@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._accelerate import jit, kernel, prange, row_sum
+from .._accelerate import jit, kernel, row_sum
 
 
 class PensionStockInputs(NamedTuple):
@@ -92,10 +92,10 @@ def new_pension_numpy(level, wages, paid, start, per_account, account_first, per
     return np.asarray(level)[..., None, None] * formula
 
 
-@jit(parallel=True)
+@jit
 def pension_stock(inputs, expenditure):
     """The expenditure of every row, carrying the average pension by sex and age year by year
-    (only the last year's is kept: ~0.8 kB per row instead of a cube), parallel over rows."""
+    (only the last year's is kept: ~0.8 kB per row instead of a cube)."""
     retirees, population = inputs.retirees, inputs.population
     wages, account_paid, start = inputs.wages, inputs.paid, inputs.start
     per_account, account_first, per_wage = inputs.per_account, inputs.account_first, inputs.per_wage
@@ -104,7 +104,7 @@ def pension_stock(inputs, expenditure):
     n_prov = population.shape[2]
     n_years = inputs.indexation.shape[1]
     last = n_age - 1
-    for row in prange(n_rows):
+    for row in range(n_rows):
         d = row // n_prov
         p = row - d * n_prov
         level = inputs.level[row]

@@ -55,7 +55,7 @@ import functools
 import numpy as np
 import xarray as xr
 
-from .._accelerate import jit, kernel, prange
+from .._accelerate import jit, kernel
 from ..errors import InputError
 from ..inputs.data import industry_base_rates
 from ..inputs.paths import params_dir
@@ -118,7 +118,7 @@ def industry_classes(parameter, years: tuple, provinces: tuple, folder) -> np.nd
 # --------------------------------------------------------------------------------------------
 
 
-@jit(parallel=True)
+@jit
 def long_term_stock(insured, retirees, population, first, new_rate, stock):
     """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`).
 
@@ -131,7 +131,7 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
     n_prov = population.shape[2]
     n_years = new_rate.shape[1]
     last = n_age - 1
-    for p in prange(n_rows):  # rows (province q of draw d: p = d x P + q) are independent
+    for p in range(n_rows):  # rows (province q of draw d: p = d x P + q) are independent
         d = p // n_prov
         q = p - d * n_prov
         previous = np.zeros(n_age)

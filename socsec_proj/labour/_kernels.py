@@ -70,7 +70,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._accelerate import jit, kernel, prange, row_sum
+from .._accelerate import jit, kernel, row_sum
 
 #: sex of each category
 CATEGORY_SEX = np.array([0, 1, 1])
@@ -235,9 +235,9 @@ def _age_slots(recent, waiting, extra, waiting_share, leaving, coverage, t, slot
     return worked
 
 
-@jit(parallel=True)
+@jit
 def coverage_kernel(inputs, outputs):
-    """The coverage step of every draw and province (see the module docstring), parallel over both."""
+    """The coverage step of every draw and province (see the module docstring), one row after the other."""
     population, retired_fraction, leaving = inputs.population, inputs.retired_fraction, inputs.leaving
     category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
     retired_level, carry_age = inputs.retired_level, inputs.carry_age
@@ -245,7 +245,7 @@ def coverage_kernel(inputs, outputs):
     recent_top, waiting_top = inputs.recent_top, inputs.waiting_top
     resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
     resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
-    # outputs as locals: numba 0.6x drops writes through a named tuple's field inside prange
+    # outputs as locals: short names for the loops below
     insured, retired = outputs.insured, outputs.retired
     resident_contributors, resident_beneficiaries = outputs.resident_contributors, outputs.resident_beneficiaries
     insured_total, retired_total = outputs.insured_total, outputs.retired_total
@@ -254,7 +254,7 @@ def coverage_kernel(inputs, outputs):
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
     first_carried = max(carry_age, 1)
-    for row in prange(n_draws * n_prov):  # draws and provinces are independent
+    for row in range(n_draws * n_prov):  # draws and provinces are independent
         d = row // n_prov
         p = row - d * n_prov
         share_insured = np.empty((n_cat, n_age))
@@ -268,7 +268,7 @@ def coverage_kernel(inputs, outputs):
         recent = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
         waiting = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
         last_change = -slots - 1  # the last year the coverage level changed (none yet)
-        # (np.zeros in a prange body is a parallel loop of its own, which costs seconds of compiling)
+        # (only what is read before it is written is zeroed)
         waiting_share = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
         extra = _empty_slots(1, n_cat, n_age, 0, n_age - 1)[0]
         # whether a category's slots were worked on last year (else extra and waiting_share are still 0)
