@@ -1,8 +1,9 @@
 """Reductions over the draws of a stochastic run: exact quantiles, means, depletion years, chunk by chunk.
 
 ``ssp.run(..., draws=N, summary=(0.01, 0.05, 0.5, 0.95, 0.995))`` keeps only what users read,
-so that its memory does not grow with N (a run that keeps every draw needs 0.42 MB per draw
-and stops fitting near 15,000 draws on a 24 GiB machine):
+so that its memory does not grow with N (a run that keeps every draw is planned at 1.75 MB per
+draw, :func:`socsec_proj.resources.bytes_per_draw`, and stops fitting near 10,000 draws on a
+24 GiB machine):
 
 - the **quantiles** over draws of a few variables (by default each fund's balance), per
   province and year, *exact*: equal to ``numpy.quantile`` of the same draws kept whole;
@@ -18,7 +19,7 @@ side by side. Chunks of draws collect in a buffer of :data:`BUFFER_DRAWS` draws 
 written out transposed (one contiguous write per cell); the reduction reads a block of cells
 at a time, all draws, and selects the order statistics it needs (``numpy.partition``, no full
 sort). Memory is the buffer plus one block; the disk holds 8 bytes x draws x cells x
-variables (4 balances, 100,000 draws: 8 GB), removed when the run ends. A store such as zarr
+variables (the 6 balances, 100,000 draws: 12 GB), removed when the run ends. A store such as zarr
 would do the same with a dependency; numpy's file reads are enough for one layout.
 
 :func:`quantiles` is the one quantile rule of the package (``summarize`` uses it too): the
