@@ -25,7 +25,7 @@ SCHEMES = ("employee_pension", "resident_pension", "unemployment", "injury", "em
 
 
 #: The labour stage's member cubes (province, sex, age, year). Each has a declared sum over sex
-#: and age, ``{cube}_total`` (province, year), that the pension stage of its scheme adds.
+#: and age, ``{cube}_total`` (province, year), that the labour stage adds from its kernel's sums.
 MEMBER_CUBES = ("employee_pension_contributors", "employee_pension_retirees",
                 "resident_pension_contributors", "resident_pension_beneficiaries")
 
@@ -97,8 +97,8 @@ _DECLARED = [
              "insured of the urban-rural resident pension below the pension age at 1 July"),
     Variable("resident_pension_beneficiaries", ("province", "sex", "age", "year"), "persons",
              "beneficiaries of the urban-rural resident pension (实际领取待遇人数) at 1 July"),
-    # the cubes' sums over sex and age, added once by the pension stage of each scheme (every fund
-    # stage and a stochastic run's kept totals read them: one pass over each cube instead of ten)
+    # the cubes' sums over sex and age, added by the labour stage as its kernel writes the cubes (every
+    # fund stage and a stochastic run's kept totals read them: no fund passes over a cube to sum it)
     Variable("employee_pension_contributors_total", ("province", "year"), "persons",
              "insured workers of the urban-employee pension, not yet retired, at 1 July, all sexes and ages"),
     Variable("employee_pension_retirees_total", ("province", "year"), "persons",

@@ -80,3 +80,16 @@ def test_weighted_totals_kernel_equals_numpy(n_rows, n_sex, n_years, first, n_we
     accounts.sex_age_totals(cube, first, plain)
     accounts.sex_age_weighted_totals(cube, first, ones, weighted)
     np.testing.assert_allclose(weighted[0], plain, rtol=1e-12)
+
+
+def test_the_labour_stage_adds_the_totals_its_kernel_took_as_the_cubes_sums():
+    # no fund stage needs to pass over a cube to sum it: the labour stage's kernel summed each row
+    # as it wrote it, with the same additions in the same order as accounts.member_totals
+    from socsec_proj.demography.population import project_population
+    from socsec_proj.labour.coverage import project_coverage
+
+    ds = ssp.run("baseline", stages=[project_population, project_coverage])
+    for cube in MEMBER_CUBES:
+        assert member_total_name(cube) in ds.variables
+        summed = accounts.member_totals(ds.drop_vars(member_total_name(cube)), cube)
+        np.testing.assert_array_equal(ds[member_total_name(cube)].values[None], summed, err_msg=cube)

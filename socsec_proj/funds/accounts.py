@@ -267,7 +267,8 @@ def member_totals(ds: xr.Dataset, name: str, first: int = 0, engine: str = "numb
     ``[D, P, Y - first]`` [persons] (a copy), of the draws ``draws``.
 
     The declared total ``{name}_total`` when a stage has added it (:func:`with_member_totals`:
-    each pension stage adds its scheme's), else summed here. Every fund and the stochastic run's
+    the labour stage adds them, as its kernel took them while writing the cubes; a labour stage
+    of a user's own may not), else summed here. Every fund and the stochastic run's
     kept totals read these sums, ten of them per run: the kernel reads the (contiguous) cube
     once, at memory speed, where numpy's reduction over two non-adjacent axes of a sliced cube
     was the stages' largest numpy cost.

@@ -52,7 +52,7 @@ from ..inputs import data
 from ..inputs.paths import params_dir
 from ..inputs.provinces import CODES
 from ..solvers import brentq
-from ..variables import SEXES, add, by_draw
+from ..variables import SEXES, add, by_draw, member_total_name
 from . import _kernels
 from .retirement import CATEGORIES, RetirementSchedule, retirement_age_table
 
@@ -526,6 +526,12 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
         "employee_pension_retirees": cube(result["retired"]),
         "resident_pension_contributors": cube(result["resident_contributors"]),
         "resident_pension_beneficiaries": cube(result["resident_beneficiaries"]),
+        # the cubes' sums over sex and age, as the kernel took them while writing the cubes (the
+        # same additions, in the same order, as a later sum of the cube): no fund sums a cube again
+        member_total_name("employee_pension_contributors"): result["insured_total"],
+        member_total_name("employee_pension_retirees"): result["retired_total"],
+        member_total_name("resident_pension_contributors"): result["outside_contributing"],
+        member_total_name("resident_pension_beneficiaries"): result["outside_old"],
         "system_dependency_ratio": dependency,
         "employee_pension_coverage": level,
         "employee_pension_retired_take_up": take_up,
