@@ -197,7 +197,8 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
 
 def project_draws(scenario, drivers: dict, draws=None, engine="numba", base: xr.Dataset = None) -> xr.Dataset:
     """The stages' Dataset of given driver paths: every stage of the deterministic run, with a
-    ``draw`` dimension (the cubes included; :func:`kept` is what a stochastic run keeps of it).
+    ``draw`` dimension (the cubes included but the two resident-scheme ones, of which the labour
+    stage adds only the totals with draws; :func:`kept` is what a stochastic run keeps of it).
 
     Parameters
     ----------

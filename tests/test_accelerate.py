@@ -16,7 +16,7 @@ def test_map_on_threads_keeps_the_order_and_runs_each_item_with_numba_on_one_thr
 
     def work(item):
         seen.append((threading.current_thread().name, _accelerate.thread_count()))
-        time.sleep(0.002 * (item % 3))  # later items finish first now and then
+        time.sleep(0.005 + 0.002 * (item % 3))  # both threads take items; later items finish first now and then
         return item * item
 
     before = _accelerate.thread_count()
@@ -31,6 +31,7 @@ def test_each_thread_reuses_its_own_buffers():
     def work(item):
         array = _accelerate.buffer("cube", (4,))
         array[:] = item
+        time.sleep(0.005)  # so that both threads take items
         return id(array), threading.current_thread().name, array.copy()
 
     results = list(_accelerate.map_on_threads(work, range(12), threads=2))

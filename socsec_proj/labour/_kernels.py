@@ -58,7 +58,8 @@ Inputs and outputs are the named tuples :class:`CoverageInputs` and :class:`Cove
 
 Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y, A]``
 [persons]: ``insured`` (those waiting for the minimum included), ``retired``,
-``resident_contributors``, ``resident_beneficiaries``;
+``resident_contributors``, ``resident_beneficiaries`` (these two with no draws, size 0 in
+their first axis, when only their totals are asked for);
 totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
 ``outside_old`` (what calibrating the resident shares needs).
@@ -254,6 +255,10 @@ def coverage_kernel(inputs, outputs):
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
     first_carried = max(carry_age, 1)
+    # resident cubes of no draws: only their totals are asked for (each row is summed from a scratch row)
+    resident_cubes = resident_contributors.shape[0] > 0
+    scratch_contributors = np.empty(n_age)
+    scratch_beneficiaries = np.empty(n_age)
     for row in range(n_draws * n_prov):  # draws and provinces are independent
         d = row // n_prov
         p = row - d * n_prov
@@ -350,8 +355,8 @@ def coverage_kernel(inputs, outputs):
                 people = population[d, t, p, s]
                 ins_out = insured[d, p, s, t]
                 ret_out = retired[d, p, s, t]
-                con_out = resident_contributors[d, p, s, t]
-                ben_out = resident_beneficiaries[d, p, s, t]
+                con_out = resident_contributors[d, p, s, t] if resident_cubes else scratch_contributors
+                ben_out = resident_beneficiaries[d, p, s, t] if resident_cubes else scratch_beneficiaries
                 for a in range(n_age):
                     ins_out[a] = row_insured[a] * people[a]
                     ret_out[a] = row_retired[a] * people[a]
@@ -385,7 +390,9 @@ def _coverage_numpy_one(inputs, outputs, d):
     resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
     resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
     insured, retired = outputs.insured[d], outputs.retired[d]
-    resident_contributors, resident_beneficiaries = outputs.resident_contributors[d], outputs.resident_beneficiaries[d]
+    resident_cubes = outputs.resident_contributors.shape[0] > 0  # else the totals only, as the kernel
+    if resident_cubes:
+        resident_contributors, resident_beneficiaries = outputs.resident_contributors[d], outputs.resident_beneficiaries[d]
     insured_total, retired_total = outputs.insured_total[d], outputs.retired_total[d]
     outside_contributing, outside_old = outputs.outside_contributing[d], outputs.outside_old[d]
     n_years, n_prov, n_sex, n_age = population.shape
@@ -456,10 +463,14 @@ def _coverage_numpy_one(inputs, outputs, d):
         insured_total[:, t] = insured[:, :, t].sum(axis=(1, 2))
         retired_total[:, t] = retired[:, :, t].sum(axis=(1, 2))
         outside = np.maximum(people - ins * people - ret * people, 0.0)
-        resident_contributors[:, :, t] = outside * (resident_contribution[:, t, None, None] * contributing_mask)
-        resident_beneficiaries[:, :, t] = outside * (resident_take_up[:, None, None] * pension_mask)
-        outside_contributing[:, t] = resident_contributors[:, :, t].sum(axis=(1, 2))
-        outside_old[:, t] = resident_beneficiaries[:, :, t].sum(axis=(1, 2))
+        contributors = outside * (resident_contribution[:, t, None, None] * contributing_mask)
+        beneficiaries = outside * (resident_take_up[:, None, None] * pension_mask)
+        if resident_cubes:
+            resident_contributors[:, :, t] = contributors
+            resident_beneficiaries[:, :, t] = beneficiaries
+            contributors, beneficiaries = resident_contributors[:, :, t], resident_beneficiaries[:, :, t]
+        outside_contributing[:, t] = contributors.sum(axis=(1, 2))
+        outside_old[:, t] = beneficiaries.sum(axis=(1, 2))
 
 
 coverage_engine = kernel(coverage_kernel, coverage_numpy)

@@ -229,7 +229,7 @@ def _retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_
 
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
                  resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
-                 leaving=None, reuse=False, minimum_years=None) -> dict:
+                 leaving=None, reuse=False, minimum_years=None, resident_cubes=True) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
 
     ``minimum_years[Y]`` (or one number for every year) is the minimum contribution in force in each year [years]
@@ -241,6 +241,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     of ``retired``, worked out here if not given (a caller running the kernel several times
     on the same schedules passes it). With ``reuse`` the cubes are
     :func:`~socsec_proj._accelerate.buffer`'s (the previous chunk's, in a stochastic run).
+    Without ``resident_cubes`` the two resident-scheme cubes are not written (size 0), only
+    their totals.
 
     Returns
     -------
@@ -255,8 +257,10 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     # Every element is written by the kernel: no need to zero the cubes first. One block, not four
     # arrays of 3.9 MB: numpy asks Linux for huge pages from 4 MiB on, and faulting the fresh
     # memory in was then the largest cost of the stage (6.5 ms for four arrays, 1.4 ms for one).
-    shape = (4, n_draws, n_prov, n_sex, n_years, n_age)
-    block = buffer("coverage.cubes", shape) if reuse else np.empty(shape)
+    shape = (4 if resident_cubes else 2, n_draws, n_prov, n_sex, n_years, n_age)
+    block = list(buffer("coverage.cubes", shape) if reuse else np.empty(shape))
+    if not resident_cubes:
+        block += [np.empty((0, n_prov, n_sex, n_years, n_age))] * 2
     totals = np.empty((4, n_draws, n_prov, n_years))
     outputs = _kernels.CoverageOutputs(*block, *totals)
     if leaving is None:
@@ -279,7 +283,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
     _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
     out = outputs._asdict()
-    return {name: values[0] for name, values in out.items()} if single else out
+    return {name: values[0] if len(values) else values[:, 0] for name, values in out.items()} if single else out
 
 
 def _check_share(values, key, source=None, low=0.0, high=1.0):
@@ -405,7 +409,8 @@ def _calibrated_levels(head_runs, trend, population_head, retired_head, leaving_
     return levels
 
 
-def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dataset:
+def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba", resident_cubes: bool | None = None
+                     ) -> xr.Dataset:
     """Labour and coverage stage: Dataset in (with ``population``), Dataset out.
 
     Adds ``employee_pension_contributors``, ``employee_pension_retirees``,
@@ -417,7 +422,13 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
     With a ``draw`` dimension every draw's population is covered by the same calibrated
     levels: the calibration reads years up to 2024 only, which no draw changes (drivers start
     in 2025), so draw 0 calibrates. ``engine`` picks the kernel or its numpy reference.
+
+    ``resident_cubes``: add the two resident-scheme cubes by sex and age; default without draws
+    only. With draws only their sums over sex and age (``{cube}_total``) are added: no stage
+    reads those cubes by age, and a stochastic run keeps the totals (writing the two cubes was
+    130 MB per chunk of 16 draws that nothing read).
     """
+    resident_cubes = "draw" not in ds.dims if resident_cubes is None else resident_cubes
     parameters = scenario.parameters
     years = ds.variables["year"].values
     provinces = ds.variables["province"].values
@@ -506,7 +517,8 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
 
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
-                          pension_mask, leaving=leaving, engine=engine, reuse=True, minimum_years=minimum)
+                          pension_mask, leaving=leaving, engine=engine, reuse=True, minimum_years=minimum,
+                          resident_cubes=resident_cubes)
 
     def cube(values):  # kernel layout [D, P, S, Y, A] -> declared (draw, province, sex, age, year), a view
         return np.swapaxes(values, -1, -2)
@@ -524,8 +536,8 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.D
         "pension_coverage_rate": (employee_insured + resident_insured) / adults,
         "employee_pension_contributors": cube(result["insured"]),
         "employee_pension_retirees": cube(result["retired"]),
-        "resident_pension_contributors": cube(result["resident_contributors"]),
-        "resident_pension_beneficiaries": cube(result["resident_beneficiaries"]),
+        **({"resident_pension_contributors": cube(result["resident_contributors"]),
+            "resident_pension_beneficiaries": cube(result["resident_beneficiaries"])} if resident_cubes else {}),
         # the cubes' sums over sex and age, as the kernel took them while writing the cubes (the
         # same additions, in the same order, as a later sum of the cube): no fund sums a cube again
         member_total_name("employee_pension_contributors"): result["insured_total"],
