@@ -528,7 +528,10 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba", residen
     employee_insured = result["insured_total"] + result["retired_total"]
     # the kernel's totals of resident members (no need to sum the cubes again)
     resident_insured = result["outside_contributing"] + result["outside_old"]
-    adults = population[..., int(np.ceil(entry_age)):].sum(axis=(3, 4)).transpose(0, 2, 1)   # residents 16+ (D, P, Y)
+    # residents 16+ (D, P, Y): the population stage's totals less the young, so that only the young
+    # ages of the cube are read (the cube's sum over ages and its totals differ by < 1e-14)
+    young = population[..., :int(np.ceil(entry_age))].sum(axis=(3, 4)).transpose(0, 2, 1)
+    adults = by_draw(ds, "population_total", ("province", "year", "sex")).sum(axis=-1) - young
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
     return add(ds, {
         "employee_pension_insured": employee_insured,
