@@ -417,11 +417,12 @@ def _write_draw_summary(summary, folder: Path) -> None:
 
 
 def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_end=None, lang=None,
-                    sets=None) -> None:
+                    sets=None, charts=None, draw_charts=None) -> None:
     """Everything ``run`` writes for one scenario into ``folder``: the NetCDF, the CSV tables,
     the charts (PNG, money in 2024 prices, to ``chart_end``), ``report.html``, ``results.xlsx``
     and ``summary.md`` (and, with ``draws``, the stochastic run's draws, quantiles per scheme,
-    fan charts and depletion-year histograms; with a summary-only run's Dataset, its summary files)."""
+    fan charts and depletion-year histograms; with a summary-only run's Dataset, its summary files).
+    ``charts`` and ``draw_charts``: the charts being drawn in the second process (:func:`_draw_charts`)."""
     from .provenance import stamp
     from .report.outputs import write_outputs
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
@@ -445,7 +446,8 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
             if f"{scheme}_balance" in draws and names:
                 _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
     _step(progress, f"{scenario.name}: tables written")
-    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables)
+    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables,
+                           charts=charts, draw_charts=draw_charts)
     _step(progress, f"{scenario.name}: charts, report.html and results.xlsx written")
     (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws, sets=sets),
                                        encoding="utf-8")
@@ -489,9 +491,22 @@ def _chart_end(args, scenarios) -> int:
     return check_chart_end(args.chart_end, first, min(s.horizon or last for s in scenarios))
 
 
+def _draw_charts(worker, ds, scenario, chart_end, lang, draws=None):
+    """The charts of ``ds`` (or, with ``draws``, of a stochastic run's draws) asked of the
+    chart process: drawn there while this process writes the rest (:mod:`.report.background`)."""
+    from .report.outputs import chart_draws, last_chart_year
+    from .report.prices import price_index
+
+    end = last_chart_year(ds, chart_end)
+    if draws is None:
+        return worker.submit("charts", ds, price_index(scenario, ds["year"].values), end, lang)
+    return worker.submit("draw_charts", chart_draws(draws), price_index(scenario, draws["year"].values), end, lang)
+
+
 def _run(args) -> int:
     from . import outputs
     from .projection import run
+    from .report.background import ChartProcess
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
@@ -499,20 +514,26 @@ def _run(args) -> int:
     _check_draws(args, scenarios)
     chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
+    # started before anything else (it imports matplotlib while this process projects), and
+    # before the progress bar's thread and the lock of the results folder
+    worker = ChartProcess()
     _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
-    with progress, outputs.destination(out):
+    with worker, progress, outputs.destination(out):
         for scenario in scenarios:
             began = time.perf_counter()
-            ds = run(scenario)
+            projected = run(scenario)
+            ds = projected if args.start is None else projected.sel(year=slice(args.start, None))
+            charts = _draw_charts(worker, ds, scenario, chart_end, args.lang)
             draws = _stochastic(scenario, args.draws, args.seed, args.scheduler, args.summary_only) if args.draws \
                 else None
-            sets = _assumption_sets(scenario, ds)
+            draw_charts = _draw_charts(worker, ds, scenario, chart_end, args.lang, draws) \
+                if draws is not None and "quantile" not in draws.dims else None
+            sets = _assumption_sets(scenario, projected)
             _step(progress, f"{scenario.name}: projected")
-            if args.start is not None:
-                ds = ds.sel(year=slice(args.start, None))
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
-                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets)
+                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets,
+                                charts=charts, draw_charts=draw_charts)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             n = len(ds["province"])
