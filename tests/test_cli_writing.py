@@ -188,3 +188,24 @@ def test_csv_of_a_run_is_byte_for_byte_pandas(baseline):
         lines = cli._csv_lines(table)
         assert lines is not None, name
         assert "".join(lines) == table.to_csv(index=False, float_format="%.10g"), name
+
+
+def test_a_job_that_cannot_be_handed_over_is_drawn_here(short_run, monkeypatch):
+    """No room for its arguments in /dev/shm (or they do not pickle): that job is drawn here,
+    and the worker stays for the next."""
+    ds, prices = short_run
+    expected = _expected(ds, prices)
+
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with background.ChartProcess() as worker:
+        with monkeypatch.context() as patched:
+            patched.setattr(background.pickle, "dumps", no_room)
+            pending = worker.submit("charts", ds, prices, 2040, "en")
+        assert pending._number is None and worker._process is not None
+        charts = pending.result()
+        again = worker.submit("charts", ds, prices, 2040, "en")
+        assert again._number == 0
+        assert [a[3] for a in again.result()] == [b[3] for b in expected]
+    assert [a[3] for a in charts] == [b[3] for b in expected]

@@ -207,20 +207,22 @@ class ChartProcess:
         :func:`~.outputs.chart_plan`, ``"draw_charts"``: :func:`~.outputs.draw_chart_plan`)."""
         number = None
         if self._connection is not None:
+            path = self._folder / f"{self._next}.pickle"
             try:
                 # the arguments (a projection is tens of MB) go through a file in memory, in one
                 # write: through the pipe, each 64 kB would wait for this busy process's GIL
-                path = self._folder / f"{self._next}.pickle"
                 path.write_bytes(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
-                number = self._next
-                slot = number % SLOTS
-                with self._claims.get_lock():
-                    self._claims[2 * slot] = self._claims[2 * slot + 1] = 0
+            except (OSError, TypeError, pickle.PicklingError):  # no room: this job is drawn here
+                path.unlink(missing_ok=True)
+                return _Pending(self, None, name, args, dpi)
+            number, self._next = self._next, self._next + 1
+            slot = number % SLOTS
+            with self._claims.get_lock():
+                self._claims[2 * slot] = self._claims[2 * slot + 1] = 0
+            try:
                 self._connection.send((number, name, str(path), dpi))
-                self._next += 1
-            except (OSError, ValueError, TypeError, pickle.PicklingError):  # no room, no worker: drawn here
-                number = None
-                self.close(kill=True)
+            except (OSError, ValueError):  # the worker is gone: what it drew is read, the rest drawn here
+                pass
         return _Pending(self, number, name, args, dpi)
 
     def _finished(self, number: int, block: bool) -> bool:
