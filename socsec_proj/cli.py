@@ -566,7 +566,7 @@ def _draw_charts(worker, ds, scenario, chart_end, lang, draws=None):
 def _run(args) -> int:
     from . import outputs
     from .projection import run
-    from .report.background import ChartProcess
+    from .report.background import ChartProcess, core_free
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
@@ -575,8 +575,8 @@ def _run(args) -> int:
     chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
     # started before anything else (it imports matplotlib while this process projects), and
-    # before the progress bar's thread and the lock of the results folder
-    worker = ChartProcess()
+    # before the progress bar's thread and the lock of the results folder; only with a core free
+    worker = ChartProcess(enabled=core_free())
     _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
     with worker, progress, outputs.destination(out):

@@ -59,7 +59,11 @@ def test_charts_drawn_in_a_second_process_are_the_files_drawn_in_one(tmp_path, m
     """The same run with the chart process and without it (every chart drawn here, one after
     the other): the same files, byte for byte but the date."""
     args = ["run", "baseline", "--end", "2045", "--draws", "4", "--seed", "7"]
+    monkeypatch.setenv("SOCSEC_PROJ_CHART_PROCESS", "1")  # whatever the load
+    started = []
+    monkeypatch.setattr(background.ChartProcess, "__enter__", lambda self: started.append(self._process) or self)
     assert cli.main([*args, "--out", str(tmp_path / "two")]) == 0
+    assert started and started[0] is not None  # the run had its chart process
     monkeypatch.setattr(background.ChartProcess, "_start", lambda self: None)
     assert cli.main([*args, "--out", str(tmp_path / "one")]) == 0
     two, one = _files(tmp_path / "two" / "baseline"), _files(tmp_path / "one" / "baseline")
@@ -144,7 +148,8 @@ def test_sigterm_while_writing_ends_the_chart_process_too(tmp_path):
     open: ``communicate`` would wait for it)."""
     out = tmp_path / "results"
     command = subprocess.Popen([sys.executable, "-m", "socsec_proj", "run", "baseline", "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "SOCSEC_PROJ_CHART_PROCESS": "1"})
     time.sleep(4.0)  # imports, the projections: the charts are being drawn by now (or it is done)
     command.send_signal(signal.SIGTERM)
     stdout, stderr = command.communicate(timeout=60)
@@ -209,3 +214,13 @@ def test_a_job_that_cannot_be_handed_over_is_drawn_here(short_run, monkeypatch):
         assert again._number == 0
         assert [a[3] for a in again.result()] == [b[3] for b in expected]
     assert [a[3] for a in charts] == [b[3] for b in expected]
+
+
+@pytest.mark.parametrize("setting, load, cores, expected", [
+    ("1", 9.0, 2, True), ("0", 0.0, 8, False), ("", 0.5, 2, True), ("", 1.2, 2, False), ("", 3.0, 8, True),
+    ("", 0.0, 1, False)])
+def test_a_chart_process_only_with_a_core_free(monkeypatch, setting, load, cores, expected):
+    monkeypatch.setenv("SOCSEC_PROJ_CHART_PROCESS", setting)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    assert background.core_free() is expected

@@ -20,6 +20,9 @@ survives); else from a ``forkserver`` process. The worker ignores Ctrl-C (this p
 it, once) and dies with this process (``PR_SET_PDEATHSIG`` on Linux, and
 :meth:`ChartProcess.close` kills it on any way out of the ``with``).
 
+It is started only when a core is free for it (:func:`core_free`): on a machine whose cores are
+all busy with other work it would add CPU and save no time.
+
 Whatever goes wrong in the worker (it cannot start, it dies, a chart raises there), the
 charts it did not deliver are drawn here, by the same function: the files are the same either
 way, and a real error surfaces here, with its traceback, like any other.
@@ -36,7 +39,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["ChartProcess"]
+__all__ = ["ChartProcess", "core_free"]
 
 #: Seconds :meth:`ChartProcess.close` waits for the worker to end before killing it.
 CLOSE_WAIT = 2.0
@@ -63,6 +66,26 @@ def _remove_stale() -> None:
             shutil.rmtree(folder, ignore_errors=True)
         except OSError:  # someone else's process: alive
             continue
+
+
+def core_free() -> bool:
+    """Whether a second process would have a core to itself: the cores this process may run on
+    exceed the 1-minute load average by at least one. On a busy machine (other work on every
+    core) the worker only adds CPU (its own matplotlib import, handing the projection over) and
+    takes nothing off the wall clock, so the command draws its charts itself. The environment
+    variable ``SOCSEC_PROJ_CHART_PROCESS`` (``1`` or ``0``) decides instead."""
+    setting = os.environ.get("SOCSEC_PROJ_CHART_PROCESS", "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores > 1
+    return cores > 1 and cores - load >= 1.0
 
 
 def _die_with_parent() -> None:
