@@ -216,11 +216,20 @@ def test_a_job_that_cannot_be_handed_over_is_drawn_here(short_run, monkeypatch):
     assert [a[3] for a in charts] == [b[3] for b in expected]
 
 
-@pytest.mark.parametrize("setting, load, cores, expected", [
-    ("1", 9.0, 2, True), ("0", 0.0, 8, False), ("", 0.5, 2, True), ("", 1.2, 2, False), ("", 3.0, 8, True),
-    ("", 0.0, 1, False)])
-def test_a_chart_process_only_with_a_core_free(monkeypatch, setting, load, cores, expected):
+@pytest.mark.parametrize("setting, pressure, load, cores, expected", [
+    ("1", 90.0, 9.0, 2, True), ("0", 0.0, 0.0, 8, False), ("", None, 0.5, 2, True), ("", None, 1.2, 2, False),
+    ("", None, 3.0, 8, True), ("", 0.0, 0.0, 1, False), ("", 3.3, 2.9, 2, True), ("", 75.0, 0.5, 2, False)])
+def test_a_chart_process_only_with_a_core_free(monkeypatch, setting, pressure, load, cores, expected):
     monkeypatch.setenv("SOCSEC_PROJ_CHART_PROCESS", setting)
+    monkeypatch.setattr(background, "_cpu_pressure", lambda: pressure)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
     assert background.core_free() is expected
+
+
+def test_cpu_pressure_is_read_where_linux_reports_it():
+    pressure = background._cpu_pressure()
+    if not Path("/proc/pressure/cpu").exists():
+        assert pressure is None
+    else:
+        assert pressure is not None and 0.0 <= pressure <= 100.0

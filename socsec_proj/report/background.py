@@ -68,12 +68,30 @@ def _remove_stale() -> None:
             continue
 
 
+#: A core counts as free while tasks waited for a CPU less than this share [%] of the last 10 s.
+BUSY_PERCENT = 50.0
+
+
+def _cpu_pressure() -> float | None:
+    """Linux's CPU pressure: the share [%] of the last 10 s in which a runnable task waited for a
+    CPU (``/proc/pressure/cpu``, "some avg10"); None where the kernel does not report it."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as file:
+            fields = dict(item.split("=") for item in file.readline().split()[1:])
+        return float(fields["avg10"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def core_free() -> bool:
-    """Whether a second process would have a core to itself: the cores this process may run on
-    exceed the 1-minute load average by at least one. On a busy machine (other work on every
-    core) the worker only adds CPU (its own matplotlib import, handing the projection over) and
-    takes nothing off the wall clock, so the command draws its charts itself. The environment
-    variable ``SOCSEC_PROJ_CHART_PROCESS`` (``1`` or ``0``) decides instead."""
+    """Whether a second process would have a core to itself (at least 2 cores, and the CPUs not
+    contended: :func:`_cpu_pressure` below :data:`BUSY_PERCENT`; without it, the cores exceed
+    the 1-minute load average by one). On a machine whose cores are all busy with other work the
+    worker only adds CPU (its own matplotlib import, the projection handed over) and takes little
+    off the wall clock, so the command draws its charts itself. The load average alone is not
+    used where the pressure is known: Linux counts tasks waiting for the disk in it (at load 2-3
+    of mostly disk waits, the worker took a third off the run). ``SOCSEC_PROJ_CHART_PROCESS``
+    (``1`` or ``0``) decides instead."""
     setting = os.environ.get("SOCSEC_PROJ_CHART_PROCESS", "").strip()
     if setting in ("0", "1"):
         return setting == "1"
@@ -81,11 +99,16 @@ def core_free() -> bool:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    pressure = _cpu_pressure()
+    if pressure is not None:
+        return pressure < BUSY_PERCENT
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
-        return cores > 1
-    return cores > 1 and cores - load >= 1.0
+        return True
+    return cores - load >= 1.0
 
 
 def _die_with_parent() -> None:
