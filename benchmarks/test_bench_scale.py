@@ -137,17 +137,74 @@ def _seconds(args, env=None):
     return time.perf_counter() - began
 
 
+def _timed(args) -> dict:
+    """Wall seconds and the CPU seconds (user, system) of one command and every process it
+    started (the chart process of ``run`` too), with the load average before it."""
+    import resource
+
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = _seconds(args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "user_seconds": after.ru_utime - before.ru_utime,
+            "system_seconds": after.ru_stime - before.ru_stime, "load_average": load}
+
+
 @pytest.mark.parametrize("draws", [None, 1000])
 def test_cli_run_baseline(benchmark, tmp_path, draws):
-    """``socsec-proj run baseline`` in a new process, warm numba cache (and with ``--draws 1000``)."""
+    """``socsec-proj run baseline`` in a new process, warm numba cache (and with ``--draws 1000``):
+    wall and CPU seconds (user and system, the chart process included) of 3 runs, each with the
+    load average before it. On a shared machine the CPU figures are the steadier ones."""
     benchmark.group = "command line"
     args = [sys.executable, "-m", "socsec_proj", "run", "baseline", "--out", str(tmp_path)]
     args += ["--draws", str(draws)] if draws else []
     _seconds(args)  # warm
-    times = benchmark.pedantic(lambda: [_seconds(args) for _ in range(3)], rounds=1, iterations=1)
-    benchmark.extra_info.update({"seconds": times})
+    runs = benchmark.pedantic(lambda: [_timed(args) for _ in range(3)], rounds=1, iterations=1)
+    benchmark.extra_info.update({"runs": runs})
     print(f"\nsocsec-proj run baseline{f' --draws {draws}' if draws else ''}: "
-          + ", ".join(f"{t:.2f} s" for t in times))
+          + ", ".join(f"{run['seconds']:.2f} s wall ({run['user_seconds']:.2f} s user, "
+                      f"{run['system_seconds']:.2f} s system; load {run['load_average']:.1f})" for run in runs))
+
+
+_WRITING = """
+import json, resource, sys, time
+from socsec_proj import cli
+spent = {}
+write = cli._write_scenario
+
+
+def timed(*args, **kwargs):
+    began, cpu = time.perf_counter(), time.process_time()
+    try:
+        return write(*args, **kwargs)
+    finally:
+        spent.update(seconds=time.perf_counter() - began, cpu_seconds=time.process_time() - cpu)
+
+
+cli._write_scenario = timed
+began = time.perf_counter()
+assert cli.main(sys.argv[1:]) == 0
+print(json.dumps({"writing_seconds": spent["seconds"], "writing_cpu_seconds": spent["cpu_seconds"],
+                  "run_seconds": time.perf_counter() - began,
+                  "chart_process_cpu_seconds": resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime}))
+"""
+
+
+@pytest.mark.parametrize("draws", [None, 1000])
+def test_cli_run_baseline_writing(benchmark, tmp_path, draws):
+    """What ``run baseline`` spends writing once the projections (and draws) are done
+    (``cli._write_scenario``: NetCDF, CSV, quantiles, workbook, page, summary, and waiting for
+    the charts the second process draws meanwhile): wall and this process's CPU seconds (the
+    NetCDF thread included), 3 runs."""
+    benchmark.group = "command line: writing"
+    args = ["-c", _WRITING, "run", "baseline", "--out", str(tmp_path)] + (["--draws", str(draws)] if draws else [])
+    _json(args)  # warm
+    runs = benchmark.pedantic(lambda: [dict(load_average=os.getloadavg()[0], **_json(args)) for _ in range(3)],
+                              rounds=1, iterations=1)
+    benchmark.extra_info.update({"runs": runs})
+    print(f"\nwriting of run baseline{f' --draws {draws}' if draws else ''}: "
+          + ", ".join(f"{run['writing_seconds']:.2f} s wall ({run['writing_cpu_seconds']:.2f} s CPU; "
+                      f"load {run['load_average']:.1f})" for run in runs))
 
 
 _COLD = """

@@ -367,7 +367,43 @@ def _out(args, names) -> Path:
 def _csv(table, path: Path) -> None:
     # 10 significant digits: whole persons for every count, and a relative precision of 1e-10
     # for money, far finer than any input (the pandas default would print 17 noisy digits).
-    table.to_csv(path, index=False, float_format="%.10g")
+    lines = _csv_lines(table)
+    if lines is None:  # a value that needs quoting, or a column of another kind: pandas
+        table.to_csv(path, index=False, float_format="%.10g")
+        return
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.writelines(lines)
+
+
+#: Characters a CSV field must be quoted for.
+_QUOTED = re.compile(r'[,"\r\n]')
+
+
+def _csv_lines(table) -> list[str] | None:
+    """The lines ``table.to_csv(index=False, float_format="%.10g")`` writes, the same bytes in a
+    third of the time (the tables of a run are ~40,000 numbers each, formatted one by one in
+    either case; pandas adds its per-value machinery); None where a field would need quoting
+    or a column holds something other than numbers and text (pandas writes those)."""
+    columns = []
+    for name in table.columns:
+        values = table[name].to_numpy()
+        if values.dtype.kind == "f":
+            columns.append(["" if value != value else f"{value:.10g}" for value in values.tolist()])
+        elif values.dtype.kind in "iu":
+            columns.append([str(value) for value in values.tolist()])
+        elif values.dtype.kind in "OUT":
+            if not all(isinstance(value, str) for value in values.tolist()):
+                return None
+            if any(_QUOTED.search(value) for value in values.tolist()):
+                return None
+            columns.append(values.tolist())
+        else:
+            return None
+    header = [str(name) for name in table.columns]
+    if any(_QUOTED.search(name) for name in header):
+        return None
+    end = os.linesep
+    return [",".join(header) + end, *(",".join(row) + end for row in zip(*columns))] if columns else None
 
 
 def _save(figure, path: Path) -> None:
@@ -402,11 +438,10 @@ def _compact(ds) -> dict:
 
 
 def _write_draw_summary(summary, folder: Path) -> None:
-    """A summary-only run's files: ``draws_summary.nc`` and, per scheme, its quantiles by
-    province and year and its probability of depletion by year."""
+    """A summary-only run's tables: per scheme, its quantiles by province and year and its
+    probability of depletion by year (``draws_summary.nc`` is written with the other NetCDF files)."""
     from .report.summary import SCHEMES
 
-    summary.to_netcdf(folder / "draws_summary.nc")
     for scheme in SCHEMES:
         names = [n for n in summary.data_vars if n.startswith(scheme + "_") and "quantile" in summary[n].dims]
         if names:  # the same table as of the draws kept whole
@@ -416,40 +451,67 @@ def _write_draw_summary(summary, folder: Path) -> None:
             _csv(summary[probability].to_dataframe().reset_index(), folder / f"{scheme}_depletion_probability.csv")
 
 
+def _write_netcdf(ds, folder: Path, draws=None) -> None:
+    """``projection.nc``, and ``draws.nc`` (float32) or a summary-only run's ``draws_summary.nc``."""
+    ds.to_netcdf(folder / "projection.nc")
+    if draws is not None and "quantile" in draws.dims:
+        draws.to_netcdf(folder / "draws_summary.nc")
+    elif draws is not None:
+        draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
+
+
 def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_end=None, lang=None,
-                    sets=None) -> None:
+                    sets=None, charts=None, draw_charts=None) -> None:
     """Everything ``run`` writes for one scenario into ``folder``: the NetCDF, the CSV tables,
     the charts (PNG, money in 2024 prices, to ``chart_end``), ``report.html``, ``results.xlsx``
     and ``summary.md`` (and, with ``draws``, the stochastic run's draws, quantiles per scheme,
-    fan charts and depletion-year histograms; with a summary-only run's Dataset, its summary files)."""
+    fan charts and depletion-year histograms; with a summary-only run's Dataset, its summary files).
+    ``charts`` and ``draw_charts``: the charts being drawn in the second process (:func:`_draw_charts`).
+
+    The NetCDF files are written on a thread of their own meanwhile: that writing is mostly the
+    kernel's (the page cache of files of up to 300 MB faulted in, without the GIL), the tables and
+    pages beside it mostly Python's. The thread ends before this function returns, on every way
+    out, so that nothing writes into ``folder`` once it is swapped in or removed.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .provenance import stamp
+
+    stamp(ds)  # one date for every file of the run
+    if draws is not None:
+        draws.attrs.setdefault("created", ds.attrs["created"])
+    with ThreadPoolExecutor(1, thread_name_prefix="socsec-proj netcdf") as writer:
+        netcdf = writer.submit(_write_netcdf, ds, folder, draws)
+        _write_tables(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=lang, sets=sets,
+                      charts=charts, draw_charts=draw_charts)
+        netcdf.result()  # its error, if any, raised here
+    _step(progress, f"{scenario.name}: summary written")
+
+
+def _write_tables(ds, scenario, folder: Path, progress, draws, *, chart_end, lang, sets, charts, draw_charts):
+    """What :func:`_write_scenario` writes besides the NetCDF files."""
     from .report.outputs import write_outputs
     from .report.summary import SCHEMES, summary_markdown, tidy_tables
     from .stochastic import summarize
 
-    stamp(ds)  # one date for every file of the run
-    ds.to_netcdf(folder / "projection.nc")
     tables = tidy_tables(ds)
     for name, table in tables.items():
         _csv(table, folder / f"{name}.csv")
-    if draws is not None:
-        draws.attrs.setdefault("created", ds.attrs["created"])
     if draws is not None and "quantile" in draws.dims:  # --summary-only: no draw is kept
         _write_draw_summary(draws, folder)
         draws = None
     elif draws is not None:
-        draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
         quantiles = summarize(draws, quantiles=DRAW_QUANTILES)
         for scheme in SCHEMES:
             names = [n for n in quantiles.data_vars if n.startswith(scheme + "_")]
             if f"{scheme}_balance" in draws and names:
                 _csv(quantiles[names].to_dataframe().reset_index(), folder / f"{scheme}_draws_quantiles.csv")
     _step(progress, f"{scenario.name}: tables written")
-    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables)
+    charts = write_outputs(ds, scenario, folder, chart_end=chart_end, draws=draws, lang=lang, sets=sets, tables=tables,
+                           charts=charts, draw_charts=draw_charts)
     _step(progress, f"{scenario.name}: charts, report.html and results.xlsx written")
     (folder / "summary.md").write_text(summary_markdown(ds, scenario, charts, draws=draws, sets=sets),
                                        encoding="utf-8")
-    _step(progress, f"{scenario.name}: summary written")
 
 
 def _compile_notice() -> None:
@@ -489,9 +551,22 @@ def _chart_end(args, scenarios) -> int:
     return check_chart_end(args.chart_end, first, min(s.horizon or last for s in scenarios))
 
 
+def _draw_charts(worker, ds, scenario, chart_end, lang, draws=None):
+    """The charts of ``ds`` (or, with ``draws``, of a stochastic run's draws) asked of the
+    chart process: drawn there while this process writes the rest (:mod:`.report.background`)."""
+    from .report.outputs import chart_draws, last_chart_year
+    from .report.prices import price_index
+
+    end = last_chart_year(ds, chart_end)
+    if draws is None:
+        return worker.submit("charts", ds, price_index(scenario, ds["year"].values), end, lang)
+    return worker.submit("draw_charts", chart_draws(draws), price_index(scenario, draws["year"].values), end, lang)
+
+
 def _run(args) -> int:
     from . import outputs
     from .projection import run
+    from .report.background import ChartProcess, core_free
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
@@ -499,20 +574,26 @@ def _run(args) -> int:
     _check_draws(args, scenarios)
     chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
+    # started before anything else (it imports matplotlib while this process projects), and
+    # before the progress bar's thread and the lock of the results folder; only with a core free
+    worker = ChartProcess(enabled=core_free())
     _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
-    with progress, outputs.destination(out):
+    with worker, progress, outputs.destination(out):
         for scenario in scenarios:
             began = time.perf_counter()
-            ds = run(scenario)
+            projected = run(scenario)
+            ds = projected if args.start is None else projected.sel(year=slice(args.start, None))
+            charts = _draw_charts(worker, ds, scenario, chart_end, args.lang)
             draws = _stochastic(scenario, args.draws, args.seed, args.scheduler, args.summary_only) if args.draws \
                 else None
-            sets = _assumption_sets(scenario, ds)
+            draw_charts = _draw_charts(worker, ds, scenario, chart_end, args.lang, draws) \
+                if draws is not None and "quantile" not in draws.dims else None
+            sets = _assumption_sets(scenario, projected)
             _step(progress, f"{scenario.name}: projected")
-            if args.start is not None:
-                ds = ds.sel(year=slice(args.start, None))
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
-                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets)
+                _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets,
+                                charts=charts, draw_charts=draw_charts)
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             n = len(ds["province"])

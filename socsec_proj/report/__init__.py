@@ -11,40 +11,77 @@ page and the workbook in one call.
 >>> ds = ssp.run("baseline")                                  # doctest: +SKIP
 >>> report.tidy_tables(ds)["employee_pension"].head()        # doctest: +SKIP
 >>> report.population_pyramid(ds).savefig("pyramid.png", dpi=150)   # doctest: +SKIP
+
+The names are imported when first used (PEP 562): the tables, the page and the workbook do
+not need matplotlib (about 0.5 s to import), which only the charts load, and the command line
+draws its charts in a second process (:mod:`socsec_proj.report.background`).
 """
 
-from ..provenance import provenance, scenario_hash
-from .html import comparison_html, report_html, write_comparison_report, write_report
-from .outputs import check_chart_end, write_comparison, write_outputs
-from .plots import (
-                    CHART_END,
-                    contributors_vs_retirees,
-                    depletion_histogram,
-                    fan_chart,
-                    fund_balance,
-                    months_of_reserve,
-                    population_pyramid,
-                    scenario_comparison,
-                    variable_title,
-)
-from .prices import price_index
-from .summary import (
-                    FUND_QUANTITIES,
-                    SCHEME_TITLES,
-                    SCHEMES,
-                    aggregate,
-                    comparison_markdown,
-                    depletion_years,
-                    differences,
-                    fund_variables,
-                    headline_figures,
-                    scheme_variables,
-                    schemes_present,
-                    summary_markdown,
-                    target_checks,
-                    tidy_tables,
-)
-from .workbook import write_workbook
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # static readers see the names imported
+    from ..provenance import provenance, scenario_hash
+    from .html import comparison_html, report_html, write_comparison_report, write_report
+    from .outputs import check_chart_end, write_comparison, write_outputs
+    from .plots import (
+        contributors_vs_retirees,
+        depletion_histogram,
+        fan_chart,
+        fund_balance,
+        months_of_reserve,
+        population_pyramid,
+        scenario_comparison,
+        variable_title,
+    )
+    from .prices import price_index
+    from .summary import (
+        CHART_END,
+        FUND_QUANTITIES,
+        SCHEME_TITLES,
+        SCHEMES,
+        aggregate,
+        comparison_markdown,
+        depletion_years,
+        differences,
+        fund_variables,
+        headline_figures,
+        scheme_variables,
+        schemes_present,
+        summary_markdown,
+        target_checks,
+        tidy_tables,
+    )
+    from .workbook import write_workbook
+
+#: Public name -> the module (relative to this package) that defines it.
+_LAZY = {
+    **dict.fromkeys(("provenance", "scenario_hash"), "..provenance"),
+    **dict.fromkeys(("comparison_html", "report_html", "write_comparison_report", "write_report"), ".html"),
+    **dict.fromkeys(("check_chart_end", "write_comparison", "write_outputs"), ".outputs"),
+    **dict.fromkeys(("contributors_vs_retirees", "depletion_histogram", "fan_chart", "fund_balance",
+                     "months_of_reserve", "population_pyramid", "scenario_comparison", "variable_title"), ".plots"),
+    "price_index": ".prices",
+    **dict.fromkeys(("CHART_END", "FUND_QUANTITIES", "SCHEME_TITLES", "SCHEMES", "aggregate", "comparison_markdown",
+                     "depletion_years", "differences", "fund_variables", "headline_figures", "scheme_variables",
+                     "schemes_present", "summary_markdown", "target_checks", "tidy_tables"), ".summary"),
+    "write_workbook": ".workbook",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "depletion_histogram",

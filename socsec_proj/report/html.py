@@ -27,10 +27,11 @@ import xarray as xr
 
 from ..outputs import file_in_place
 from ..provenance import provenance
-from .plots import CHART_END, SCHEME_TITLES_ZH
 from .prices import PRICE_BASE_YEAR, to_base_prices
 from .summary import (
+    CHART_END,
     SCHEME_TITLES,
+    SCHEME_TITLES_ZH,
     SCHEMES,
     _number,
     _year,
@@ -138,8 +139,9 @@ def _province_names(ds: xr.Dataset, code) -> tuple[str, str]:
         return "national", "全国"
     code = str(code)
     if "name_en" in ds.coords and code in ds["province"].values:
-        en = str(ds["name_en"].sel(province=code).item())
-        zh = str(ds["name_zh"].sel(province=code).item()) if "name_zh" in ds.coords else en
+        at = ds.indexes["province"].get_loc(code)  # a position, not a .sel: tables name every province
+        en = str(ds["name_en"].values[at])
+        zh = str(ds["name_zh"].values[at]) if "name_zh" in ds.coords else en
         return f"{en} ({code})", f"{zh}（{code}）"
     return code, code
 
@@ -244,14 +246,14 @@ def _balance_table(ds: xr.Dataset, scheme: str, prices, end: int) -> str:
     total = to_base_prices(aggregate(ds, name), prices)
     depleted = depletion_years(ds, national=True)[scheme]
     last = int(ds["year"].values[-1])
+    # one selection of the table's years, then plain floats (a .sel per cell cost ~1 s a run)
+    values = balance.sel(year=years).transpose("province", "year").values.tolist()
     rows, classes = [], []
-    for code in ds["province"].values:
-        series = balance.sel(province=code)
-        rows.append([_province(ds, code), *(_money(float(series.sel(year=y))) for y in years),
-                     _never(depleted[str(code)], last)])
+    for code, row in zip(ds["province"].values, values):
+        rows.append([_province(ds, code), *(_money(value) for value in row), _never(depleted[str(code)], last)])
         classes.append("")
     if ds.sizes["province"] > 1:
-        rows.append([_t("total", "合计"), *(_money(float(total.sel(year=y))) for y in years),
+        rows.append([_t("total", "合计"), *(_money(value) for value in total.sel(year=years).values.tolist()),
                      _never(depleted["total"], last)])
         classes.append("total")
     prices_en = f"{PRICE_BASE_YEAR} prices" if prices is not None else "nominal"

@@ -35,26 +35,13 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .fonts import font_family, resolve_language
 from .prices import to_base_prices
-from .summary import SCHEME_TITLES, SCHEMES, aggregate
+from .summary import CHART_END, SCHEME_TITLES, SCHEME_TITLES_ZH, SCHEMES, aggregate
 
 __all__ = ["CHART_END", "SCHEME_TITLES_ZH", "contributors_vs_retirees", "fund_balance", "months_of_reserve",
            "population_pyramid", "scenario_comparison", "variable_title"]
 
 #: At most this many provinces get a line of their own.
 TOP_PROVINCES = 8
-
-#: Last year drawn by default: 2024-2060 is what plans and policy debates are about.
-CHART_END = 2060
-
-#: Chinese names of the schemes, for titles and tables.
-SCHEME_TITLES_ZH = {
-    "employee_pension": "城镇职工基本养老保险",
-    "resident_pension": "城乡居民基本养老保险",
-    "unemployment": "失业保险",
-    "injury": "工伤保险",
-    "employee_medical": "职工基本医疗保险（统筹基金）",
-    "resident_medical": "城乡居民基本医疗保险",
-}
 
 _MALE, _FEMALE = "#3a6ea5", "#c0504d"
 _NATIONAL_COUNT = 31

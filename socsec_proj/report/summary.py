@@ -68,6 +68,19 @@ SCHEME_TITLES = {
     "resident_medical": "Resident medical insurance",
 }
 
+#: Last year drawn by default: 2024-2060 is what plans and policy debates are about.
+CHART_END = 2060
+
+#: Chinese names of the schemes, for titles and tables.
+SCHEME_TITLES_ZH = {
+    "employee_pension": "城镇职工基本养老保险",
+    "resident_pension": "城乡居民基本养老保险",
+    "unemployment": "失业保险",
+    "injury": "工伤保险",
+    "employee_medical": "职工基本医疗保险（统筹基金）",
+    "resident_medical": "城乡居民基本医疗保险",
+}
+
 #: Columns of the ``population`` table, in order (those present are kept).
 _POPULATION_VARIABLES = ("population_total", "births", "deaths", "net_migration_total", "life_expectancy")
 
@@ -333,18 +346,20 @@ def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
             continue
         balance = ds[name].sel(year=slice(FUND_BASE_YEAR, None))  # 2020-2023: the pension funds' backcast
         balance = balance.sum([d for d in balance.dims if d not in ("province", "year")], min_count=1)
-        series = [balance.sel(province=code) for code in index]
+        # one array (province, year), each row's first year below zero found at once
+        rows = balance.transpose("province", "year").values
         if national:
-            series.append(balance.sum("province", min_count=1))
-        columns[scheme] = [_first_negative_year(s) for s in series]
+            rows = np.vstack([rows, balance.sum("province", min_count=1).values[np.newaxis]])
+        columns[scheme] = _first_negative_years(rows, balance["year"].values)
     rows = index + (["total"] if national else [])
     table = pd.DataFrame(columns, index=pd.Index(rows, name="province"), dtype=float)
     return table
 
 
-def _first_negative_year(series: xr.DataArray) -> float:
-    below = np.flatnonzero(series.values < 0)  # NaN compares False: an undefined year is not depleted
-    return float(series["year"].values[below[0]]) if below.size else math.nan
+def _first_negative_years(rows: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """The first year of each row of ``rows`` (rows x years) below zero, NaN where none is."""
+    below = rows < 0  # NaN compares False: an undefined year is not depleted
+    return np.where(below.any(axis=1), years[below.argmax(axis=1)].astype(float), math.nan)
 
 
 def _rule(indicator: str) -> str:
@@ -637,7 +652,8 @@ def assumption_sets(sets: Mapping[str, xr.Dataset], years=ASSUMPTION_SET_YEARS) 
     for name, ds in sets.items():
         balance = ds["employee_pension_balance"]
         balance = balance.sum([d for d in balance.dims if d != "year"], min_count=1)
-        rows[name] = {"depletion_year": _first_negative_year(balance), "horizon": int(ds["year"].values[-1]),
+        first = _first_negative_years(balance.values[np.newaxis], balance["year"].values)[0]
+        rows[name] = {"depletion_year": float(first), "horizon": int(ds["year"].values[-1]),
                       **{f"balance_{y}": float(balance.sel(year=y)) / 1e12 for y in kept}}
     return pd.DataFrame.from_dict(rows, orient="index")
 

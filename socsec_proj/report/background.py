@@ -1,0 +1,328 @@
+"""Charts drawn in a second process while the command line writes everything else.
+
+A run's charts take most of its writing time (Agg's text drawing above all), and the rest of
+the writing (the NetCDF, the CSV tables, the workbook, the other assumption sets'
+projections) needs none of them. :class:`ChartProcess` starts one worker process when the
+command begins, before any projection: the worker imports matplotlib while this process
+projects, then draws a run's charts (:func:`~.outputs.chart_plan`, PNG bytes) from the first
+while this process writes the rest. When this process has written everything else and the
+worker is not done, this process draws the charts left from the last, until the two meet
+(each chart is claimed once, from either end, in shared memory): on two cores the charts
+finish about when the rest does, whatever the load. :func:`~.outputs.write_outputs` puts the
+bytes into the results folder and the page. The worker writes nothing itself, so a results
+folder only ever holds what this process wrote (the atomic swap of :mod:`socsec_proj.outputs`
+is unchanged).
+
+How it starts: forked, so it begins with this process's imports, as long as numba's thread
+pool has not been started (a fork copies none of its threads, and the worker never calls a
+kernel, but the OpenMP runtime does not promise that a process forked while its threads run
+survives); else from a ``forkserver`` process. The worker ignores Ctrl-C (this process reports
+it, once) and dies with this process (``PR_SET_PDEATHSIG`` on Linux, and
+:meth:`ChartProcess.close` kills it on any way out of the ``with``).
+
+It is started only when a core is free for it (:func:`core_free`): on a machine whose cores are
+all busy with other work it would add CPU and save no time.
+
+Whatever goes wrong in the worker (it cannot start, it dies, a chart raises there), the
+charts it did not deliver are drawn here, by the same function: the files are the same either
+way, and a real error surfaces here, with its traceback, like any other.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["ChartProcess", "core_free"]
+
+#: Seconds :meth:`ChartProcess.close` waits for the worker to end before killing it.
+CLOSE_WAIT = 2.0
+#: Jobs in flight at once (each has two counters in shared memory: charts claimed from the
+#: first and from the last).
+SLOTS = 64
+#: Where a job's arguments and the worker's PNG files go between the two processes: memory,
+#: where Linux has it (a folder of its own, removed by :meth:`ChartProcess.close`).
+_MEMORY = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+_PREFIX = "socsec-proj-charts-"
+
+
+def _remove_stale() -> None:
+    """Remove the folders of command lines that were killed (SIGKILL leaves no time to clean up)."""
+    for folder in Path(_MEMORY or tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name[len(_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # someone else's process: alive
+            continue
+
+
+#: A core counts as free while tasks waited for a CPU less than this share [%] of the last 10 s.
+BUSY_PERCENT = 50.0
+
+
+def _cpu_pressure() -> float | None:
+    """Linux's CPU pressure: the share [%] of the last 10 s in which a runnable task waited for a
+    CPU (``/proc/pressure/cpu``, "some avg10"); None where the kernel does not report it."""
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as file:
+            fields = dict(item.split("=") for item in file.readline().split()[1:])
+        return float(fields["avg10"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def core_free() -> bool:
+    """Whether a second process would have a core to itself (at least 2 cores, and the CPUs not
+    contended: :func:`_cpu_pressure` below :data:`BUSY_PERCENT`; without it, the cores exceed
+    the 1-minute load average by one). On a machine whose cores are all busy with other work the
+    worker only adds CPU (its own matplotlib import, the projection handed over) and takes little
+    off the wall clock, so the command draws its charts itself. The load average alone is not
+    used where the pressure is known: Linux counts tasks waiting for the disk in it (at load 2-3
+    of mostly disk waits, the worker took a third off the run). ``SOCSEC_PROJ_CHART_PROCESS``
+    (``1`` or ``0``) decides instead."""
+    setting = os.environ.get("SOCSEC_PROJ_CHART_PROCESS", "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    pressure = _cpu_pressure()
+    if pressure is not None:
+        return pressure < BUSY_PERCENT
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return cores - load >= 1.0
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGKILL when the process that started us ends, even by SIGKILL itself.
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _claim(claims, slot: int, count: int, from_first: bool) -> int | None:
+    """The index of the next chart of a job nobody has claimed, from its first or its last; None when none is left."""
+    with claims.get_lock():
+        first, last = claims[2 * slot], claims[2 * slot + 1]
+        if first + last >= count:
+            return None
+        if from_first:
+            claims[2 * slot] = first + 1
+            return first
+        claims[2 * slot + 1] = last + 1
+        return count - 1 - last
+
+
+def _serve(connection, claims) -> None:
+    """The worker: warm up (matplotlib, the CJK font), then draw what is asked until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the command line reports a Ctrl-C, once
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler: just end
+    _die_with_parent()
+    try:
+        from matplotlib.figure import Figure
+
+        from . import outputs
+        from .fonts import cjk_font
+
+        cjk_font()
+        Figure().savefig(_Discard(), format="png")  # Agg and the font files loaded before the first chart
+    except BaseException:  # noqa: BLE001 (whatever it is, the caller draws the charts itself)
+        return
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        number, name, path, dpi = job
+        try:
+            with open(path, "rb") as file:
+                args = pickle.load(file)
+            os.unlink(path)
+            plan = outputs.PLANS[name](*args)
+            while (index := _claim(claims, number % SLOTS, len(plan), from_first=True)) is not None:
+                key, file, title, draw = plan[index]
+                # the bytes go through a file, the pipe carries its name: a chart (~200 kB) would
+                # fill the pipe, and this process would wait until the other one reads, at its end
+                image = Path(path).with_name(f"{number}-{index}.png")
+                image.write_bytes(outputs.png(draw(), dpi))
+                connection.send((number, index, (key, file, title, str(image))))
+            connection.send((number, None, True))
+        except (OSError, ValueError):  # the caller is gone
+            return
+        except BaseException:  # noqa: BLE001 (the caller draws what is missing and raises there)
+            try:
+                connection.send((number, None, False))
+            except (OSError, ValueError):
+                return
+
+
+class _Discard:
+    def write(self, data):
+        return len(data)
+
+
+class _Pending:
+    """A job given to the worker; :meth:`result` draws charts from the last until it meets the worker."""
+
+    def __init__(self, owner: ChartProcess, number: int | None, name: str, args, dpi: int):
+        self._owner, self._number, self._name, self._args, self._dpi = owner, number, name, args, dpi
+
+    def result(self) -> list[tuple[str, str, str, bytes]]:
+        """``[(key, file name, title, PNG bytes), ...]`` of the job's plan, in its order."""
+        owner, number = self._owner, self._number
+        if number is not None and owner._finished(number, block=False) and owner._ended[number]:
+            drawn = owner._take(number)  # the worker drew every chart: no matplotlib needed here
+            return [drawn[index] for index in sorted(drawn)]
+        from . import outputs
+
+        plan = outputs.PLANS[self._name](*self._args)
+        drawn = {}
+        if number is not None:
+            while (index := _claim(owner._claims, number % SLOTS, len(plan), from_first=False)) is not None:
+                key, file, title, draw = plan[index]
+                drawn[index] = (key, file, title, outputs.png(draw(), self._dpi))
+            owner._finished(number, block=True)
+            drawn.update(owner._take(number))
+        # what the worker claimed but did not deliver (it died, or a chart raised there) is drawn here
+        return [drawn[index] if index in drawn else (key, file, title, outputs.png(draw(), self._dpi))
+                for index, (key, file, title, draw) in enumerate(plan)]
+
+
+class ChartProcess:
+    """One worker process drawing charts with this one; a context manager.
+
+    >>> with ChartProcess() as worker:                                     # doctest: +SKIP
+    ...     pending = worker.submit("charts", ds, prices, 2060, "both")
+    ...     ...                                                           # write the rest
+    ...     charts = pending.result()          # [(key, file, title, PNG bytes), ...]
+
+    ``enabled=False``: no worker, every chart is drawn by :meth:`_Pending.result`.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self._connection = self._process = self._claims = None
+        self._next, self._folder = 0, None
+        self._drawn, self._ended = {}, {}  # job -> {index: chart}; job -> whether the worker ended it well
+        if enabled:
+            self._start()
+
+    def _start(self) -> None:
+        threads = sys.modules.get("numba.np.ufunc.parallel")  # looked at, never imported here
+        started = bool(getattr(threads, "_is_initialized", False))
+        try:
+            context = multiprocessing.get_context("forkserver" if started else "fork")
+            if started:  # the server imports these once; every worker forked from it has them
+                context.set_forkserver_preload(["socsec_proj.report.outputs", "matplotlib.figure"])
+            _remove_stale()
+            self._folder = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=_MEMORY))
+            self._claims = context.Array("l", 2 * SLOTS)
+            self._connection, theirs = context.Pipe()
+            self._process = context.Process(target=_serve, args=(theirs, self._claims), daemon=True,
+                                            name="socsec-proj charts")
+            self._process.start()
+            theirs.close()
+        except (OSError, ValueError, RuntimeError):  # no fork here, out of processes: draw here
+            self.close()
+
+    def submit(self, name: str, *args, dpi: int = 150) -> _Pending:
+        """Ask the worker for the charts of ``outputs.PLANS[name](*args)`` (``"charts"``:
+        :func:`~.outputs.chart_plan`, ``"draw_charts"``: :func:`~.outputs.draw_chart_plan`)."""
+        number = None
+        if self._connection is not None:
+            path = self._folder / f"{self._next}.pickle"
+            try:
+                # the arguments (a projection is tens of MB) go through a file in memory, in one
+                # write: through the pipe, each 64 kB would wait for this busy process's GIL
+                path.write_bytes(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+            except (OSError, TypeError, pickle.PicklingError):  # no room: this job is drawn here
+                path.unlink(missing_ok=True)
+                return _Pending(self, None, name, args, dpi)
+            number, self._next = self._next, self._next + 1
+            slot = number % SLOTS
+            with self._claims.get_lock():
+                self._claims[2 * slot] = self._claims[2 * slot + 1] = 0
+            try:
+                self._connection.send((number, name, str(path), dpi))
+            except (OSError, ValueError):  # the worker is gone: what it drew is read, the rest drawn here
+                pass
+        return _Pending(self, number, name, args, dpi)
+
+    def _finished(self, number: int, block: bool) -> bool:
+        """Whether the worker is done with job ``number`` (its charts in ``_drawn``), reading
+        what it sent; ``block``: wait for it (True also when the worker is gone)."""
+        while number not in self._ended:
+            if self._connection is None:
+                return block
+            try:
+                if not block and not self._connection.poll():
+                    return False
+                got, index, value = self._connection.recv()
+            except (EOFError, OSError):
+                self.close(kill=True)
+                return block
+            if index is None:
+                self._ended[got] = value
+            else:
+                key, file, title, image = value
+                try:
+                    self._drawn.setdefault(got, {})[index] = (key, file, title, Path(image).read_bytes())
+                    Path(image).unlink()
+                except OSError:  # gone: drawn here instead
+                    pass
+        return True
+
+    def _take(self, number: int) -> dict:
+        self._ended.pop(number, None)
+        return self._drawn.pop(number, {})
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker and wait for it: killed at once with ``kill`` (an interrupted
+        command), else when it does not end within :data:`CLOSE_WAIT`."""
+        connection, process, self._connection, self._process = self._connection, self._process, None, None
+        if process is not None and process.pid is not None and kill:
+            process.kill()
+        if connection is not None:
+            if not kill:
+                try:
+                    connection.send(None)
+                except (OSError, ValueError):
+                    pass
+            connection.close()
+        if process is not None and process.pid is not None:
+            process.join(None if kill else CLOSE_WAIT)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        if self._folder is not None:  # what the worker did not get to, or wrote and we did not read
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> ChartProcess:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.close(kill=kind is not None)
