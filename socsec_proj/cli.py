@@ -406,11 +406,6 @@ def _csv_lines(table) -> list[str] | None:
     return [",".join(header) + end, *(",".join(row) + end for row in zip(*columns))] if columns else None
 
 
-def _save(figure, path: Path) -> None:
-    figure.savefig(path, dpi=150)
-    figure.clear()  # free the drawing now: a run of many scenarios writes dozens
-
-
 #: Quantiles the command line writes of a stochastic run's draws.
 DRAW_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 #: ... and of a summary-only run, which is for many draws: the tails a reserve fund is sized on too.
@@ -642,6 +637,7 @@ def _sensitivity(args) -> int:
     """``sensitivity``: the one-at-a-time table (CSV) and its tornado chart (PNG)."""
     from . import outputs
     from .errors import InputError
+    from .report.outputs import png
     from .sensitivity import MAIN_ASSUMPTIONS, sensitivity, tornado_chart
 
     scenario = _load(args.scenario)
@@ -664,7 +660,8 @@ def _sensitivity(args) -> int:
         table = sensitivity(scenario, parameters, shift, progress=advance)
         with outputs.staged(out, name, note=f"sensitivity {scenario.name}") as folder:
             _csv(table, folder / "sensitivity.csv")
-            _save(tornado_chart(table, title=f"{scenario.name}: one assumption at a time"), folder / "tornado.png")
+            chart = tornado_chart(table, title=f"{scenario.name}: one assumption at a time")
+            (folder / "tornado.png").write_bytes(png(chart))  # as every chart of a run: one PNG rule
     print(f"{scenario.name}: {len(table) // 2} assumption(s) moved down and up, {runs} projections")
     print(f"sensitivity written to {out / name}/")
     return EXIT_OK
