@@ -109,6 +109,25 @@ def test_kernel_equals_numpy_reference(n_years, seed, realistic):
                 np.testing.assert_array_equal(totals_only[name], full[name], err_msg=f"{engine}: {name}")
 
 
+@settings(deadline=None, max_examples=20)
+@given(st.integers(2, 16), st.integers(1, 4), st.integers(0, 2**32 - 1), st.booleans())
+def test_draws_are_each_their_own_run(n_years, n_draws, seed, realistic):
+    # the kernel carries a province's shares once for all its draws (only the open age merges by each
+    # draw's population): every draw must still be what it is alone, to the bit, and the reference's
+    rng = np.random.default_rng(seed)
+    args = _random_inputs(rng, n_years, realistic)
+    population = rng.uniform(0, 1e4, size=(n_draws,) + args[0].shape)
+    population[:, :, :, :, -1] *= rng.uniform(0, 1, size=(n_draws, 1, 1, 1)) < 0.5  # empty open groups too
+    minimum = rng.uniform(0, 8, n_years)
+    together = coverage.run_coverage(population, *args[1:], engine="numba", minimum_years=minimum)
+    reference = coverage.run_coverage(population, *args[1:], engine="numpy", minimum_years=minimum)
+    for d in range(n_draws):
+        alone = coverage.run_coverage(population[d], *args[1:], engine="numba", minimum_years=minimum)
+        for name in alone:
+            np.testing.assert_array_equal(together[name][d], alone[name], err_msg=f"draw {d}: {name}")
+            np.testing.assert_allclose(reference[name][d], alone[name], rtol=1e-12, atol=1e-9, err_msg=name)
+
+
 @settings(deadline=None, max_examples=25)
 @given(st.integers(0, 2**32 - 1), st.lists(st.floats(0, 12), min_size=16, max_size=16),
        st.lists(st.floats(0, 6), min_size=16, max_size=16))

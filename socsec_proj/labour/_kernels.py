@@ -238,7 +238,14 @@ def _age_slots(recent, waiting, extra, waiting_share, leaving, coverage, t, slot
 
 @jit
 def coverage_kernel(inputs, outputs):
-    """The coverage step of every draw and province (see the module docstring), one row after the other."""
+    """The coverage step of every province and draw (see the module docstring).
+
+    The shares of a province do not depend on its draws but at the open age: the schedules,
+    the coverage levels and the slots are the scenario's, and only the open group merges its
+    two cohorts by each draw's population. So each province's shares are carried once, year
+    after year, with the open age's shares carried per draw, and every draw's cubes are the
+    shares times its population (the same operations on each element as one row at a time).
+    """
     population, retired_fraction, leaving = inputs.population, inputs.retired_fraction, inputs.leaving
     category_weight, coverage, entry_profile = inputs.category_weight, inputs.coverage, inputs.entry_profile
     retired_level, carry_age = inputs.retired_level, inputs.carry_age
@@ -259,15 +266,19 @@ def coverage_kernel(inputs, outputs):
     resident_cubes = resident_contributors.shape[0] > 0
     scratch_contributors = np.empty(n_age)
     scratch_beneficiaries = np.empty(n_age)
-    for row in range(n_draws * n_prov):  # draws and provinces are independent
-        d = row // n_prov
-        p = row - d * n_prov
+    for p in range(n_prov):  # provinces are independent
+        # the province's shares at every age; at the open age, before its two cohorts merge
         share_insured = np.empty((n_cat, n_age))
         share_retired = np.empty((n_cat, n_age))
         previous_insured = np.empty((n_cat, n_age))
         previous_retired = np.empty((n_cat, n_age))
-        row_insured = np.empty(n_age)
-        row_retired = np.empty(n_age)
+        # the open age's shares of each draw, and what joins there this year
+        open_insured = np.empty((n_draws, n_cat))
+        open_retired = np.empty((n_draws, n_cat))
+        joined_open = np.empty(n_cat)
+        joins_open = np.empty(n_cat)  # 1 where a category's coverage level changed this year
+        row_insured = np.empty((n_sex, n_age))
+        row_retired = np.empty((n_sex, n_age))
         # late joiners of the last `slots` years and those waiting for the minimum, by join-year slot;
         # only the ages the slots can reach are read before they are written: zero those alone
         recent = _empty_slots(n_cat, slots, n_age, first_carried - 1, waiting_top)
@@ -284,6 +295,7 @@ def coverage_kernel(inputs, outputs):
         for t in range(n_years):
             if t > 0:
                 slot_now = slot_now + 1 if slot_now + 1 < slots else 0
+            changed = t > 0 and coverage[p, t] != coverage[p, t - 1]
             for c in range(n_cat):
                 s = 0 if c == 0 else 1
                 w = category_weight[p, c]
@@ -292,6 +304,9 @@ def coverage_kernel(inputs, outputs):
                         r = retired_fraction[c, 0, a]
                         share_insured[c, a] = w * coverage[p, 0] * entry_profile[s, a] * (1.0 - r)
                         share_retired[c, a] = w * retired_level[p] * r
+                    for d in range(n_draws):
+                        open_insured[d, c] = share_insured[c, last]
+                        open_retired[d, c] = share_retired[c, last]
                     continue
                 for a in range(n_age):
                     previous_insured[c, a] = share_insured[c, a]
@@ -307,70 +322,89 @@ def coverage_kernel(inputs, outputs):
                     dirty[c] = _age_slots(recent[c], waiting[c], extra[c], waiting_share[c], leaving[c, t],
                                           coverage[p], t, slot_now, minimum_years[t], first_carried, recent_top,
                                           waiting_top, last)
-                # cohorts from carry_age on: last year's shares, one year older, some retiring
+                # cohorts from carry_age on: last year's shares, one year older, some retiring (at the open
+                # age the cohort that turned ω, merged below with each draw's open group)
                 for a in range(first_carried, n_age):
                     moving = previous_insured[c, a - 1] * leaving[c, t, a]
                     share_insured[c, a] = previous_insured[c, a - 1] - moving
                     share_retired[c, a] = previous_retired[c, a - 1] + moving + extra[c, a]
-                # the open group: the cohort that turned ω and the open group itself, by population
-                below = population[d, t - 1, p, s, last - 1]
-                top = population[d, t - 1, p, s, last]
-                if below + top > 0.0:
-                    moving = previous_insured[c, last] * leaving[c, t, 0]
-                    share_insured[c, last] = (share_insured[c, last] * below
-                                              + (previous_insured[c, last] - moving) * top) / (below + top)
-                    share_retired[c, last] = (share_retired[c, last] * below
-                                              + (previous_retired[c, last] + moving) * top) / (below + top)
                 # late joiners: a change of the coverage level reaches the carried cohorts not yet retired
                 change = w * (coverage[p, t] - coverage[p, t - 1])
+                joined_open[c] = 0.0
+                joins_open[c] = 0.0
                 if change != 0.0:
+                    joins_open[c] = 1.0
                     for a in range(first_carried, n_age):
                         joined = change * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                         if a <= recent_top:
                             _join_slots(recent[c], slot_now, a, joined, share_insured[c, a])
-                        share_insured[c, a] += joined
+                        if a < last:
+                            share_insured[c, a] += joined
+                        else:
+                            joined_open[c] = joined
                 # younger ages: this year's coverage of those not yet retired
                 level = w * coverage[p, t]
                 for a in range(min(carry_age, n_age)):
                     share_insured[c, a] = level * entry_profile[s, a] * (1.0 - retired_fraction[c, t, a])
                     share_retired[c, a] = 0.0
-            if t > 0 and coverage[p, t] != coverage[p, t - 1]:
+            if changed:
                 last_change = t
-            totals_insured = 0.0
-            totals_retired = 0.0
-            totals_contributing = 0.0
-            totals_old = 0.0
-            for s in range(n_sex):
-                # loops without sums (vectorisable), then the four totals
-                for a in range(n_age):
-                    if s == 0:
-                        row_insured[a] = share_insured[0, a] + waiting_share[0, a]
-                        row_retired[a] = share_retired[0, a]
-                    else:
-                        row_insured[a] = share_insured[1, a] + share_insured[2, a] + waiting_share[1, a] \
-                            + waiting_share[2, a]
-                        row_retired[a] = share_retired[1, a] + share_retired[2, a]
-                contribution = resident_contribution[p, t]
-                take_up = resident_take_up[p]
-                people = population[d, t, p, s]
-                ins_out = insured[d, p, s, t]
-                ret_out = retired[d, p, s, t]
-                con_out = resident_contributors[d, p, s, t] if resident_cubes else scratch_contributors
-                ben_out = resident_beneficiaries[d, p, s, t] if resident_cubes else scratch_beneficiaries
-                for a in range(n_age):
-                    ins_out[a] = row_insured[a] * people[a]
-                    ret_out[a] = row_retired[a] * people[a]
-                    outside = max(people[a] - ins_out[a] - ret_out[a], 0.0)
-                    con_out[a] = outside * contribution * contributing_mask[a]
-                    ben_out[a] = outside * take_up * pension_mask[a]
-                totals_insured += row_sum(ins_out)
-                totals_retired += row_sum(ret_out)
-                totals_contributing += row_sum(con_out)
-                totals_old += row_sum(ben_out)
-            insured_total[d, p, t] = totals_insured
-            retired_total[d, p, t] = totals_retired
-            outside_contributing[d, p, t] = totals_contributing
-            outside_old[d, p, t] = totals_old
+            # the rows by sex below the open age, the same for every draw (loops without sums: vectorisable)
+            for a in range(last):
+                row_insured[0, a] = share_insured[0, a] + waiting_share[0, a]
+                row_retired[0, a] = share_retired[0, a]
+                row_insured[1, a] = share_insured[1, a] + share_insured[2, a] + waiting_share[1, a] \
+                    + waiting_share[2, a]
+                row_retired[1, a] = share_retired[1, a] + share_retired[2, a]
+            contribution = resident_contribution[p, t]
+            take_up = resident_take_up[p]
+            for d in range(n_draws):
+                if t > 0:  # the open group: the cohort that turned ω and the open group itself, by population
+                    for c in range(n_cat):
+                        s = 0 if c == 0 else 1
+                        insured_open = share_insured[c, last]
+                        retired_open = share_retired[c, last]
+                        below = population[d, t - 1, p, s, last - 1]
+                        top = population[d, t - 1, p, s, last]
+                        if below + top > 0.0:
+                            moving = open_insured[d, c] * leaving[c, t, 0]
+                            insured_open = (insured_open * below + (open_insured[d, c] - moving) * top) / (below + top)
+                            retired_open = (retired_open * below + (open_retired[d, c] + moving) * top) / (below + top)
+                        if joins_open[c] != 0.0:
+                            insured_open += joined_open[c]
+                        open_insured[d, c] = insured_open
+                        open_retired[d, c] = retired_open
+                row_insured[0, last] = open_insured[d, 0] + waiting_share[0, last]
+                row_retired[0, last] = open_retired[d, 0]
+                row_insured[1, last] = open_insured[d, 1] + open_insured[d, 2] + waiting_share[1, last] \
+                    + waiting_share[2, last]
+                row_retired[1, last] = open_retired[d, 1] + open_retired[d, 2]
+                totals_insured = 0.0
+                totals_retired = 0.0
+                totals_contributing = 0.0
+                totals_old = 0.0
+                for s in range(n_sex):
+                    people = population[d, t, p, s]
+                    ins_row = row_insured[s]
+                    ret_row = row_retired[s]
+                    ins_out = insured[d, p, s, t]
+                    ret_out = retired[d, p, s, t]
+                    con_out = resident_contributors[d, p, s, t] if resident_cubes else scratch_contributors
+                    ben_out = resident_beneficiaries[d, p, s, t] if resident_cubes else scratch_beneficiaries
+                    for a in range(n_age):
+                        ins_out[a] = ins_row[a] * people[a]
+                        ret_out[a] = ret_row[a] * people[a]
+                        outside = max(people[a] - ins_out[a] - ret_out[a], 0.0)
+                        con_out[a] = outside * contribution * contributing_mask[a]
+                        ben_out[a] = outside * take_up * pension_mask[a]
+                    totals_insured += row_sum(ins_out)
+                    totals_retired += row_sum(ret_out)
+                    totals_contributing += row_sum(con_out)
+                    totals_old += row_sum(ben_out)
+                insured_total[d, p, t] = totals_insured
+                retired_total[d, p, t] = totals_retired
+                outside_contributing[d, p, t] = totals_contributing
+                outside_old[d, p, t] = totals_old
 
 
 def coverage_numpy(inputs, outputs):
