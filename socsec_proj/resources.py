@@ -42,9 +42,11 @@ PEAK_FACTOR = 3
 USABLE_SHARE = 0.8
 
 #: Fixed memory of a summary-only run [bytes]: the cubes of the chunks being computed (one per
-#: thread, ~670 MB each on 2 threads: 1.26 GB peak resident measured at 2,000 draws), the store's buffer (2,048 draws x 4 variables x 2,511 cells x 8 bytes, 165 MB)
-#: and a block read back with its sorted copy (2 x 256 MB): 1.5 GB rounded up.
-SUMMARY_FIXED = 1_500 * 2**20
+#: thread, chunks of ``stochastic.SUMMARY_CHUNK_SIZE`` = 32 draws: 1.23 GB peak resident
+#: measured at 640 draws on 2 threads, 0.79 GB with chunks of 16), the store's buffer (2,048
+#: draws x 4 variables x 2,511 cells x 8 bytes, 165 MB) and a block read back with its sorted
+#: copy (2 x 256 MB): 2 GB rounded up.
+SUMMARY_FIXED = 2_048 * 2**20
 
 #: Memory a summary-only run keeps per draw [bytes]: the depletion years (float32) of four
 #: funds by province and nationally, 4 x 32 x 4.
