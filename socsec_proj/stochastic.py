@@ -466,17 +466,19 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
 
     years = np.asarray(part["coords"]["year"])
     cut = years <= horizon
+    kept_years = int(cut.sum())
+    if cut[:kept_years].all():  # the years ascend: a slice, views instead of 29 copies
+        cut = slice(0, kept_years)
     values = {name: array[..., cut] for name, array in part.items() if name != "coords"}
     out = {"draws": len(values["population_total"]),
            "sums": {name: np.nansum(array, axis=0) for name, array in values.items()},
            "counts": {name: (~np.isnan(array)).sum(axis=0) for name, array in values.items()},
            "values": {name: values[name] for name in variables}, "depletion": {}}
-    for scheme in SCHEMES:
-        name = f"{scheme}_balance"
-        if name not in values:
-            continue
-        balances = xr.Dataset({name: (("draw", "province", "year"), values[name])},
-                              coords={"province": part["coords"]["province"], "year": years[cut]})
+    schemes = [scheme for scheme in SCHEMES if f"{scheme}_balance" in values]
+    balances = xr.Dataset({f"{scheme}_balance": (("draw", "province", "year"), values[f"{scheme}_balance"])
+                           for scheme in schemes},
+                          coords={"province": part["coords"]["province"], "year": years[cut]})
+    for scheme in schemes:
         out["depletion"][scheme] = depletion_year(balances, scheme).transpose("draw", "province").values
         out["depletion"][f"{scheme}_national"] = depletion_year(balances, scheme, national_total=True).values
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from socsec_proj.funds.measures import depletion_year_quantiles, format_depletion_year
 from socsec_proj.report import plots
@@ -64,3 +66,32 @@ def test_quantiles_out_of_range_are_refused():
 
     with pytest.raises(InputError, match="quantiles"):
         depletion_year_quantiles(_draws(CASE), quantiles=(1.5,))
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.booleans())
+def test_depletion_year_is_the_first_year_from_2024_below_zero(seed, with_draws, national_total):
+    # held against the rule written out with xarray (where, then min over years), on balances
+    # with missing years and provinces, in either order of the dimensions
+    from socsec_proj.funds.measures import depletion_year
+
+    rng = np.random.default_rng(seed)
+    years = np.arange(2020, 2020 + int(rng.integers(1, 12)))
+    dims, shape = ("province", "year"), (3, years.size)
+    if with_draws:
+        dims, shape = ("draw",) + dims, (2,) + shape
+    balance = rng.normal(size=shape)
+    balance[rng.uniform(size=shape) < 0.2] = np.nan
+    ds = xr.Dataset({"employee_pension_balance": (dims, balance)},
+                    coords={"province": ["CN-GD", "CN-HE", "CN-BJ"], "year": years,
+                            "name_en": ("province", ["Guangdong", "Hebei", "Beijing"])})
+    if rng.uniform() < 0.5:
+        ds = ds.transpose("year", ...)
+    got = depletion_year(ds, "employee_pension", national_total=national_total)
+    values = ds["employee_pension_balance"]
+    if national_total:
+        values = values.sum("province", min_count=1)
+    expected = xr.where((values < 0) & (ds["year"] >= 2024), ds["year"], np.nan).min("year")
+    assert got.dims == expected.dims and got.name == "employee_pension_depletion_year"
+    np.testing.assert_array_equal(got.values, expected.values)
+    assert set(got.coords) == set(expected.coords)
