@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # static readers (type checkers, the API documentation) see t
     from .labour import retirement
     from .projection import STAGES, run
     from .sensitivity import sensitivity
-    from .stochastic import summarize
+    from .stochastic import open_draws, summarize
 
 __version__ = "0.1.0"
 
@@ -49,14 +49,15 @@ _LAZY = {
     "general_average_premium": (".funds.measures", "general_average_premium"),
     "national": (".funds.measures", "national"),
     "summarize": (".stochastic", "summarize"),
+    "open_draws": (".stochastic", "open_draws"),
     "sensitivity": (".sensitivity", "sensitivity"),
     "retirement": (".labour.retirement", None),
     "validation": (".validation", None),
 }
 
 __all__ = ["InputError", "STAGES", "Scenario", "balancing_contribution_rate", "cost_rate", "depletion_year",
-           "general_average_premium", "list_scenarios", "load_scenario", "national", "retirement", "run", "sensitivity",
-           "summarize", "validation"]
+           "general_average_premium", "list_scenarios", "load_scenario", "national", "open_draws", "retirement", "run",
+           "sensitivity", "summarize", "validation"]
 
 
 def _resolve(name: str):

@@ -447,11 +447,15 @@ def _write_draw_summary(summary, folder: Path) -> None:
 
 
 def _write_netcdf(ds, folder: Path, draws=None) -> None:
-    """``projection.nc``, and ``draws.nc`` (float32) or a summary-only run's ``draws_summary.nc``."""
+    """``projection.nc``, and ``draws.nc`` (float32, without the variables worked out from
+    others: ``ssp.open_draws`` adds them back) or a summary-only run's ``draws_summary.nc``."""
+    from .stochastic import without_derived
+
     ds.to_netcdf(folder / "projection.nc")
     if draws is not None and "quantile" in draws.dims:
         draws.to_netcdf(folder / "draws_summary.nc")
     elif draws is not None:
+        draws = without_derived(draws)
         draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
 
 

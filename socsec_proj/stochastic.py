@@ -49,7 +49,7 @@ import xarray as xr
 from . import reductions
 from ._accelerate import kept_buffers, map_on_threads, single_threaded
 from .errors import InputError
-from .funds.accounts import member_totals
+from .funds.accounts import member_totals, reserve_months
 from .inputs import data
 from .inputs.scenario import Scenario, load_scenario
 from .variables import SCHEMES, VARIABLES, add
@@ -409,6 +409,45 @@ def _to_dataset(scenario, parts, seed) -> xr.Dataset:
     ds = ds.sel(year=slice(None, horizon))
     ds.attrs.update(scenario=scenario.name, seed=seed, title="socsec_proj stochastic projection")
     return ds
+
+
+#: Variables of a stochastic run that are worked out from others it keeps: a file of draws
+#: leaves them out (:func:`without_derived`) and :func:`open_draws` works them out again.
+DERIVED = tuple(f"{scheme}_months_of_reserve" for scheme in SCHEMES)
+
+
+def without_derived(draws: xr.Dataset) -> xr.Dataset:
+    """``draws`` without the variables of :data:`DERIVED` (what ``draws.nc`` holds): each
+    scheme's months of reserve is its balance over a twelfth of its expenditure, both kept."""
+    return draws.drop_vars([name for name in DERIVED if name in draws.data_vars])
+
+
+def with_derived(draws: xr.Dataset) -> xr.Dataset:
+    """``draws`` with every variable of :data:`DERIVED` it lacks and can be worked out from:
+    ``{scheme}_months_of_reserve`` [months] from ``{scheme}_balance`` and ``_expenditure`` by
+    :func:`socsec_proj.funds.accounts.reserve_months`, the rule the fund stages use (in float64)."""
+    added = {}
+    for scheme in SCHEMES:
+        name, balance, expenditure = (f"{scheme}_{q}" for q in ("months_of_reserve", "balance", "expenditure"))
+        if name in draws.data_vars or balance not in draws.data_vars or expenditure not in draws.data_vars:
+            continue
+        values = reserve_months(draws[balance].values.astype(float),
+                                draws[expenditure].transpose(*draws[balance].dims).values.astype(float))
+        added[name] = (draws[balance].dims, values, {"units": VARIABLES[name].units,
+                                                     "long_name": VARIABLES[name].long_name})
+    return draws.assign(added) if added else draws
+
+
+def open_draws(path) -> xr.Dataset:
+    """A stochastic run's draws as ``socsec-proj run --draws N`` writes them (``draws.nc``),
+    read into memory, with the variables the file leaves out worked out again (:func:`with_derived`).
+
+    Parameters
+    ----------
+    path : str or path
+        The ``draws.nc`` of a run's results folder.
+    """
+    return with_derived(xr.load_dataset(path))
 
 
 def summarize(ds: xr.Dataset, quantiles=(0.05, 0.5, 0.95), engine: str = "numba") -> xr.Dataset:
