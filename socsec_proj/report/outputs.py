@@ -11,8 +11,11 @@ the workbook, and hand them to :func:`write_outputs` as they are.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ..errors import InputError
@@ -21,7 +24,7 @@ from .prices import price_index
 from .summary import CHART_END, SCHEME_TITLES, SCHEME_TITLES_ZH, SCHEMES
 from .workbook import write_workbook
 
-__all__ = ["chart_plan", "check_chart_end", "comparison_variables", "draw_chart_plan", "png", "render",
+__all__ = ["chart_plan", "check_chart_end", "comparison_variables", "draw_chart_plan", "png", "png_bytes", "render",
            "write_comparison", "write_outputs"]
 
 #: Variables of the comparison charts, those both projections hold.
@@ -46,18 +49,59 @@ def check_chart_end(chart_end, first: int, last: int, *, source="command line", 
 
 
 def png(figure, dpi: int = 150) -> bytes:
-    """``figure`` as PNG bytes, the drawing freed (a run of many scenarios draws dozens)."""
+    """``figure`` as PNG bytes, the drawing freed (a run of many scenarios draws dozens).
+
+    matplotlib draws the pixels (Agg, as for ``savefig(format="png")``); :func:`png_bytes`
+    writes the file: the same pixels, RGBA, in 0.4 of the time Pillow takes.
+    """
     import matplotlib
 
-    # zlib level 1: a fifth less time per chart than the default 6, files 3 % larger (charts
-    # are flat colours, which compress well at any level).
     # No hinting: matplotlib 3.11's hinted glyphs cost ~1.6 ms a text, unhinted ~1.0 (20 % of a
     # run's chart time); at 150 dpi the two look alike. Read when the text is drawn, i.e. here.
     buffer = io.BytesIO()
     with matplotlib.rc_context({"text.hinting": "no_hinting"}):
-        figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+        figure.savefig(buffer, format="rgba", dpi=dpi)
+        # Agg's canvas is the figure's size at ``dpi``, each side truncated (``RendererAgg``)
+        width, height = (int(size) for size in figure.get_size_inches() * dpi)
+        pixels = buffer.getbuffer()
+        if len(pixels) != 4 * width * height:  # not the canvas expected: matplotlib writes the file
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+            figure.clear()
+            return buffer.getvalue()
     figure.clear()
-    return buffer.getvalue()
+    return png_bytes(pixels, width, height, dpi)
+
+
+#: The PNG file signature.
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+
+def png_bytes(rgba, width: int, height: int, dpi: float) -> bytes:
+    """A PNG file of ``height`` rows of ``width`` 8-bit RGBA pixels (``rgba``, row by row, top first).
+
+    The chunks matplotlib writes (``IHDR``, a ``Software`` text, ``pHYs`` with ``dpi``, ``IDAT``,
+    ``IEND``), every row unfiltered and deflated at zlib level 1. Pillow picks one of PNG's five
+    filters per row by trying each (0.03 s a chart, 60 % of its writing); a chart is mostly runs of
+    flat colour, which deflate finds as well unfiltered: 0.014 s a chart, files 2-3 % smaller.
+    """
+    import matplotlib
+
+    rows = np.empty((height, 1 + 4 * width), np.uint8)
+    rows[:, 0] = 0  # filter type 0 (none) at the start of each row
+    rows[:, 1:] = np.frombuffer(rgba, np.uint8).reshape(height, 4 * width)
+    per_metre = int(dpi / 0.0254 + 0.5)  # as Pillow rounds it
+    software = f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/".encode("latin-1")
+    return b"".join((_SIGNATURE,
+                     _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)),
+                     _chunk(b"tEXt", b"Software\0" + software),
+                     _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+                     _chunk(b"IDAT", zlib.compress(rows, 1)),
+                     _chunk(b"IEND", b"")))
 
 
 def _save(figure, path: Path, dpi: int) -> Path:
