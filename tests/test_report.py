@@ -411,8 +411,9 @@ def test_assumption_sets_table_holds_each_sets_national_depletion_year_and_balan
 
 
 def test_png_holds_the_pixels_and_chunks_matplotlib_writes(synthetic):
-    """``outputs.png`` writes its own PNG file (rows unfiltered, zlib level 1): decoded, the same
-    pixels, size, resolution and Software text as matplotlib's own PNG of the same figure."""
+    """``outputs.png`` writes its own PNG file (rows unfiltered, zlib level 1) from a renderer shared
+    with the charts of its size drawn before: decoded, the same pixels, size, resolution and
+    Software text as matplotlib's own PNG of the same figure."""
     import io
     import struct
 
@@ -423,6 +424,10 @@ def test_png_holds_the_pixels_and_chunks_matplotlib_writes(synthetic):
     def draw():
         return report.fund_balance(synthetic, "employee_pension")
 
+    # another chart of the same size first: its renderer (and text extents) are reused, its pixels not
+    before = report.fund_balance(synthetic, "unemployment")
+    assert tuple(before.get_size_inches()) == tuple(draw().get_size_inches())
+    outputs.png(before, dpi=120)
     mine = outputs.png(draw(), dpi=120)
     figure = draw()
     theirs = io.BytesIO()
