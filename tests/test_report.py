@@ -429,12 +429,15 @@ def test_png_holds_the_pixels_and_chunks_matplotlib_writes(synthetic):
     assert tuple(before.get_size_inches()) == tuple(draw().get_size_inches())
     outputs.png(before, dpi=120)
     mine = outputs.png(draw(), dpi=120)
-    figure = draw()
-    theirs = io.BytesIO()
     import matplotlib
 
+    if matplotlib.__version__.startswith(outputs.LAYOUT_CACHED_MATPLOTLIB):  # the glyph layouts kept too
+        assert {type(r).__name__ for r in outputs._RENDERERS.by_size.values()} == {"LayoutCachingRenderer"}
+        assert any(len(r._layouts) > 20 for r in outputs._RENDERERS.by_size.values())
+    figure = draw()
+    theirs = io.BytesIO()
     with matplotlib.rc_context({"text.hinting": "no_hinting"}):
-        figure.savefig(theirs, format="png", dpi=120)
+        figure.savefig(theirs, format="png", dpi=120)  # matplotlib's own canvas and renderer
     a, b = Image.open(io.BytesIO(mine)), Image.open(theirs)
     assert mine.startswith(PNG) and a.mode == b.mode == "RGBA" and a.size == b.size == (1140, 900)  # 9.5 x 7.5 in
     assert np.array_equal(np.asarray(a), np.asarray(b))

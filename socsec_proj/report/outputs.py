@@ -79,6 +79,11 @@ def png(figure, dpi: int = 150) -> bytes:
 _RENDERERS = threading.local()
 
 
+#: matplotlib versions whose Agg ``draw_text`` :func:`_canvas` repeats with a cached glyph layout
+#: (it calls private methods of ``RendererAgg``; other versions draw text as they come).
+LAYOUT_CACHED_MATPLOTLIB = ("3.11.",)
+
+
 @functools.cache
 def _canvas():
     """An Agg canvas whose renderer is shared by the figures of one size drawn on one thread.
@@ -87,8 +92,42 @@ def _canvas():
     and every figure gets a renderer of its own: the 14 charts of a run measured 2,176 texts,
     of 180 different ones, 501 times. One renderer per canvas size (a run has three) carries the
     cache from chart to chart. Agg clears the renderer's pixels before each drawing.
+
+    matplotlib 3.11's Agg lays a text's glyphs out again each time it draws it (``_layout``,
+    506 times for 178 different texts, font and size): the renderer keeps those layouts too.
+    The layout does not depend on where the text goes (glyph offsets from its origin), so the
+    glyphs drawn are the same, pixel for pixel.
     """
+    import matplotlib
+    from matplotlib.backends import backend_agg
     from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    class LayoutCachingRenderer(RendererAgg):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._layouts = {}
+
+        def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if ismath:
+                return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            font = self._prepare_font(prop)  # as RendererAgg.draw_text, the layout kept
+            features = mtext.get_fontfeatures() if mtext is not None else None
+            language = mtext.get_language() if mtext is not None else None
+            flags = backend_agg.get_hinting_flag()
+            size = prop.get_size_in_points()
+            key = (s, id(font), size, self.dpi, flags, None if features is None else tuple(features), language)
+            kept = self._layouts.get(key)
+            if kept is None or kept[0] is not font:
+                kept = self._layouts[key] = (font, font._layout(s, flags=flags, features=features,
+                                                                language=language))
+            self._draw_text_glyphs_and_boxes(
+                gc, x, y, angle, ((item.ft_object, size, item.glyph_index, 0, 1, item.x, item.y) for item in kept[1]),
+                [])
+
+    cached = (matplotlib.__version__.startswith(LAYOUT_CACHED_MATPLOTLIB)
+              and all(hasattr(RendererAgg, name) for name in ("_prepare_font", "_draw_text_glyphs_and_boxes"))
+              and hasattr(backend_agg, "get_hinting_flag"))
+    renderer_class = LayoutCachingRenderer if cached else RendererAgg
 
     class SharedRendererCanvas(FigureCanvasAgg):
         def get_renderer(self):
@@ -96,7 +135,7 @@ def _canvas():
             key = width, height, self.figure.dpi
             renderers = _RENDERERS.__dict__.setdefault("by_size", {})
             if key not in renderers:
-                renderers[key] = RendererAgg(width, height, self.figure.dpi)
+                renderers[key] = renderer_class(width, height, self.figure.dpi)
             self.renderer, self._lastKey = renderers[key], key
             return self.renderer
 
