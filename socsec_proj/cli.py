@@ -585,10 +585,19 @@ def _settled() -> None:
     passes in a baseline run, 0.25-0.5 s of its CPU, and as many in the chart process, whose pages
     each pass copied after the fork. Frozen, they are passed over; what is made afterwards is
     collected as before (the collector is on from here, if :func:`_run` turned it off while it
-    imported). :func:`main` unfreezes them when the command is over.
+    imported). :func:`main` unfreezes them when the command is over. A Python caller's own
+    collector settings are left alone: nothing is frozen where the caller froze objects itself,
+    and a collector the caller turned off stays off.
     """
-    gc.freeze()
-    gc.enable()
+    if _COLLECTOR["ours"]:
+        gc.freeze()
+    if _COLLECTOR["enabled"]:
+        gc.enable()
+
+
+#: The collector as :func:`main` found it: on or off, and whether nothing was frozen (then the
+#: freezing is the command's, undone when it ends).
+_COLLECTOR = {"enabled": True, "ours": True}
 
 
 def _run(args) -> int:
@@ -963,6 +972,7 @@ def main(argv=None) -> int:
     """
     from .errors import InputError
 
+    _COLLECTOR.update(enabled=gc.isenabled(), ours=gc.get_freeze_count() == 0)
     with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): leave it
         signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -999,8 +1009,12 @@ def main(argv=None) -> int:
         print(f"socsec-proj: internal error: {error!r}", file=sys.stderr)
         return EXIT_INTERNAL
     finally:  # what a command froze (:func:`_settled`) is the collector's again, for a Python caller
-        gc.unfreeze()
-        gc.enable()
+        if _COLLECTOR["ours"]:
+            gc.unfreeze()
+        if _COLLECTOR["enabled"]:
+            gc.enable()
+        else:
+            gc.disable()
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def test_stale_folders_of_killed_runs_are_removed(tmp_path, monkeypatch):
 
 def test_a_run_writes_with_what_it_loaded_frozen_and_gives_the_collector_back(tmp_path, monkeypatch):
     """``run`` freezes what it imported and projected (``cli._settled``) before it writes, with the
-    collector on; once the command is over nothing is left frozen and the collector is on."""
+    collector on; once the command is over nothing is left frozen and the collector is on. A
+    caller's own frozen objects and collector setting are left as they were."""
     import gc
 
     seen = {}
@@ -161,6 +162,18 @@ def test_a_run_writes_with_what_it_loaded_frozen_and_gives_the_collector_back(tm
     assert gc.get_freeze_count() == 0 and gc.isenabled()
     assert cli.main(["run", "nonexistent", "--out", str(tmp_path)]) == 2  # refused: given back all the same
     assert gc.get_freeze_count() == 0 and gc.isenabled()
+    # a caller who froze objects and turned the collector off itself: both as it left them
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        assert cli.main(["run", "baseline", "--end", "2030", "--out", str(tmp_path)]) == 0
+        # nothing frozen by the command (frozen objects freed by their last reference leave the count)
+        assert not seen["enabled"] and frozen - 1000 < seen["frozen"] <= frozen
+        assert frozen - 1000 < gc.get_freeze_count() <= frozen and not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 @pytest.mark.slow
