@@ -454,3 +454,19 @@ def test_png_holds_the_pixels_and_chunks_matplotlib_writes(synthetic):
     tiny = Image.open(io.BytesIO(outputs.png_bytes(bytes([255, 0, 0, 255, 0, 0, 255, 128]), 2, 1, 72)))
     assert np.asarray(tiny).tolist() == [[[255, 0, 0, 255], [0, 0, 255, 128]]]
     assert tiny.info["dpi"] == pytest.approx((72, 72), abs=0.01)
+
+
+def test_png_keeps_a_bounded_number_of_renderers(synthetic, monkeypatch):
+    """A session drawing charts of many sizes keeps at most ``KEPT_RENDERERS`` renderers (the
+    oldest size dropped), and each renderer at most ``KEPT_LAYOUTS`` glyph layouts."""
+    from socsec_proj.report import outputs
+
+    monkeypatch.setattr(outputs, "KEPT_RENDERERS", 2)
+    monkeypatch.setattr(outputs, "KEPT_LAYOUTS", 5)
+    for width in (5.0, 6.0, 7.0):
+        figure = report.fund_balance(synthetic, "employee_pension")
+        figure.set_size_inches(width, 4.0)
+        assert outputs.png(figure, dpi=50).startswith(PNG)
+    renderers = outputs._RENDERERS.by_size
+    assert sorted(key[0] for key in renderers) == [300, 350]  # 6 and 7 inches at 50 dpi: 5 inches dropped
+    assert all(len(getattr(renderer, "_layouts", ())) <= 5 for renderer in renderers.values())

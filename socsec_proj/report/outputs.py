@@ -79,6 +79,9 @@ def png(figure, dpi: int = 150) -> bytes:
 _RENDERERS = threading.local()
 
 
+#: Renderers kept per thread (one per canvas size; a run's charts have three sizes) and glyph
+#: layouts kept per renderer (a run's 14 charts have 178 different texts).
+KEPT_RENDERERS, KEPT_LAYOUTS = 8, 4096
 #: matplotlib versions whose Agg ``draw_text`` :func:`_canvas` repeats with a cached glyph layout
 #: (it calls private methods of ``RendererAgg``; other versions draw text as they come).
 LAYOUT_CACHED_MATPLOTLIB = ("3.11.",)
@@ -118,6 +121,8 @@ def _canvas():
             key = (s, id(font), size, self.dpi, flags, None if features is None else tuple(features), language)
             kept = self._layouts.get(key)
             if kept is None or kept[0] is not font:
+                if len(self._layouts) >= KEPT_LAYOUTS:  # a long session's texts: start afresh
+                    self._layouts.clear()
                 kept = self._layouts[key] = (font, font._layout(s, flags=flags, features=features,
                                                                 language=language))
             self._draw_text_glyphs_and_boxes(
@@ -135,6 +140,8 @@ def _canvas():
             key = width, height, self.figure.dpi
             renderers = _RENDERERS.__dict__.setdefault("by_size", {})
             if key not in renderers:
+                if len(renderers) >= KEPT_RENDERERS:  # the oldest size goes (its pixels are ~5 MB)
+                    del renderers[next(iter(renderers))]
                 renderers[key] = renderer_class(width, height, self.figure.dpi)
             self.renderer, self._lastKey = renderers[key], key
             return self.renderer
