@@ -140,7 +140,7 @@ def _canvas():
             key = width, height, self.figure.dpi
             renderers = _RENDERERS.__dict__.setdefault("by_size", {})
             if key not in renderers:
-                if len(renderers) >= KEPT_RENDERERS:  # the oldest size goes (its pixels are ~5 MB)
+                while renderers and len(renderers) >= KEPT_RENDERERS:  # the oldest sizes go (~5 MB of pixels each)
                     del renderers[next(iter(renderers))]
                 renderers[key] = renderer_class(width, height, self.figure.dpi)
             self.renderer, self._lastKey = renderers[key], key
