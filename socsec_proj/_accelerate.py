@@ -77,6 +77,42 @@ if "numba" in sys.modules:
 import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
 import numpy as np  # noqa: E402
 
+
+def _load_numpy_support_without_scipy_linalg() -> None:
+    """Import ``numba.np.arraymath`` (numba's numpy functions) without importing ``scipy.linalg``.
+
+    numba imports that module when it loads its first kernel, and the module asks at import
+    whether BLAS is there for ``np.dot`` (``_check_blas`` -> ``ensure_blas``), which imports
+    ``scipy.linalg.cython_blas``, i.e. all of ``scipy.linalg`` (0.22 s, and ``numpy.f2py``
+    through scipy's array-API layer, 0.09 s): a third of a warm run's first projection, before
+    a single number is computed. No kernel of this package calls BLAS (``np.dot``, ``@``,
+    ``np.linalg`` inside a kernel; a test runs every stage's kernels and checks that
+    ``scipy.linalg`` was never imported). So the answer is taken from whether scipy is
+    installed, as ``ensure_blas`` would find it, and numba's own ``ensure_blas`` is back in
+    place right after: compiling a kernel that does use BLAS calls it, with its checks, and
+    imports ``scipy.linalg`` then; ``scipy.linalg`` imported by anyone afterwards is untouched.
+    """
+    if "numba.np.arraymath" in sys.modules:
+        return
+    import importlib.util
+
+    from numba.np import linalg
+
+    def scipy_installed():
+        if importlib.util.find_spec("scipy") is None:  # numba's own message
+            raise ImportError("scipy 0.16+ is required for linear algebra")
+
+    probe = linalg.ensure_blas
+    linalg.ensure_blas = scipy_installed
+    try:
+        from numba.np import arraymath
+    finally:
+        linalg.ensure_blas = probe
+    arraymath.ensure_blas = probe  # the name it imported
+
+
+_load_numpy_support_without_scipy_linalg()
+
 DISABLE_JIT = os.environ.get("SOCSEC_PROJ_DISABLE_JIT", "") not in ("", "0")
 
 prange = numba.prange

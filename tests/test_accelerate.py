@@ -89,3 +89,44 @@ def test_kept_buffers_outlive_the_block_on_their_thread_only():
     assert _accelerate.buffer("cube", (3,)) is not first          # outside the block: a new array each time
     other = list(_accelerate.map_on_threads(lambda _: _accelerate.buffer("cube", (3,)), [0], threads=2))
     assert other[0] is not first
+
+
+_NO_BLAS = """
+import sys
+import numpy as np
+import socsec_proj as ssp
+from socsec_proj import _accelerate
+import numba
+import numba.np.arraymath as arraymath, numba.np.linalg as linalg
+assert arraymath._HAVE_BLAS and arraymath.ensure_blas is linalg.ensure_blas
+assert linalg.ensure_blas.__module__ == "numba.np.linalg"  # numba's own, with its checks
+ds = ssp.run("baseline")
+draws = ssp.run("baseline", end=2035, draws=3, seed=5)
+ssp.summarize(draws, quantiles=(0.1, 0.9))
+assert "scipy.linalg" not in sys.modules, "a kernel called BLAS"  # numba imports it for any BLAS call
+
+
+@numba.njit  # not cached: defined in a string
+def dot(a, b):
+    return np.dot(a, b)
+
+
+a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+assert np.array_equal(dot(a, b), a @ b)  # BLAS still there for a kernel that wants it
+assert "scipy.linalg" in sys.modules
+import scipy.linalg
+assert np.allclose(scipy.linalg.solve(np.eye(3) * 2, np.ones(3)), 0.5)
+print("ok")
+"""
+
+
+def test_numba_loads_without_scipy_linalg_and_no_kernel_calls_blas():
+    """numba's first kernel load no longer imports ``scipy.linalg`` (``_accelerate``): every
+    stage's kernels (a deterministic and a stochastic run, the quantiles of its draws) run in a
+    fresh process without it being imported, which numba would do for any BLAS call; np.dot in
+    a kernel still compiles with BLAS, and ``scipy.linalg`` works for whoever imports it then."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _NO_BLAS], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

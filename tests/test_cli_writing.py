@@ -141,6 +141,41 @@ def test_stale_folders_of_killed_runs_are_removed(tmp_path, monkeypatch):
                                                                 "unrelated-1-x"])
 
 
+def test_a_run_writes_with_what_it_loaded_frozen_and_gives_the_collector_back(tmp_path, monkeypatch):
+    """``run`` freezes what it imported and projected (``cli._settled``) before it writes, with the
+    collector on; once the command is over nothing is left frozen and the collector is on. A
+    caller's own frozen objects and collector setting are left as they were."""
+    import gc
+
+    seen = {}
+    write = cli._write_scenario
+
+    def spy(*args, **kwargs):
+        seen.update(frozen=gc.get_freeze_count(), enabled=gc.isenabled())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "_write_scenario", spy)
+    monkeypatch.setenv("SOCSEC_PROJ_CHART_PROCESS", "0")
+    gc.unfreeze()
+    assert cli.main(["run", "baseline", "--end", "2030", "--out", str(tmp_path)]) == 0
+    assert seen["enabled"] and seen["frozen"] > 50_000  # the modules, numba's kernels, the projections
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert cli.main(["run", "nonexistent", "--out", str(tmp_path)]) == 2  # refused: given back all the same
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    # a caller who froze objects and turned the collector off itself: both as it left them
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        assert cli.main(["run", "baseline", "--end", "2030", "--out", str(tmp_path)]) == 0
+        # nothing frozen by the command (frozen objects freed by their last reference leave the count)
+        assert not seen["enabled"] and frozen - 1000 < seen["frozen"] <= frozen
+        assert frozen - 1000 < gc.get_freeze_count() <= frozen and not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 @pytest.mark.slow
 def test_sigterm_while_writing_ends_the_chart_process_too(tmp_path):
     """SIGTERM to a run that is drawing its charts: exit 143 with one line, nothing left in the

@@ -112,3 +112,24 @@ def test_input_error_is_a_value_error():
 def test_tables_cached_per_folder(params_copy):
     first = data.base_population()
     assert not first.flags.writeable  # callers cannot spoil the cache
+
+
+def test_a_table_in_any_row_order_fills_the_same_cube_and_a_duplicate_is_named(tmp_path):
+    """``data._cube`` places a complete table's rows by their keys' positions; the same array as
+    indexing the frame by its keys (``_indexed_cube``), whatever the row order; a duplicated or
+    missing cell goes to the indexed path, which names it."""
+    import pandas as pd
+
+    keys = {"year": (2020, 2021, 2022), "sex": ("male", "female"), "age": (0, 1, 2, 3)}
+    rows = [(y, s, a) for y in keys["year"] for s in keys["sex"] for a in keys["age"]]
+    frame = pd.DataFrame(rows, columns=list(keys)).assign(mx=np.arange(len(rows)) * 0.5 + 0.25)
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    path = tmp_path / "t.csv"
+    cube = data._cube(shuffled, keys, "mx", path)
+    assert np.array_equal(cube, data._indexed_cube(frame, keys, "mx", path))
+    assert cube[1, 0, 2] == frame.loc[(frame.year == 2021) & (frame.sex == "male") & (frame.age == 2), "mx"].item()
+    twice = pd.concat([shuffled.iloc[:-1], shuffled.iloc[[0]]], ignore_index=True)  # one cell twice, one missing
+    with pytest.raises(InputError, match="appears twice"):
+        data._cube(twice, keys, "mx", path)
+    with pytest.raises(InputError, match="no row for"):
+        data._cube(shuffled.iloc[1:], keys, "mx", path)

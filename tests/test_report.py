@@ -7,6 +7,7 @@ check by hand; the charts are also drawn for the real baseline projection.
 from __future__ import annotations
 
 import math
+import zlib
 from types import MappingProxyType
 
 import numpy as np
@@ -407,3 +408,65 @@ def test_assumption_sets_table_holds_each_sets_national_depletion_year_and_balan
     text = summary_markdown(sets["baseline"], sets=sets)
     assert "| `baseline` (intermediate) | 2043 | 70.00 | -80.00 |" in text
     assert "| `low_cost` | not by 2060 | 350.00 | 200.00 |" in text
+
+
+def test_png_holds_the_pixels_and_chunks_matplotlib_writes(synthetic):
+    """``outputs.png`` writes its own PNG file (rows unfiltered, zlib level 1) from a renderer shared
+    with the charts of its size drawn before: decoded, the same pixels, size, resolution and
+    Software text as matplotlib's own PNG of the same figure."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    from socsec_proj.report import outputs
+
+    def draw():
+        return report.fund_balance(synthetic, "employee_pension")
+
+    # another chart of the same size first: its renderer (and text extents) are reused, its pixels not
+    before = report.fund_balance(synthetic, "unemployment")
+    assert tuple(before.get_size_inches()) == tuple(draw().get_size_inches())
+    outputs.png(before, dpi=120)
+    mine = outputs.png(draw(), dpi=120)
+    import matplotlib
+
+    if matplotlib.__version__.startswith(outputs.LAYOUT_CACHED_MATPLOTLIB):  # the glyph layouts kept too
+        assert {type(r).__name__ for r in outputs._RENDERERS.by_size.values()} == {"LayoutCachingRenderer"}
+        assert any(len(r._layouts) > 20 for r in outputs._RENDERERS.by_size.values())
+    figure = draw()
+    theirs = io.BytesIO()
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        figure.savefig(theirs, format="png", dpi=120)  # matplotlib's own canvas and renderer
+    a, b = Image.open(io.BytesIO(mine)), Image.open(theirs)
+    assert mine.startswith(PNG) and a.mode == b.mode == "RGBA" and a.size == b.size == (1140, 900)  # 9.5 x 7.5 in
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert a.info["dpi"] == pytest.approx(b.info["dpi"]) and a.info["Software"] == b.info["Software"]
+    chunks, at = [], 8
+    while at < len(mine):  # every chunk's CRC right (Pillow checks only some)
+        length, kind = struct.unpack(">I4s", mine[at:at + 8])
+        data, crc = mine[at + 8:at + 8 + length], struct.unpack(">I", mine[at + 8 + length:at + 12 + length])[0]
+        assert crc == zlib.crc32(data, zlib.crc32(kind))
+        chunks.append(kind)
+        at += 12 + length
+    assert chunks == [b"IHDR", b"tEXt", b"pHYs", b"IDAT", b"IEND"]
+    # a hand-made 2 x 1 image: red, then half-transparent blue
+    tiny = Image.open(io.BytesIO(outputs.png_bytes(bytes([255, 0, 0, 255, 0, 0, 255, 128]), 2, 1, 72)))
+    assert np.asarray(tiny).tolist() == [[[255, 0, 0, 255], [0, 0, 255, 128]]]
+    assert tiny.info["dpi"] == pytest.approx((72, 72), abs=0.01)
+
+
+def test_png_keeps_a_bounded_number_of_renderers(synthetic, monkeypatch):
+    """A session drawing charts of many sizes keeps at most ``KEPT_RENDERERS`` renderers (the
+    oldest size dropped), and each renderer at most ``KEPT_LAYOUTS`` glyph layouts."""
+    from socsec_proj.report import outputs
+
+    monkeypatch.setattr(outputs, "KEPT_RENDERERS", 2)
+    monkeypatch.setattr(outputs, "KEPT_LAYOUTS", 5)
+    for width in (5.0, 6.0, 7.0):
+        figure = report.fund_balance(synthetic, "employee_pension")
+        figure.set_size_inches(width, 4.0)
+        assert outputs.png(figure, dpi=50).startswith(PNG)
+    renderers = outputs._RENDERERS.by_size
+    assert sorted(key[0] for key in renderers) == [300, 350]  # 6 and 7 inches at 50 dpi: 5 inches dropped
+    assert all(len(getattr(renderer, "_layouts", ())) <= 5 for renderer in renderers.values())

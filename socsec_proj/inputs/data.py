@@ -64,6 +64,22 @@ def _cube(frame: pd.DataFrame, keys: dict[str, tuple], value: str, path: Path) -
         if unknown:
             raise InputError(f"unexpected {key} {unknown[0]!r}", source=path, key=key,
                              expected=f"values among {labels[0]!r}..{labels[-1]!r}")
+    # Each row's place in the product, from each key's position among its labels: a complete
+    # table (every cell once) fills the array directly, 4x faster than indexing the frame by all
+    # its keys (pandas' MultiIndex, ~30 ms of a first projection). Anything else takes the indexed
+    # path below, which names the first duplicate or missing cell.
+    shape = tuple(len(labels) for labels in keys.values())
+    cells = np.ravel_multi_index([pd.Index(labels).get_indexer(frame[key].to_numpy())
+                                  for key, labels in keys.items()], shape)
+    if len(cells) == int(np.prod(shape)) and np.all(np.bincount(cells, minlength=len(cells)) == 1):
+        values = np.empty(len(cells))
+        values[cells] = frame[value].to_numpy(float)
+        return values.reshape(shape)
+    return _indexed_cube(frame, keys, value, path)
+
+
+def _indexed_cube(frame: pd.DataFrame, keys: dict[str, tuple], value: str, path: Path) -> np.ndarray:
+    """:func:`_cube` by indexing the frame on its keys: the first duplicate or missing cell named."""
     if len(keys) == 1:
         index = pd.Index(list(keys.values())[0], name=list(keys)[0])
         indexed = frame.set_index(list(keys)[0])

@@ -30,6 +30,7 @@ way, and a real error surfaces here, with its traceback, like any other.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -150,6 +151,7 @@ def _serve(connection, claims) -> None:
         Figure().savefig(_Discard(), format="png")  # Agg and the font files loaded before the first chart
     except BaseException:  # noqa: BLE001 (whatever it is, the caller draws the charts itself)
         return
+    gc.freeze()  # matplotlib's modules and fonts live as long as we do: out of the collector's way
     while True:
         try:
             job = connection.recv()

@@ -239,22 +239,25 @@ def _never(year, last: int) -> str:
     return _t(f"not by {last}", f"{last}年前不耗尽") if year is None or not np.isfinite(year) else _year(year)
 
 
-def _balance_table(ds: xr.Dataset, scheme: str, prices, end: int) -> str:
+def _balance_table(ds: xr.Dataset, scheme: str, prices, end: int, depletion=None, provinces=None) -> str:
+    """The table of one scheme's balances; ``depletion`` (:func:`depletion_years` of ``ds``, national)
+    and ``provinces`` (:func:`_province` of each) when the caller has them for every scheme."""
     name = f"{scheme}_balance"
     years = [y for y in TABLE_YEARS if y in ds["year"].values and y <= end]
     balance = to_base_prices(ds[name], prices)
     total = to_base_prices(aggregate(ds, name), prices)
-    depleted = depletion_years(ds, national=True)[scheme]
+    depleted = (depletion_years(ds, national=True) if depletion is None else depletion)[scheme].tolist()
+    provinces = [_province(ds, code) for code in ds["province"].values] if provinces is None else provinces
     last = int(ds["year"].values[-1])
     # one selection of the table's years, then plain floats (a .sel per cell cost ~1 s a run)
     values = balance.sel(year=years).transpose("province", "year").values.tolist()
     rows, classes = [], []
-    for code, row in zip(ds["province"].values, values):
-        rows.append([_province(ds, code), *(_money(value) for value in row), _never(depleted[str(code)], last)])
+    for province, row, year in zip(provinces, values, depleted):  # the provinces in order, then "total"
+        rows.append([province, *(_money(value) for value in row), _never(year, last)])
         classes.append("")
     if ds.sizes["province"] > 1:
         rows.append([_t("total", "合计"), *(_money(value) for value in total.sel(year=years).values.tolist()),
-                     _never(depleted["total"], last)])
+                     _never(depleted[-1], last)])
         classes.append("total")
     prices_en = f"{PRICE_BASE_YEAR} prices" if prices is not None else "nominal"
     prices_zh = f"{PRICE_BASE_YEAR}年价格" if prices is not None else "名义值"
@@ -476,9 +479,11 @@ def report_html(ds: xr.Dataset, scenario=None, *, charts: Mapping | None = None,
     if sets:
         parts.append(_sets_section(sets))
     end = min(int(chart_end), int(ds["year"].values[-1]))
+    depletion = depletion_years(ds, national=True) if schemes else None  # once for every scheme's table
+    provinces = [_province(ds, code) for code in ds["province"].values]
     for scheme in schemes:
         parts.append(f"<h3>{_t(SCHEME_TITLES[scheme], SCHEME_TITLES_ZH[scheme])}</h3>")
-        parts.append(_balance_table(ds, scheme, prices, end))
+        parts.append(_balance_table(ds, scheme, prices, end, depletion, provinces))
         for suffix, en, zh in (("balance", "accumulated balance", "累计结余"),
                                ("months_of_reserve", "months of reserve", "可支付月数")):
             if f"{scheme}_{suffix}" in charts:
