@@ -150,6 +150,20 @@ def test_contribution_base_floor_and_cap_act_on_a_wage_distribution():
     assert contribution_base_ratio(0.8, 3.0, s) > base > contribution_base_ratio(0.6, 2.0, s)
 
 
+def test_the_normal_distribution_function_is_scipys_to_two_units_of_the_last_place():
+    from scipy.special import ndtr
+
+    from socsec_proj.funds.employee_pension import normal_cdf
+
+    x = np.concatenate([np.linspace(-40, 40, 20_001), np.random.default_rng(1).normal(0, 3, 20_000),
+                        [-np.inf, np.inf, 0.0, -0.0]])
+    got, expected = normal_cdf(x), ndtr(x)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    np.testing.assert_allclose(got, expected, rtol=4e-16, atol=2e-16)
+    assert normal_cdf(-np.inf) == 0.0 and normal_cdf(np.inf) == 1.0 and np.isnan(normal_cdf(np.nan))
+    assert normal_cdf(1.959963984540054) == pytest.approx(0.975, abs=1e-15)
+
+
 def test_a_higher_floor_raises_contributions(tmp_path, baseline):
     higher = _run(tmp_path, "floor", "  employee_pension.contribution_base_floor:\n    2026-01-01: 0.8\n")
     ratio = _national(higher, "employee_pension_contributions", 2030) \
