@@ -30,7 +30,6 @@ import pandas as pd
 import xarray as xr
 
 from .. import variables
-from ..funds.accounts import FUND_BASE_YEAR
 from ..provenance import provenance
 
 __all__ = [
@@ -339,28 +338,24 @@ def depletion_years(ds: xr.Dataset, national: bool = False) -> pd.DataFrame:
         goes below zero within the projection (a zero balance is not depleted). No columns
         when the Dataset holds no balance.
     """
+    from ..funds.measures import depletion_year
+
     columns = {}
     index = [str(code) for code in ds["province"].values]
     for scheme in SCHEMES:
         name = f"{scheme}_balance"
         if name not in ds.data_vars:
             continue
-        balance = ds[name].sel(year=slice(FUND_BASE_YEAR, None))  # 2020-2023: the pension funds' backcast
+        balance = ds[name]
         balance = balance.sum([d for d in balance.dims if d not in ("province", "year")], min_count=1)
-        # one array (province, year), each row's first year below zero found at once
-        rows = balance.transpose("province", "year").values
+        pooled = balance.to_dataset(name=name)  # the rule (from 2024: 2020-2023 are the backcast) is measures'
+        years = depletion_year(pooled, scheme).transpose("province").values
         if national:
-            rows = np.vstack([rows, balance.sum("province", min_count=1).values[np.newaxis]])
-        columns[scheme] = _first_negative_years(rows, balance["year"].values)
+            years = np.append(years, depletion_year(pooled, scheme, national_total=True).values)
+        columns[scheme] = years
     rows = index + (["total"] if national else [])
     table = pd.DataFrame(columns, index=pd.Index(rows, name="province"), dtype=float)
     return table
-
-
-def _first_negative_years(rows: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """The first year of each row of ``rows`` (rows x years) below zero, NaN where none is."""
-    below = rows < 0  # NaN compares False: an undefined year is not depleted
-    return np.where(below.any(axis=1), years[below.argmax(axis=1)].astype(float), math.nan)
 
 
 def _rule(indicator: str) -> str:
@@ -648,12 +643,14 @@ def assumption_sets(sets: Mapping[str, xr.Dataset], years=ASSUMPTION_SET_YEARS) 
         below zero by the horizon), ``horizon`` [calendar year] and ``balance_<year>``
         [trillion CNY, nominal] per year.
     """
+    from ..funds.measures import depletion_year
+
     kept = [y for y in years if all(y in ds["year"].values for ds in sets.values())]
     rows = {}
     for name, ds in sets.items():
         balance = ds["employee_pension_balance"]
         balance = balance.sum([d for d in balance.dims if d != "year"], min_count=1)
-        first = _first_negative_years(balance.values[np.newaxis], balance["year"].values)[0]
+        first = depletion_year(balance.to_dataset(name="employee_pension_balance"), "employee_pension")
         rows[name] = {"depletion_year": float(first), "horizon": int(ds["year"].values[-1]),
                       **{f"balance_{y}": float(balance.sel(year=y)) / 1e12 for y in kept}}
     return pd.DataFrame.from_dict(rows, orient="index")
