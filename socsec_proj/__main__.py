@@ -10,6 +10,7 @@ inside the ``try`` that reports it (and removes a half-written result).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -32,7 +33,25 @@ def main() -> int:
         signal.signal(signal.SIGINT, _interrupted_at_start)
     from .cli import main as cli_main
 
-    return cli_main()
+    code = cli_main()
+    _exit_without_collecting()
+    return code
+
+
+def _exit_without_collecting() -> None:
+    """Let the interpreter end without one last pass of the cyclic garbage collector.
+
+    When Python exits it collects every object it tracks (numba's, pandas', xarray's and
+    matplotlib's modules, the loaded kernels, the projections) and then frees them one by one:
+    measured after ``socsec-proj run baseline`` on 2 cores, 0.73-0.82 s between the command's
+    end and the process's, a fifth of the whole run. Frozen (``gc.freeze``) and with the
+    collector off, the same exit took 0.07-0.12 s. Only the command line's own process ends
+    this way: everything it writes is closed by then (the result files are written and renamed
+    inside the command; Python still flushes ``sys.stdout`` and ``sys.stderr`` on the way out),
+    and :func:`socsec_proj.cli.main` called from Python leaves the caller's collector as it was.
+    """
+    gc.disable()
+    gc.freeze()
 
 
 if __name__ == "__main__":
