@@ -342,9 +342,12 @@ def population_pyramid(ds: xr.Dataset, province: str | None = None, years=(2024,
     for index, year in enumerate(shown):
         male = population.sel(year=year, sex="male").values / divisor
         female = population.sel(year=year, sex="female").values / divisor
-        if index == 0:
-            ax.barh(ages, -male, height=1.0, color=_MALE, alpha=0.55, label=f"{men}, {year}")
-            ax.barh(ages, female, height=1.0, color=_FEMALE, alpha=0.55, label=f"{women}, {year}")
+        if index == 0:  # bars of one year of age each, drawn as one outline per sex (a bar each: 202 patches)
+            edges = np.append(ages - 0.5, ages[-1] + 0.5)
+            ax.stairs(-male, edges, orientation="horizontal", fill=True, color=_MALE, alpha=0.55, linewidth=0,
+                      label=f"{men}, {year}")
+            ax.stairs(female, edges, orientation="horizontal", fill=True, color=_FEMALE, alpha=0.55, linewidth=0,
+                      label=f"{women}, {year}")
         else:
             ax.plot(-male, ages, color="#1f3b5c", linewidth=1.6, label=f"{men}, {year}")
             ax.plot(female, ages, color="#7a1f1c", linewidth=1.6, label=f"{women}, {year}")
