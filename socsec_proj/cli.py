@@ -40,6 +40,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -963,6 +964,34 @@ def _terminate(signum, frame):
     raise _Terminated()
 
 
+#: Seconds after an interrupt Python could only report (:func:`_unraisable`) that it is sent again.
+RESEND_DELAY = 0.01
+
+
+def _unraisable(report) -> None:
+    """``sys.unraisablehook`` while a command runs: a Ctrl-C or SIGTERM that Python could not raise
+    is sent again, not printed.
+
+    Python runs some callbacks where an exception has nowhere to go: it prints the traceback and
+    carries on (an at-fork handler of :mod:`logging` as the chart process forks, llvmlite's object
+    cache callback while numba loads a kernel, a ``__del__``). A Ctrl-C that landed there was lost
+    and printed as a traceback, and the run went on to write its results (seen in 1 of ~30 runs
+    with Ctrl-C at 0.8 s). Sent again a moment later, it lands in ordinary code and stops the
+    command with its one line, leaving nothing half-written.
+    """
+    signum = {KeyboardInterrupt: signal.SIGINT, _Terminated: signal.SIGTERM}.get(type(report.exc_value))
+    if signum is None:
+        _PREVIOUS_UNRAISABLE[0](report)
+        return
+    resend = threading.Timer(RESEND_DELAY, os.kill, (os.getpid(), signum))
+    resend.daemon = True
+    resend.start()
+
+
+#: The hook :func:`main` found (given back when the command ends).
+_PREVIOUS_UNRAISABLE = [sys.unraisablehook]
+
+
 def _disk_error(error: OSError) -> str:
     path = error.filename or "the results folder"
     return f"socsec-proj: error: {path}: {error.strerror or error} (a disk error; no result was left half-written)"
@@ -979,6 +1008,7 @@ def main(argv=None) -> int:
     _COLLECTOR.update(enabled=gc.isenabled(), ours=gc.get_freeze_count() == 0)
     with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): leave it
         signal.signal(signal.SIGTERM, _terminate)
+    _PREVIOUS_UNRAISABLE[0], sys.unraisablehook = sys.unraisablehook, _unraisable
     try:
         if getattr(signal.getsignal(signal.SIGINT), "at_start", False):  # socsec_proj.__main__'s: from here on
             signal.signal(signal.SIGINT, signal.default_int_handler)    # Ctrl-C is a KeyboardInterrupt below
@@ -1013,6 +1043,7 @@ def main(argv=None) -> int:
         print(f"socsec-proj: internal error: {error!r}", file=sys.stderr)
         return EXIT_INTERNAL
     finally:  # what a command froze (:func:`_settled`) is the collector's again, for a Python caller
+        sys.unraisablehook = _PREVIOUS_UNRAISABLE[0]
         if _COLLECTOR["ours"]:
             gc.unfreeze()
         if _COLLECTOR["enabled"]:

@@ -181,3 +181,32 @@ def test_the_command_line_process_ends_without_a_last_collection(monkeypatch):
             gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+UNRAISABLE_INTERRUPT = """
+import sys
+from socsec_proj import cli, projection
+
+class Interrupts:
+    def __del__(self):  # an exception here is 'unraisable', as in an at-fork or ctypes callback
+        raise KeyboardInterrupt
+
+original = projection.run
+def run(*args, **kwargs):
+    Interrupts()  # freed at once: its KeyboardInterrupt goes to sys.unraisablehook, not to the caller
+    return original(*args, **kwargs)
+projection.run = run
+sys.exit(cli.main(["run", "baseline", "--end", "2030", "--out", sys.argv[1]]))
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_inside_a_callback_python_cannot_raise_from_still_stops_the_run(tmp_path):
+    """A Ctrl-C that lands while Python runs a callback whose exceptions it can only report (seen:
+    logging's at-fork handler as the chart process forks, llvmlite's object-cache callback while
+    numba loads a kernel) stops the command all the same: exit 130, one line, no result."""
+    done = subprocess.run([sys.executable, "-c", UNRAISABLE_INTERRUPT, str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode in (130, -signal.SIGINT), (done.stdout, done.stderr)
+    assert done.stderr.strip().splitlines() == [INTERRUPTED]
+    assert not (tmp_path / "out").exists()
