@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import socsec_proj as ssp
 from socsec_proj import report
 from socsec_proj.inputs.scenario import Target
 
@@ -470,3 +471,22 @@ def test_png_keeps_a_bounded_number_of_renderers(synthetic, monkeypatch):
     renderers = outputs._RENDERERS.by_size
     assert sorted(key[0] for key in renderers) == [300, 350]  # 6 and 7 inches at 50 dpi: 5 inches dropped
     assert all(len(getattr(renderer, "_layouts", ())) <= 5 for renderer in renderers.values())
+
+
+@pytest.mark.parametrize("lang", ["both", "en"])
+@pytest.mark.parametrize("provinces", [None, ["CN-GD", "CN-HL", "CN-XZ"], ["CN-BJ"]])
+def test_charts_drawn_on_reused_figures_are_the_charts_drawn_on_fresh_ones(baseline, lang, provinces):
+    """:func:`~socsec_proj.report.outputs.render` draws the balance and reserve charts on one figure
+    per kind and layout (``plots.reused_figures``): every chart's PNG must be the fresh figure's,
+    byte for byte (a colour cycle, limit, title or legend left from the chart before would show)."""
+    from socsec_proj.report import outputs
+    from socsec_proj.report.prices import price_index
+
+    ds = baseline if provinces is None else baseline.sel(province=provinces)
+    scenario = ssp.load_scenario("baseline")
+    plan = outputs.chart_plan(ds, price_index(scenario, ds["year"].values), outputs.last_chart_year(ds, 2060), lang)
+    reused = outputs.render(plan)
+    fresh = [(key, file, title, outputs.png(draw())) for key, file, title, draw in plan]
+    assert sum(key.endswith(("_balance", "_months_of_reserve")) for key, *_ in plan) >= 10
+    for (key, _, _, image), (_, _, _, expected) in zip(reused, fresh):
+        assert image == expected, key

@@ -146,6 +146,7 @@ def _serve(connection, claims) -> None:
 
         from . import outputs
         from .fonts import cjk_font
+        from .plots import reused_figures
 
         cjk_font()
         Figure().savefig(_Discard(), format="png")  # Agg and the font files loaded before the first chart
@@ -165,13 +166,14 @@ def _serve(connection, claims) -> None:
                 args = pickle.load(file)
             os.unlink(path)
             plan = outputs.PLANS[name](*args)
-            while (index := _claim(claims, number % SLOTS, len(plan), from_first=True)) is not None:
-                key, file, title, draw = plan[index]
-                # the bytes go through a file, the pipe carries its name: a chart (~200 kB) would
-                # fill the pipe, and this process would wait until the other one reads, at its end
-                image = Path(path).with_name(f"{number}-{index}.png")
-                image.write_bytes(outputs.png(draw(), dpi))
-                connection.send((number, index, (key, file, title, str(image))))
+            with reused_figures():
+                while (index := _claim(claims, number % SLOTS, len(plan), from_first=True)) is not None:
+                    key, file, title, draw = plan[index]
+                    # the bytes go through a file, the pipe carries its name: a chart (~200 kB) would
+                    # fill the pipe, and this process would wait until the other one reads, at its end
+                    image = Path(path).with_name(f"{number}-{index}.png")
+                    image.write_bytes(outputs.png(draw(), dpi))
+                    connection.send((number, index, (key, file, title, str(image))))
             connection.send((number, None, True))
         except (OSError, ValueError):  # the caller is gone
             return
@@ -200,18 +202,20 @@ class _Pending:
             drawn = owner._take(number)  # the worker drew every chart: no matplotlib needed here
             return [drawn[index] for index in sorted(drawn)]
         from . import outputs
+        from .plots import reused_figures
 
         plan = outputs.PLANS[self._name](*self._args)
         drawn = {}
-        if number is not None:
-            while (index := _claim(owner._claims, number % SLOTS, len(plan), from_first=False)) is not None:
-                key, file, title, draw = plan[index]
-                drawn[index] = (key, file, title, outputs.png(draw(), self._dpi))
-            owner._finished(number, block=True)
-            drawn.update(owner._take(number))
-        # what the worker claimed but did not deliver (it died, or a chart raised there) is drawn here
-        return [drawn[index] if index in drawn else (key, file, title, outputs.png(draw(), self._dpi))
-                for index, (key, file, title, draw) in enumerate(plan)]
+        with reused_figures():
+            if number is not None:
+                while (index := _claim(owner._claims, number % SLOTS, len(plan), from_first=False)) is not None:
+                    key, file, title, draw = plan[index]
+                    drawn[index] = (key, file, title, outputs.png(draw(), self._dpi))
+                owner._finished(number, block=True)
+                drawn.update(owner._take(number))
+            # what the worker claimed but did not deliver (it died, or a chart raised there) is drawn here
+            return [drawn[index] if index in drawn else (key, file, title, outputs.png(draw(), self._dpi))
+                    for index, (key, file, title, draw) in enumerate(plan)]
 
 
 class ChartProcess:

@@ -70,10 +70,18 @@ def png(figure, dpi: int = 150) -> bytes:
         if len(pixels) != 4 * width * height:  # not the canvas expected: matplotlib writes the file
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-            figure.clear()
+            _release(figure)
             return buffer.getvalue()
-    figure.clear()
+    _release(figure)
     return png_bytes(pixels, width, height, dpi)
+
+
+def _release(figure) -> None:
+    """Free a drawn figure's artists, unless :func:`~.plots.reused_figures` keeps it for the next chart."""
+    from .plots import is_reused
+
+    if not is_reused(figure):
+        figure.clear()
 
 
 _RENDERERS = threading.local()
@@ -248,7 +256,10 @@ PLANS = {"charts": chart_plan, "draw_charts": draw_chart_plan}
 def render(plan: list[tuple], dpi: int = 150) -> list[tuple[str, str, str, bytes]]:
     """``(key, file name, title, PNG bytes)`` of each chart of ``plan`` (:func:`chart_plan`,
     :func:`draw_chart_plan`), drawn here; nothing is written."""
-    return [(key, file, title, png(draw(), dpi)) for key, file, title, draw in plan]
+    from .plots import reused_figures
+
+    with reused_figures():
+        return [(key, file, title, png(draw(), dpi)) for key, file, title, draw in plan]
 
 
 def chart_draws(draws: xr.Dataset) -> xr.Dataset:
