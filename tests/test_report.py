@@ -490,3 +490,18 @@ def test_charts_drawn_on_reused_figures_are_the_charts_drawn_on_fresh_ones(basel
     assert sum(key.endswith(("_balance", "_months_of_reserve")) for key, *_ in plan) >= 10
     for (key, _, _, image), (_, _, _, expected) in zip(reused, fresh):
         assert image == expected, key
+
+
+def test_draw_charts_on_reused_figures_are_the_charts_drawn_on_fresh_ones():
+    """The fan charts (and the depletion-year histograms, drawn on fresh figures) of a stochastic run."""
+    from socsec_proj.report import outputs
+    from socsec_proj.report.prices import price_index
+
+    draws = ssp.run("baseline", draws=6, seed=5)
+    scenario = ssp.load_scenario("baseline")
+    plan = outputs.draw_chart_plan(draws, price_index(scenario, draws["year"].values), 2060, "both")
+    reused = outputs.render(plan)
+    fresh = [outputs.png(draw()) for *_, draw in plan]
+    assert len(plan) == 12
+    for (key, _, _, image), expected in zip(reused, fresh):
+        assert image == expected, key

@@ -274,9 +274,10 @@ def reused_figures():
 
     A figure's first drawing makes its axes' tick objects (three lines and two texts each, ~36 a
     chart), the larger part of a chart's drawing time; a figure drawn again reuses them. The
-    charts that opt in (:func:`fund_balance` and :func:`months_of_reserve`, six each in a run)
-    are drawn so, the same pixels as on a fresh figure (``tests/test_report.py``). Only for a
-    caller that is done with each chart (its PNG made) before it draws the next, as
+    charts that opt in (:func:`fund_balance`, :func:`months_of_reserve` and :func:`fan_chart`,
+    six of each in a run) are drawn so, the same pixels as on a fresh figure
+    (``tests/test_report.py``; the depletion-year histogram is not: its pixels differed). Only
+    for a caller that is done with each chart (its PNG made) before it draws the next, as
     :func:`socsec_proj.report.outputs.render` and the chart process are; the figures are given
     up when the block ends. Outside the block every chart is a new figure.
     """
@@ -765,7 +766,8 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     bands = balance.quantile(list(quantiles), dim="draw")
     units = str(draws[name].attrs.get("units", "CNY"))
     divisor, shown = _scale(float(np.nanmax(np.abs(bands.values))), units)
-    fig, axes = _figure(9.0, 5.0, top=0.75 if lang != "both" else 1.0, left=0.95 if lang != "both" else 1.35)
+    fig, axes = _figure(9.0, 5.0, top=0.75 if lang != "both" else 1.0, left=0.95 if lang != "both" else 1.35,
+                        kind="fan_chart")
     ax = axes[0]
     years = bands["year"].values
     n = len(quantiles)
