@@ -47,7 +47,7 @@ import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import kept_buffers, map_on_threads, single_threaded
+from ._accelerate import kept_buffers, map_on_processes, map_on_threads, single_threaded
 from .errors import InputError
 from .funds.accounts import member_totals, reserve_months
 from .inputs import data
@@ -347,13 +347,15 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     return _reported(_to_dataset(scenario, parts, seed), reported)
 
 
-def _chunks_here(bounds, compute):
+def _chunks_here(bounds, compute, processes=False):
     """``((start, stop), compute((start, stop)))`` for the chunks ``bounds`` of a run in this
     process, in draw order: on numba's threads, a chunk per thread, each thread's kernels on one
     thread and its cubes written where its previous chunk's were (``_accelerate.map_on_threads``;
-    ``compute`` must copy what it keeps of the cubes). A chunk is computed alone, so the results
-    are the same to the bit on any number of threads."""
-    return zip(bounds, map_on_threads(compute, bounds))
+    ``compute`` must copy what it keeps of the cubes). With ``processes``, in as many forked
+    worker processes instead (``_accelerate.map_on_processes``, for a ``compute`` that gives back
+    little: a reduced chunk), or on threads where forking is not safe. A chunk is computed
+    alone, so the results are the same to the bit on any number of threads or processes."""
+    return zip(bounds, (map_on_processes if processes else map_on_threads)(compute, bounds))
 
 
 def _reported(ds: xr.Dataset, provinces) -> xr.Dataset:
@@ -540,8 +542,11 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     bounds = _chunk_bounds(draws, chunk_size, client, default=CHUNK_SIZE if client is not None else SUMMARY_CHUNK_SIZE)
     if client is None:
         setup = chunk_setup(scenario)
+        # in worker processes: a reduced chunk is small (~4 MB for 32 draws), and on threads the
+        # chunks' Python holds the GIL (1.6 of 2 cores busy)
         for (start, _), reduced in _chunks_here(bounds, lambda bounds: reduce_chunk(
-                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup), variables, horizon)):
+                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup), variables, horizon),
+                processes=True):
             yield start, reduced
         return
     waves, wave = [], []

@@ -127,6 +127,30 @@ def test_summary_depletion_years_and_probability_by_year(whole_and_summary):
         assert np.all(np.diff(probability, axis=-1) >= 0) and probability.max() <= 1
 
 
+def test_summary_in_worker_processes_equals_one_thread_here_to_the_bit(whole_and_summary, monkeypatch):
+    """A summary-only run computes its chunks in forked worker processes: the same bits as the
+    chunks one after the other in this process (and as the threads of the fixture's run)."""
+    import multiprocessing
+
+    from socsec_proj import _accelerate
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    _, summary = whole_and_summary
+    monkeypatch.setattr(reductions, "BUFFER_DRAWS", 16)
+    monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: True)  # even after a parallel kernel ran here
+    started = []
+    start_workers = _accelerate._start_workers
+    monkeypatch.setattr(_accelerate, "_start_workers", lambda *args: started.append(args[1]) or start_workers(*args))
+    on_processes = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    assert started == [2] or (started == [] and _accelerate.thread_count() == 1)
+    with _accelerate.single_threaded():
+        here = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    for name in here.data_vars:
+        np.testing.assert_array_equal(on_processes[name].values, here[name].values, err_msg=name)
+        np.testing.assert_array_equal(summary[name].values, here[name].values, err_msg=name)
+
+
 def test_summary_variables_asked_for(monkeypatch):
     summary = ssp.run("baseline", draws=3, seed=1, summary=[0.5], summary_variables=["population_total"])
     whole = ssp.run("baseline", draws=3, seed=1)
