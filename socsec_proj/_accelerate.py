@@ -387,7 +387,7 @@ def fork_is_safe() -> bool:
     return now <= _THREADS_AT_IMPORT
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: this process gets SIGKILL when the one that started it ends, even by SIGKILL."""
     if sys.platform.startswith("linux"):
         try:
@@ -440,7 +440,7 @@ def _serve_items(function, connection) -> None:
     until told to stop (``None``) or the other end is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the caller's: it stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    die_with_parent()
     _keep_freed_memory()
     with single_threaded(), kept_buffers():
         while True:
