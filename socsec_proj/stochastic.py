@@ -66,6 +66,14 @@ CHUNK_SIZE = 16
 #: the chunks' cubes alone (peak 1.2 GB on 2 threads against 0.8 GB at 16), and each chunk's
 #: fixed Python work is spread over twice the draws (one thread: 10.0 against 11.4 ms per draw).
 SUMMARY_CHUNK_SIZE = 32
+#: Whether a summary-only run in this process computes its chunks in forked worker processes
+#: (``_accelerate.map_on_processes``: both cores busy where threads keep 1.6 of 2, no system time
+#: for page faults, the same bits) rather than on threads. Off until it wins clearly: on the
+#: shared 2 cores (branch draws, 2026-12-02, load 1-3.4) back-to-back pairs went either way
+#: (2,000 draws: 12.7-26.4 s against 16.1-23.4 s on threads; 10,000: 81.8 / 85.4 / 121.8 s
+#: against 87.8 / 118.7 s), and 100,000 took 954 s, its tail bound by the 12 GB store's disk
+#: writes and reads (see benchmarks/README.md).
+SUMMARY_ON_PROCESSES = False
 #: Fund quantities a stochastic Dataset keeps per (draw, province, year), for every scheme.
 KEPT_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
 #: Members a stochastic Dataset keeps per (draw, province, year), summed over sex and age.
@@ -550,11 +558,11 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     bounds = _chunk_bounds(draws, chunk_size, client, default=CHUNK_SIZE if client is not None else SUMMARY_CHUNK_SIZE)
     if client is None:
         setup = chunk_setup(scenario)
-        # in worker processes: a reduced chunk is small (~4 MB for 32 draws), and on threads the
-        # chunks' Python holds the GIL (1.6 of 2 cores busy)
+        # in worker processes if asked: a reduced chunk is small (~4 MB for 32 draws), and on
+        # threads the chunks' Python holds the GIL (1.6 of 2 cores busy)
         for (start, _), reduced in _chunks_here(bounds, lambda bounds: reduce_chunk(
                 simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup, copy=False), variables, horizon),
-                processes=True):
+                processes=SUMMARY_ON_PROCESSES):
             yield start, reduced
         return
     waves, wave = [], []

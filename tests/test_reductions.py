@@ -139,6 +139,7 @@ def test_summary_in_worker_processes_equals_one_thread_here_to_the_bit(whole_and
     _, summary = whole_and_summary
     monkeypatch.setattr(reductions, "BUFFER_DRAWS", 16)
     monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: True)  # even after a parallel kernel ran here
+    monkeypatch.setattr(stochastic, "SUMMARY_ON_PROCESSES", True)
     started = []
     start_workers = _accelerate._start_workers
     monkeypatch.setattr(_accelerate, "_start_workers", lambda *args: started.append(args[1]) or start_workers(*args))
