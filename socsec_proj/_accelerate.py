@@ -19,10 +19,15 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
+import gc
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 
 
@@ -342,6 +347,232 @@ def map_on_threads(function, items, threads=None):
     finally:  # also on an error, Ctrl-C or a caller that stops early: nothing left running
         pool.shutdown(wait=True, cancel_futures=True)
         numba.set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------------------------
+# Work mapped over worker processes
+
+
+def _native_threads() -> int | None:
+    """Threads of this process as the operating system counts them (Linux); None elsewhere."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+#: Threads the process had when this module was imported (numpy's BLAS starts its own at import:
+#: they are fork-safe, and no kernel of this package has run yet).
+_THREADS_AT_IMPORT = _native_threads()
+
+
+def fork_is_safe() -> bool:
+    """Whether :func:`map_on_processes` may fork this process now.
+
+    A fork copies only the calling thread. Forking is refused (the work then runs on threads)
+    where the platform cannot fork, where any other Python thread runs (it may hold a lock the
+    child would wait for forever), and where a thread started since this module was imported
+    still runs: above all the OpenMP threads a ``prange`` kernel starts (``reductions``'
+    quantile kernel), since the OpenMP runtime does not promise that a process forked while its
+    threads exist survives. numba's threading layer merely initialised (``numba.get_num_threads``,
+    ``set_num_threads``: the ``omp`` layer starts no thread before a parallel loop runs) does not
+    count; the workers never run a parallel loop (they run numba on one thread).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return False
+    now = _native_threads()
+    if now is None or _THREADS_AT_IMPORT is None:  # no thread count here: only a numba that never started threads
+        threads = sys.modules.get("numba.np.ufunc.parallel")
+        return not getattr(threads, "_is_initialized", False)
+    return now <= _THREADS_AT_IMPORT
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when the one that started it ends, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+#: What a worker process's ``malloc`` keeps of the memory it frees [bytes]: up to this much at the
+#: top of the heap stays mapped (``M_TRIM_THRESHOLD``), and blocks up to the most glibc allows
+#: (32 MB, ``M_MMAP_THRESHOLD``) come from the heap, not from a fresh ``mmap`` each.
+KEEP_FREED = 2**30
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 * 2**20
+
+
+def _keep_freed_memory() -> None:
+    """Let this process's ``malloc`` (glibc) reuse the memory it frees instead of handing it back.
+
+    A chunk of draws makes hundreds of numpy temporaries of 0.5-30 MB (a fund variable padded to
+    all years is 640 kB for 32 draws); by default glibc maps each afresh and unmaps it when it is
+    freed, so that the next chunk's are fresh pages, faulted in one by one: measured on one
+    thread, chunks of 32, 0.8-0.9 ms of system time per draw, ~0 with this (user time within the
+    noise). Only for a worker process, which ends with its run: the memory it keeps is what its
+    busiest moment needed anyway. Elsewhere (no glibc) nothing changes.
+    """
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TRIM_THRESHOLD, KEEP_FREED)
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process (the ``__cause__`` of the
+    exception :func:`map_on_processes` raises again here)."""
+
+    def __str__(self):
+        return "in a worker process:\n" + self.args[0]
+
+
+def _serve_items(function, connection) -> None:
+    """A worker process of :func:`map_on_processes`: ``function(item)`` for every ``(index, item)``
+    it is sent, answering ``(index, True, result)`` or ``(index, False, (error, traceback))``,
+    until told to stop (``None``) or the other end is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the caller's: it stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()
+    _keep_freed_memory()
+    with single_threaded(), kept_buffers():
+        while True:
+            try:
+                job = connection.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            index, item = job
+            try:
+                answer = (index, True, function(item))
+            except BaseException as error:  # noqa: BLE001 (raised again in the caller)
+                answer = (index, False, (error, traceback.format_exc()))
+            try:
+                connection.send(answer)
+            except (OSError, ValueError):  # the caller is gone
+                return
+            except Exception:  # noqa: BLE001 (a result or an exception that cannot be pickled)
+                message = traceback.format_exc()
+                try:
+                    connection.send((index, False, (RuntimeError(f"the result of item {index} could not be sent "
+                                                                 "back from its worker process"), message)))
+                except (OSError, ValueError):
+                    return
+
+
+def _start_workers(function, processes: int) -> list:
+    """``processes`` forked workers of :func:`_serve_items`, ``[(process, connection), ...]``."""
+    context = multiprocessing.get_context("fork")
+    workers = []
+    gc.freeze()  # the objects the children inherit: a collection there would write (copy) their pages
+    try:
+        for number in range(processes):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_serve_items, args=(function, theirs), daemon=True,
+                                      name=f"socsec-worker-{number}")
+            workers.append((process, mine))
+            process.start()
+            theirs.close()
+    except BaseException:
+        _stop_workers(workers, kill=True)
+        raise
+    finally:
+        gc.unfreeze()
+    return workers
+
+
+def _stop_workers(workers, kill: bool) -> None:
+    """End the workers and wait for them: at once with ``kill``, else asked to stop (and killed
+    after 5 s if they do not)."""
+    for process, connection in workers:
+        if process.pid is None:
+            continue
+        if kill:
+            process.kill()
+        else:
+            try:
+                connection.send(None)
+            except (OSError, ValueError):
+                pass
+    for process, connection in workers:
+        connection.close()
+        if process.pid is not None:
+            process.join(None if kill else 5.0)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def map_on_processes(function, items, processes=None):
+    """``function(item)`` for every item, yielded in the order of ``items``, computed in forked
+    worker processes (as many as numba would use threads, :data:`thread_count`), each running
+    numba on one thread and writing its cubes where its previous item's were (:func:`kept_buffers`).
+
+    For independent pieces of work that are each a mix of Python and kernels and give back
+    little, such as the reduced chunks of a summary-only stochastic run: on threads the Python
+    part of every item holds the GIL, so two threads keep 1.6 of 2 cores busy; processes keep
+    both. ``function`` and the items' work are inherited by the fork (nothing is pickled but
+    the items and the results, which should be small). Each worker holds at most two items at
+    a time and the results come back in order, so memory stays bounded however many items
+    there are; the results do not depend on the number of processes (each item is computed alone).
+
+    Where forking is not safe (:func:`fork_is_safe`) or cannot start a process, or with one
+    process, this is :func:`map_on_threads` (the same results). An exception in a worker is
+    raised here (its traceback as ``__cause__``, :class:`WorkerTraceback`); a worker that dies
+    raises ``RuntimeError``. On any way out (an error, Ctrl-C, a caller that stops early) the
+    workers are killed and waited for: nothing is left running. Workers ignore Ctrl-C (this
+    process gets it and stops them) and die with this process (Linux).
+    """
+    items = list(items)
+    processes = min(thread_count() if processes is None else processes, len(items))
+    if processes <= 1 or not fork_is_safe():
+        yield from map_on_threads(function, items, processes)
+        return
+    try:
+        workers = _start_workers(function, processes)
+    except OSError:  # out of processes or memory: threads then
+        yield from map_on_threads(function, items, processes)
+        return
+    finished = False
+    try:
+        holding = {id(connection): 0 for _, connection in workers}
+        results, sent, taken = {}, 0, 0
+        window = 4 * processes  # items sent ahead of the next to yield: bounds what waits here
+        while taken < len(items):
+            if taken in results:
+                yield results.pop(taken)
+                taken += 1
+                continue
+            for _, connection in workers:  # each worker holds two items: it never waits for this process
+                while holding[id(connection)] < 2 and sent < len(items) and sent < taken + window:
+                    connection.send((sent, items[sent]))
+                    holding[id(connection)] += 1
+                    sent += 1
+            busy = [connection for _, connection in workers if holding[id(connection)]]
+            for connection in multiprocessing.connection.wait(busy):
+                try:
+                    index, ok, value = connection.recv()
+                except (EOFError, OSError):
+                    process = next(p for p, c in workers if c is connection)
+                    process.join(1.0)
+                    raise RuntimeError(f"worker process {process.name} ended (exit code {process.exitcode}) "
+                                       "before it answered") from None
+                holding[id(connection)] -= 1
+                if not ok:
+                    error, trace = value
+                    raise error from WorkerTraceback(trace)
+                results[index] = value
+        finished = True
+    finally:  # also on an error, Ctrl-C or a caller that stops early: nothing left running
+        _stop_workers(workers, kill=not finished)
 
 
 @contextlib.contextmanager

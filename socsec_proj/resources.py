@@ -6,7 +6,8 @@ the run is refused before anything is computed, saying how many draws would fit,
 failing with a ``MemoryError`` after the deterministic run.
 
 A summary-only run (``summary=``, :mod:`socsec_proj.reductions`) keeps a fixed working set
-in memory and 512 bytes per draw (its depletion years), and writes the draws of the few
+in memory (the calling process's and each worker's chunk, :func:`summary_fixed`) and 512 bytes
+per draw (its depletion years), and writes the draws of the few
 variables it takes exact quantiles of to a temporary file: it is checked against the memory
 and against the free disk space of that file's folder.
 
@@ -41,12 +42,31 @@ PEAK_FACTOR = 3
 #: Share of the available memory a run may plan to use.
 USABLE_SHARE = 0.8
 
-#: Fixed memory of a summary-only run [bytes]: the cubes of the chunks being computed (one per
-#: thread, chunks of ``stochastic.SUMMARY_CHUNK_SIZE`` = 32 draws: 1.23 GB peak resident
-#: measured at 640 draws on 2 threads, 0.79 GB with chunks of 16), the store's buffer (2,048
-#: draws x 4 variables x 2,511 cells x 8 bytes, 165 MB) and a block read back with its sorted
-#: copy (2 x 256 MB): 2 GB rounded up.
-SUMMARY_FIXED = 2_048 * 2**20
+#: Fixed memory of a summary-only run in the calling process [bytes]: the process itself with
+#: the scenario and the stages' coordinates (~0.3 GB), the store's buffer (2,048 draws x 4
+#: variables x 2,511 cells x 8 bytes, 165 MB) and, once the chunks are done, a block read back
+#: with its sorted copy (2 x 256 MB). Measured: 551 MB peak resident at 2,000 draws (the block
+#: small there); 1.1 GB rounded up.
+SUMMARY_FIXED = 1_100 * 2**20
+
+#: Memory of each chunk being computed at once [bytes] (one per worker process or thread,
+#: :data:`socsec_proj._accelerate.thread_count` of them): its cubes and temporaries, chunks of
+#: ``stochastic.SUMMARY_CHUNK_SIZE`` = 32 draws. Measured peak resident of a worker process
+#: 576-585 MB at 2,000 draws (it shares the caller's pages until it writes them), of two
+#: threads 1.23 GB at 640 draws over ~0.3 GB of process: 600 MB.
+SUMMARY_PER_WORKER = 600 * 2**20
+
+
+def summary_fixed(workers: int | None = None) -> int:
+    """Memory a summary-only run needs whatever its number of draws [bytes]:
+    :data:`SUMMARY_FIXED` plus :data:`SUMMARY_PER_WORKER` for each chunk computed at once
+    (``workers``, default as many as numba uses threads)."""
+    if workers is None:
+        from ._accelerate import thread_count
+
+        workers = thread_count()
+    return SUMMARY_FIXED + max(int(workers), 1) * SUMMARY_PER_WORKER
+
 
 #: Memory a summary-only run keeps per draw [bytes]: the depletion years (float32) of four
 #: funds by province and nationally, 4 x 32 x 4.
@@ -135,28 +155,29 @@ def free_disk(folder=None) -> int | None:
 
 
 def max_summary_draws(n_variables: int, n_years: int = 81, *, available=None, disk=None,
-                      folder=None) -> tuple[int | None, str]:
+                      folder=None, workers=None) -> tuple[int | None, str]:
     """The largest number of draws a summary-only run fits, and what limits it (``"memory"``
-    or ``"disk"``); None if neither is known."""
+    or ``"disk"``); None if neither is known. ``workers``: chunks computed at once (:func:`summary_fixed`)."""
     available = available_memory() if available is None else available
     disk = free_disk(folder) if disk is None else disk
     limits = []
     if available is not None:
-        limits.append((max(int(USABLE_SHARE * available) - SUMMARY_FIXED, 0) // SUMMARY_PER_DRAW, "memory"))
+        limits.append((max(int(USABLE_SHARE * available) - summary_fixed(workers), 0) // SUMMARY_PER_DRAW,
+                       "memory"))
     if disk is not None:
         limits.append((int(USABLE_DISK_SHARE * disk) // store_bytes_per_draw(n_variables, n_years=n_years), "disk"))
     return min(limits) if limits else (None, "")
 
 
 def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", available=None,
-                summary_variables=None, disk=None, folder=None) -> None:
+                summary_variables=None, disk=None, folder=None, workers=None) -> None:
     """Refuse a number of draws that is not a whole number >= 1 or would not fit.
 
     Parameters
     ----------
     summary_variables : sequence of str, optional
         A summary-only run keeping the quantiles of these variables: checked against the
-        memory it keeps (:data:`SUMMARY_FIXED`, :data:`SUMMARY_PER_DRAW`) and the free disk
+        memory it keeps (:func:`summary_fixed` of ``workers``, :data:`SUMMARY_PER_DRAW`) and the free disk
         [bytes] ``disk`` (measured in ``folder`` when not given) its store needs. Without, a
         run keeping every draw, against the memory (``available`` [bytes], measured when not given).
 
@@ -169,7 +190,8 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
         raise InputError(f"{draws!r} draws", source=source, key=key, expected="a whole number of draws, at least 1")
     draws = int(draws)
     if summary_variables is not None:
-        fit, limit = max_summary_draws(len(summary_variables), n_years, available=available, disk=disk, folder=folder)
+        fit, limit = max_summary_draws(len(summary_variables), n_years, available=available, disk=disk, folder=folder,
+                                       workers=workers)
         if fit is not None and draws > fit:
             raise InputError(f"{draws:,} draws summarised would not fit in this machine's {limit}: {fit:,} draws fit "
                              f"(the quantiles of {len(summary_variables)} variable(s) keep "

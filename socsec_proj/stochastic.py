@@ -47,7 +47,7 @@ import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import kept_buffers, map_on_threads, single_threaded
+from ._accelerate import kept_buffers, map_on_processes, map_on_threads, single_threaded
 from .errors import InputError
 from .funds.accounts import member_totals, reserve_months
 from .inputs import data
@@ -66,6 +66,14 @@ CHUNK_SIZE = 16
 #: the chunks' cubes alone (peak 1.2 GB on 2 threads against 0.8 GB at 16), and each chunk's
 #: fixed Python work is spread over twice the draws (one thread: 10.0 against 11.4 ms per draw).
 SUMMARY_CHUNK_SIZE = 32
+#: Whether a summary-only run in this process computes its chunks in forked worker processes
+#: (``_accelerate.map_on_processes``: both cores busy where threads keep 1.6 of 2, no system time
+#: for page faults, the same bits) rather than on threads. Off until it wins clearly: on the
+#: shared 2 cores (branch draws, 2026-12-02, load 1-3.4) back-to-back pairs went either way
+#: (2,000 draws: 12.7-26.4 s against 16.1-23.4 s on threads; 10,000: 81.8 / 85.4 / 121.8 s
+#: against 87.8 / 118.7 s), and 100,000 took 954 s, its tail bound by the 12 GB store's disk
+#: writes and reads (see benchmarks/README.md).
+SUMMARY_ON_PROCESSES = False
 #: Fund quantities a stochastic Dataset keeps per (draw, province, year), for every scheme.
 KEPT_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
 #: Members a stochastic Dataset keeps per (draw, province, year), summed over sex and age.
@@ -171,16 +179,21 @@ def _projection_years(scenario) -> tuple:
     return ds, horizon
 
 
-def kept(ds: xr.Dataset, keep=()) -> dict:
+def kept(ds: xr.Dataset, keep=(), copy: bool = True) -> dict:
     """What a stochastic run keeps of a chunk's Dataset: per (draw, province, year) the total
     population, the members of :data:`KEPT_MEMBERS` summed over sex and age, and the
-    :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``."""
-    # copies only: the cubes may be buffers the next chunk writes again (_accelerate.reused_buffers);
+    :data:`KEPT_QUANTITIES` of every fund; the drivers; ``population`` too if in ``keep``.
+
+    Copies (``copy``, the default): the cubes may be buffers the next chunk writes again
+    (``_accelerate.reused_buffers``). ``copy=False`` gives views of the Dataset's arrays, for a
+    caller that is done with them before the next chunk starts (:func:`reduce_chunk` in the
+    same task: a summary copies only the few variables it keeps the draws of)."""
     # read through ds.variables, not ds[name]: a DataArray with its coordinates costs ~1 ms each
     variables = ds.variables
 
     def values(name, *dims):
-        return variables[name].transpose(*dims).values
+        array = variables[name].transpose(*dims).values
+        return array.copy() if copy else array
 
     population = values("population_total", "draw", "province", "sex", "year")
     out = {"population_total": population[:, :, 0] + population[:, :, 1]}
@@ -190,11 +203,11 @@ def kept(ds: xr.Dataset, keep=()) -> dict:
         for quantity in KEPT_QUANTITIES:
             name = f"{scheme}_{quantity}"
             if name in variables:
-                out[name] = values(name, "draw", "province", "year").copy()
+                out[name] = values(name, "draw", "province", "year")
     for name in DRIVERS:
-        out[f"driver_{name}"] = values(f"driver_{name}", "draw", "year").copy()
+        out[f"driver_{name}"] = values(f"driver_{name}", "draw", "year")
     if "population" in keep:
-        out["population"] = values("population", "draw", "province", "sex", "age", "year").copy()
+        out["population"] = values("population", "draw", "province", "sex", "age", "year")
     out["coords"] = {"province": list(variables["province"].values), "year": variables["year"].values}
     return out
 
@@ -235,9 +248,11 @@ def project_draws(scenario, drivers: dict, draws=None, engine="numba", base: xr.
     return ds
 
 
-def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", setup=None) -> dict:
+def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="numba", setup=None,
+                   copy: bool = True) -> dict:
     """Draws ``start..stop-1`` of a stochastic run (see :func:`run`): :func:`kept` of the stages'
-    Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``).
+    Dataset of those draws (:func:`project_draws`), a dict of numpy arrays (and ``coords``;
+    views of the stages' arrays without ``copy``, see :func:`kept`).
 
     ``setup`` is :func:`chunk_setup` of the scenario when the caller runs many chunks (built
     once per run: the coordinates and the drivers' settings do not depend on the draws)."""
@@ -246,7 +261,7 @@ def simulate_chunk(scenario, seed: int, start: int, stop: int, keep=(), engine="
     base, settings = chunk_setup(scenario) if setup is None else setup
     years = base["year"].values
     paths = draw_drivers(settings, seed, start, stop, len(years))                       # (D, Y) each
-    return kept(project_draws(scenario, paths, np.arange(start, stop), engine, base=base), keep)
+    return kept(project_draws(scenario, paths, np.arange(start, stop), engine, base=base), keep, copy)
 
 
 def chunk_setup(scenario) -> tuple:
@@ -347,13 +362,15 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     return _reported(_to_dataset(scenario, parts, seed), reported)
 
 
-def _chunks_here(bounds, compute):
+def _chunks_here(bounds, compute, processes=False):
     """``((start, stop), compute((start, stop)))`` for the chunks ``bounds`` of a run in this
     process, in draw order: on numba's threads, a chunk per thread, each thread's kernels on one
     thread and its cubes written where its previous chunk's were (``_accelerate.map_on_threads``;
-    ``compute`` must copy what it keeps of the cubes). A chunk is computed alone, so the results
-    are the same to the bit on any number of threads."""
-    return zip(bounds, map_on_threads(compute, bounds))
+    ``compute`` must copy what it keeps of the cubes). With ``processes``, in as many forked
+    worker processes instead (``_accelerate.map_on_processes``, for a ``compute`` that gives back
+    little: a reduced chunk), or on threads where forking is not safe. A chunk is computed
+    alone, so the results are the same to the bit on any number of threads or processes."""
+    return zip(bounds, (map_on_processes if processes else map_on_threads)(compute, bounds))
 
 
 def _reported(ds: xr.Dataset, provinces) -> xr.Dataset:
@@ -512,7 +529,8 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
     out = {"draws": len(values["population_total"]),
            "sums": {name: np.nansum(array, axis=0) for name, array in values.items()},
            "counts": {name: (~np.isnan(array)).sum(axis=0) for name, array in values.items()},
-           "values": {name: values[name] for name in variables}, "depletion": {}}
+           # copies: ``part`` may hold views of buffers the next chunk writes (kept(copy=False))
+           "values": {name: values[name].copy() for name in variables}, "depletion": {}}
     schemes = [scheme for scheme in SCHEMES if f"{scheme}_balance" in values]
     balances = xr.Dataset({f"{scheme}_balance": (("draw", "province", "year"), values[f"{scheme}_balance"])
                            for scheme in schemes},
@@ -527,7 +545,7 @@ def _summary_chunk_in_worker(name_or_path, seed, start, stop, variables, horizon
     """What a dask worker runs for a summary: its chunk, reduced there (numba on one thread, the
     worker's cubes reused as in :func:`_chunk_in_worker`)."""
     with single_threaded(), kept_buffers():
-        return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop), variables, horizon)
+        return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop, copy=False), variables, horizon)
 
 
 def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client, chunk_size, engine):
@@ -540,8 +558,11 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     bounds = _chunk_bounds(draws, chunk_size, client, default=CHUNK_SIZE if client is not None else SUMMARY_CHUNK_SIZE)
     if client is None:
         setup = chunk_setup(scenario)
+        # in worker processes if asked: a reduced chunk is small (~4 MB for 32 draws), and on
+        # threads the chunks' Python holds the GIL (1.6 of 2 cores busy)
         for (start, _), reduced in _chunks_here(bounds, lambda bounds: reduce_chunk(
-                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup), variables, horizon)):
+                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup, copy=False), variables, horizon),
+                processes=SUMMARY_ON_PROCESSES):
             yield start, reduced
         return
     waves, wave = [], []

@@ -130,3 +130,154 @@ def test_numba_loads_without_scipy_linalg_and_no_kernel_calls_blas():
 
     done = subprocess.run([sys.executable, "-c", _NO_BLAS], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+# --------------------------------------------------------------------------------------------
+# Worker processes
+
+
+def _pid_and_threads(item):
+    import os
+
+    return item * item, os.getpid(), _accelerate.thread_count()
+
+
+@pytest.fixture
+def can_fork(monkeypatch):
+    """Fork even if an earlier test ran a parallel kernel (its OpenMP threads exist): the workers
+    never run one, which is why that case is refused by default (fork_is_safe)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: True)
+
+
+def test_map_on_processes_keeps_the_order_and_runs_in_workers_with_numba_on_one_thread(can_fork):
+    import multiprocessing
+    import os
+
+    results = list(_accelerate.map_on_processes(_pid_and_threads, range(30), processes=2))
+    assert [value for value, _, _ in results] == [i * i for i in range(30)]
+    pids = {pid for _, pid, _ in results}
+    assert os.getpid() not in pids and len(pids) == 2          # both workers took items
+    assert {threads for _, _, threads in results} == {1}
+    assert not multiprocessing.active_children()                 # and they ended
+
+
+def test_a_kernel_gives_the_same_bits_in_worker_processes(can_fork):
+    values = np.random.default_rng(2).random((8, 1000))
+    here = [_accelerate.row_sum(row) for row in values]
+    assert list(_accelerate.map_on_processes(_accelerate.row_sum, values, processes=2)) == here
+
+
+def _fails_at_three(item):
+    from socsec_proj.errors import InputError
+
+    if item == 3:
+        raise InputError("item 3", key="draws", expected="no 3")
+    time.sleep(0.01)
+    return item
+
+
+def test_an_error_in_a_worker_is_raised_here_and_no_worker_is_left(can_fork):
+    import multiprocessing
+
+    from socsec_proj.errors import InputError
+
+    with pytest.raises(InputError, match="item 3") as raised:
+        list(_accelerate.map_on_processes(_fails_at_three, range(50), processes=2))
+    assert raised.value.key == "draws"
+    assert isinstance(raised.value.__cause__, _accelerate.WorkerTraceback)
+    assert "_fails_at_three" in str(raised.value.__cause__)       # the worker's traceback
+    assert not multiprocessing.active_children()
+
+
+def _dies_at_two(item):
+    import os
+
+    if item == 2:
+        os._exit(7)
+    return item
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(can_fork):
+    import multiprocessing
+
+    with pytest.raises(RuntimeError, match="exit code 7"):
+        list(_accelerate.map_on_processes(_dies_at_two, range(10), processes=2))
+    assert not multiprocessing.active_children()
+
+
+def _slow(item):
+    time.sleep(0.02)
+    return item
+
+
+def test_a_caller_that_stops_early_leaves_no_worker_running(can_fork):
+    import multiprocessing
+
+    taken = _accelerate.map_on_processes(_slow, range(1000), processes=2)
+    assert next(taken) == 0
+    assert len(multiprocessing.active_children()) == 2
+    taken.close()
+    assert not multiprocessing.active_children()
+
+
+def test_unpicklable_results_are_an_error_here(can_fork):
+    with pytest.raises(RuntimeError, match="could not be sent back"):
+        list(_accelerate.map_on_processes(lambda item: (lambda: item), range(4), processes=2))
+
+
+def test_without_a_safe_fork_the_items_run_on_threads(monkeypatch):
+    monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: False)
+    names = list(_accelerate.map_on_processes(lambda item: threading.current_thread().name, range(6), processes=2))
+    assert all(name.startswith("socsec-chunk") for name in names)
+
+
+def test_fork_is_refused_while_another_thread_runs():
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not _accelerate.fork_is_safe()
+    finally:
+        stop.set()
+        other.join()
+
+
+_CTRL_C = """
+import os, sys, time
+from socsec_proj import _accelerate
+_accelerate.fork_is_safe = lambda: True
+
+def work(item):
+    time.sleep(0.05)
+    return os.getpid()
+
+for pid in _accelerate.map_on_processes(work, range(10_000), processes=2):
+    print(pid, flush=True)
+"""
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_nothing_running():
+    """Ctrl-C reaches every process of the terminal's group: the workers ignore it, the caller
+    raises KeyboardInterrupt and kills them on its way out."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    if sys.platform == "win32":
+        pytest.skip("no process groups")
+    caller = subprocess.Popen([sys.executable, "-c", _CTRL_C], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    workers = set()
+    while len(workers) < 2:  # both workers answered: they run
+        workers.add(int(caller.stdout.readline()))
+    os.killpg(caller.pid, signal.SIGINT)
+    _, stderr = caller.communicate(timeout=60)
+    assert caller.returncode != 0 and "KeyboardInterrupt" in stderr
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -127,6 +127,31 @@ def test_summary_depletion_years_and_probability_by_year(whole_and_summary):
         assert np.all(np.diff(probability, axis=-1) >= 0) and probability.max() <= 1
 
 
+def test_summary_in_worker_processes_equals_one_thread_here_to_the_bit(whole_and_summary, monkeypatch):
+    """A summary-only run computes its chunks in forked worker processes: the same bits as the
+    chunks one after the other in this process (and as the threads of the fixture's run)."""
+    import multiprocessing
+
+    from socsec_proj import _accelerate
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    _, summary = whole_and_summary
+    monkeypatch.setattr(reductions, "BUFFER_DRAWS", 16)
+    monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: True)  # even after a parallel kernel ran here
+    monkeypatch.setattr(stochastic, "SUMMARY_ON_PROCESSES", True)
+    started = []
+    start_workers = _accelerate._start_workers
+    monkeypatch.setattr(_accelerate, "_start_workers", lambda *args: started.append(args[1]) or start_workers(*args))
+    on_processes = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    assert started == [2] or (started == [] and _accelerate.thread_count() == 1)
+    with _accelerate.single_threaded():
+        here = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    for name in here.data_vars:
+        np.testing.assert_array_equal(on_processes[name].values, here[name].values, err_msg=name)
+        np.testing.assert_array_equal(summary[name].values, here[name].values, err_msg=name)
+
+
 def test_summary_variables_asked_for(monkeypatch):
     summary = ssp.run("baseline", draws=3, seed=1, summary=[0.5], summary_variables=["population_total"])
     whole = ssp.run("baseline", draws=3, seed=1)
@@ -180,10 +205,15 @@ def test_check_draws_of_a_summary_names_how_many_fit():
     with pytest.raises(InputError, match=f"disk: {fit:,} draws fit"):
         resources.check_draws(fit + 1, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9,
                               available=64 * 2**30)
-    # memory: the fixed working set, then 512 bytes per draw
-    available = int((resources.SUMMARY_FIXED + 1000 * resources.SUMMARY_PER_DRAW) / resources.USABLE_SHARE) + 10
+    # memory: the fixed working set (the caller's, and a chunk per worker), then 512 bytes per draw
+    assert resources.summary_fixed(3) == resources.SUMMARY_FIXED + 3 * resources.SUMMARY_PER_WORKER
+    available = int((resources.summary_fixed(2) + 1000 * resources.SUMMARY_PER_DRAW) / resources.USABLE_SHARE) + 10
     with pytest.raises(InputError, match="memory: 1,000 draws fit"):
-        resources.check_draws(1001, summary_variables=["injury_balance"], disk=10**15, available=available)
+        resources.check_draws(1001, summary_variables=["injury_balance"], disk=10**15, available=available, workers=2)
+    resources.check_draws(1000, summary_variables=["injury_balance"], disk=10**15, available=available, workers=2)
+    # more workers, each with its chunk's cubes: fewer draws fit in the same memory
+    with pytest.raises(InputError, match="memory: 0 draws fit"):
+        resources.check_draws(1000, summary_variables=["injury_balance"], disk=10**15, available=available, workers=4)
     # a run keeping every draw that does not fit points to the summary
     with pytest.raises(InputError, match="summary"):
         resources.check_draws(10**6, available=2**30)
@@ -199,3 +229,23 @@ def test_summary_on_a_local_cluster_equals_in_process(whole_and_summary, monkeyp
         spread = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, client=client, chunk_size=7)
     for name in summary.data_vars:  # the same chunks: the means summed in the same order too
         np.testing.assert_array_equal(spread[name].values, summary[name].values, err_msg=name)
+
+
+
+def test_the_store_takes_its_quantiles_on_this_thread_alone(monkeypatch):
+    """A parallel loop here would start OpenMP's threads, after which this process no longer
+    forks the workers of its next summary run (_accelerate.fork_is_safe): the store's quantile
+    kernel runs with numba on one thread, and gives numpy's quantiles."""
+    from socsec_proj import _accelerate
+
+    threads = []
+    kernel = reductions.draw_quantiles
+    monkeypatch.setattr(reductions, "draw_quantiles",
+                        lambda *args: threads.append(_accelerate.thread_count()) or kernel(*args))
+    values = np.random.default_rng(4).standard_normal((300, 2, 40))  # 300 draws of 80 cells: a parallel-sized call
+    values[:, 0, :3] = np.nan
+    with reductions.DrawStore(["a"], 300, (2, 40)) as store:
+        store.add(0, {"a": values})
+        got = store.quantiles("a", QUANTILES)
+    assert threads == [1]
+    np.testing.assert_array_equal(got, _nanquantile(np.moveaxis(values, 0, -1), QUANTILES))

@@ -212,7 +212,8 @@ def fund_years(ds: xr.Dataset, start: int = FUND_BASE_YEAR) -> tuple[np.ndarray,
 
 def padded(values: np.ndarray, n_years: int, first: int) -> np.ndarray:
     """Fund years -> all years of the Dataset (last axis), NaN before the first fund year."""
-    out = np.full(values.shape[:-1] + (n_years,), np.nan)
+    out = np.empty(values.shape[:-1] + (n_years,))  # each element written once (np.full wrote the fund years twice)
+    out[..., :first] = np.nan
     out[..., first:] = values
     return out
 
