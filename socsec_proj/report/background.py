@@ -40,6 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .._accelerate import die_with_parent
+
 __all__ = ["ChartProcess", "core_free"]
 
 #: Seconds :meth:`ChartProcess.close` waits for the worker to end before killing it.
@@ -112,17 +114,6 @@ def core_free() -> bool:
     return cores - load >= 1.0
 
 
-def _die_with_parent() -> None:
-    # Linux: SIGKILL when the process that started us ends, even by SIGKILL itself.
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
 def _claim(claims, slot: int, count: int, from_first: bool) -> int | None:
     """The index of the next chart of a job nobody has claimed, from its first or its last; None when none is left."""
     with claims.get_lock():
@@ -140,7 +131,7 @@ def _serve(connection, claims) -> None:
     """The worker: warm up (matplotlib, the CJK font), then draw what is asked until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the command line reports a Ctrl-C, once
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command line's handler: just end
-    _die_with_parent()
+    die_with_parent()
     try:
         from matplotlib.figure import Figure
 
