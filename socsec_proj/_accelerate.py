@@ -387,6 +387,19 @@ def fork_is_safe() -> bool:
     return now <= _THREADS_AT_IMPORT
 
 
+def received(connection):
+    """The jobs a worker process is sent on ``connection``, until it is told to stop (``None``) or
+    the other end is gone (for :func:`map_on_processes`'s workers and the chart process)."""
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        yield job
+
+
 def die_with_parent() -> None:
     """Linux: this process gets SIGKILL when the one that started it ends, even by SIGKILL."""
     if sys.platform.startswith("linux"):
@@ -443,14 +456,7 @@ def _serve_items(function, connection) -> None:
     die_with_parent()
     _keep_freed_memory()
     with single_threaded(), kept_buffers():
-        while True:
-            try:
-                job = connection.recv()
-            except (EOFError, OSError):
-                return
-            if job is None:
-                return
-            index, item = job
+        for index, item in received(connection):
             try:
                 answer = (index, True, function(item))
             except BaseException as error:  # noqa: BLE001 (raised again in the caller)

@@ -40,7 +40,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .._accelerate import die_with_parent
+from .._accelerate import die_with_parent, received
 
 __all__ = ["ChartProcess", "core_free"]
 
@@ -144,14 +144,7 @@ def _serve(connection, claims) -> None:
     except BaseException:  # noqa: BLE001 (whatever it is, the caller draws the charts itself)
         return
     gc.freeze()  # matplotlib's modules and fonts live as long as we do: out of the collector's way
-    while True:
-        try:
-            job = connection.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        number, name, path, dpi = job
+    for number, name, path, dpi in received(connection):
         try:
             with open(path, "rb") as file:
                 args = pickle.load(file)
