@@ -975,8 +975,8 @@ def _unraisable(report) -> None:
     Python runs some callbacks where an exception has nowhere to go: it prints the traceback and
     carries on (an at-fork handler of :mod:`logging` as the chart process forks, llvmlite's object
     cache callback while numba loads a kernel, a ``__del__``). A Ctrl-C that landed there was lost
-    and printed as a traceback, and the run went on to write its results (seen in 1 of ~30 runs
-    with Ctrl-C at 0.8 s). Sent again a moment later, it lands in ordinary code and stops the
+    and printed as a traceback, and the run went on to write its results (seen in 2 of ~14 runs
+    of the start-up Ctrl-C test under load). Sent again a moment later, it lands in ordinary code and stops the
     command with its one line, leaving nothing half-written.
     """
     signum = {KeyboardInterrupt: signal.SIGINT, _Terminated: signal.SIGTERM}.get(type(report.exc_value))

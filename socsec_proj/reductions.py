@@ -19,9 +19,10 @@ side by side. Chunks of draws collect in a buffer of :data:`BUFFER_DRAWS` draws 
 written out transposed (one contiguous write per cell); the reduction reads a block of cells
 at a time, all draws, and selects the order statistics it needs (:func:`draw_quantiles`' kernel,
 no full sort, on the calling thread so that no OpenMP thread is left that would keep this
-process from forking its next run's workers). Memory is the buffer plus one block; the disk holds 8 bytes x draws x cells x
-variables (the 6 balances, 100,000 draws: 12 GB), removed when the run ends. A store such as zarr
-would do the same with a dependency; numpy's file reads are enough for one layout.
+process from forking its next run's workers). Memory is the buffer plus one block; the disk
+holds 8 bytes x draws x cells x variables (the 6 balances, 100,000 draws: 12 GB), removed
+when the run ends. A store such as zarr would do the same with a dependency; numpy's file
+reads are enough for one layout.
 
 :func:`quantiles` is the one quantile rule of the package (``summarize`` uses it too): the
 "linear" method of ``numpy.quantile``, its index arithmetic and interpolation written the
