@@ -461,8 +461,9 @@ def _write_netcdf(ds, folder: Path, draws=None) -> None:
         draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
 
 
-def _import_writers() -> None:
-    """Import every module the writing of a run needs, before its results folder is staged.
+def _import_writers(charts_here: bool = True) -> None:
+    """Import every module the writing of a run needs, before its results folder is staged
+    (matplotlib's only when this process draws charts: ``charts_here``, no chart process).
 
     A Ctrl-C that lands while Python imports can leave that module's import lock held (CPython),
     and the NetCDF thread of :func:`_write_scenario`, importing it too, then waits for ever: seen
@@ -474,7 +475,10 @@ def _import_writers() -> None:
     import scipy.io  # noqa: F401  (xarray's netCDF writer imports it on first use)
 
     from . import stochastic  # noqa: F401
-    from .report import html, outputs, plots, summary, workbook  # noqa: F401
+    from .report import html, outputs, summary, workbook  # noqa: F401
+
+    if charts_here:
+        from .report import plots  # noqa: F401
 
 
 def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_end=None, lang=None,
@@ -494,7 +498,7 @@ def _write_scenario(ds, scenario, folder: Path, progress, draws=None, *, chart_e
 
     from .provenance import stamp
 
-    _import_writers()  # before the thread starts: see there
+    _import_writers(charts_here=not any(getattr(pending, "running", False) for pending in (charts, draw_charts)))
     stamp(ds)  # one date for every file of the run
     if draws is not None:
         draws.attrs.setdefault("created", ds.attrs["created"])
@@ -635,7 +639,7 @@ def _run(args) -> int:
                 if draws is not None and "quantile" not in draws.dims else None
             sets = _assumption_sets(scenario, projected)
             _step(progress, f"{scenario.name}: projected")
-            _import_writers()
+            _import_writers(charts_here=not worker.running)  # matplotlib is the chart process's
             _settled()  # numba's loaded kernels, the projections and the writers' modules
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
                 _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets,

@@ -7,6 +7,8 @@ check by hand; the charts are also drawn for the real baseline projection.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import zlib
 from types import MappingProxyType
 
@@ -505,3 +507,38 @@ def test_draw_charts_on_reused_figures_are_the_charts_drawn_on_fresh_ones():
     assert len(plan) == 12
     for (key, _, _, image), expected in zip(reused, fresh):
         assert image == expected, key
+
+
+def test_charts_drawn_after_a_rehearsal_are_the_charts_drawn_on_fresh_ones(baseline):
+    """The chart process rehearses on a made-up projection (``outputs.rehearse``) and then draws a
+    run's charts on the same figures and renderers: every PNG must be a fresh figure's, byte for byte."""
+    from socsec_proj.report import outputs, plots
+    from socsec_proj.report.prices import price_index
+
+    scenario = ssp.load_scenario("baseline")
+    plan = outputs.chart_plan(baseline, price_index(scenario, baseline["year"].values), 2060, "both")
+    with plots.reused_figures():
+        outputs.rehearse(lang="both")
+        rehearsed_kinds = len(plots._REUSED)
+        after = [outputs.png(draw()) for *_, draw in plan]
+    fresh = [outputs.png(draw()) for *_, draw in plan]
+    assert rehearsed_kinds >= 2  # the balance and reserve figures were made by the rehearsal
+    for (key, *_), image, expected in zip(plan, after, fresh):
+        assert image == expected, key
+
+
+def test_a_rehearsal_stops_when_asked():
+    from socsec_proj.report import outputs
+
+    asked = []
+    outputs.rehearse(lang="en", stop=lambda: asked.append(1) or len(asked) > 1)
+    assert len(asked) == 2  # one chart drawn, then stopped before the second
+
+
+def test_the_command_leaves_matplotlib_to_the_chart_process():
+    """With a chart process running, the command imports everything it writes with but matplotlib
+    (0.4-0.5 s): the worker draws the charts, and the command draws only what it does not deliver."""
+    code = ("import sys; from socsec_proj import cli; cli._import_writers(charts_here=False); "
+            "assert 'matplotlib' not in sys.modules, 'imported'; cli._import_writers(); "
+            "assert 'matplotlib.figure' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
