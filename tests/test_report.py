@@ -542,3 +542,25 @@ def test_the_command_leaves_matplotlib_to_the_chart_process():
             "assert 'matplotlib' not in sys.modules, 'imported'; cli._import_writers(); "
             "assert 'matplotlib.figure' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("lang", ["both", "en"])
+def test_every_chart_of_a_run_has_the_pixels_of_matplotlibs_own_png(baseline, lang):
+    """The shared renderer keeps glyph layouts and glyph bitmaps (placed by whole pixels): every chart
+    of a baseline run, Chinese labels included, decodes to the pixels of matplotlib's own ``savefig``."""
+    import io
+
+    import matplotlib
+    from PIL import Image
+
+    from socsec_proj.report import outputs
+    from socsec_proj.report.prices import price_index
+
+    scenario = ssp.load_scenario("baseline")
+    plan = outputs.chart_plan(baseline, price_index(scenario, baseline["year"].values), 2060, lang)
+    mine = outputs.render(plan)
+    for (key, _, _, image), (*_, draw) in zip(mine, plan):
+        theirs = io.BytesIO()
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            draw().savefig(theirs, format="png", dpi=150)
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(image))), np.asarray(Image.open(theirs))), key
