@@ -81,11 +81,14 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     c = medical_costs.calibration_index(years)          # 2024 among the fund years
 
     profile = data.medical_spending_profile()
-    # each labour cube (D, P, S, Y, A) read once: its totals and its spending units, all years
+    # each labour cube (D, P, S, Y, A) read once for its spending units, all years; its totals are
+    # the labour stage's (the same bits as summed in that pass)
     worker_totals, worker_units = medical_costs.spending_units(
-        accounts.members(ds, "employee_pension_contributors"), profile, engine=engine)
+        accounts.members(ds, "employee_pension_contributors"), profile, engine=engine,
+        totals=accounts.member_totals(ds, "employee_pension_contributors", engine=engine))
     pensioner_totals, pensioner_units = medical_costs.spending_units(
-        accounts.members(ds, "employee_pension_retirees"), profile, engine=engine)
+        accounts.members(ds, "employee_pension_retirees"), profile, engine=engine,
+        totals=accounts.member_totals(ds, "employee_pension_retirees", engine=engine))
     in_service_coverage, retiree_coverage = medical_costs.employee_coverage(bulletin)
     contributors = in_service_coverage * worker_totals                       # (D, P, Y), all years
     retirees = retiree_coverage * pensioner_totals
