@@ -46,7 +46,6 @@ contributions); every constant is national data, not a sum over the Dataset's pr
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -141,8 +140,8 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     revenue = pooled_in + pooled_income - credits
     account_revenue = own + credits + account_income
 
-    padded = functools.partial(accounts.padded, n_years=len(all_years), first=first)
-    return add(ds, {
+    padded = accounts.FundYears  # fund years -> all years, NaN before the fund's first
+    return add(ds, accounts.padded_variables({
         "employee_medical_contributors": contributors,
         "employee_medical_retirees": retirees,
         "employee_medical_insured": contributors + retirees,
@@ -166,7 +165,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "employee_medical_in_service_coverage": np.full(len(provinces), in_service_coverage),
         "employee_medical_retiree_coverage": np.full(len(provinces), retiree_coverage),
         "employee_medical_contribution_factor": factor,
-    }, {"province": provinces, "year": all_years})
+    }, len(all_years), first), {"province": provinces, "year": all_years})
 
 
 class AccountTerms(NamedTuple):

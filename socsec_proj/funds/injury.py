@@ -346,10 +346,8 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
 
-    def padded(values):
-        return accounts.padded(values, n, start)
-
-    return add(ds, {
+    padded = accounts.FundYears  # account years -> all years, NaN before the first
+    return add(ds, accounts.padded_variables({
         "injury_contributors": padded(contributors),
         "injury_revenue": padded(contributions + income),
         "injury_contributions": padded(contributions),
@@ -365,7 +363,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
         "injury_average_benefit": padded(average),
         "injury_coverage": coverage,
         "injury_one_off_payment_months": months,
-    }, {"province": provinces, "year": all_years})
+    }, n, start), {"province": provinces, "year": all_years})
 
 
 def spending_ratio(parameters) -> float:
