@@ -126,7 +126,7 @@ prange = numba.prange
 thread_count = numba.get_num_threads
 
 
-def jit(function=None, *, parallel=False, fastmath=False, inline="never"):
+def jit(function=None, *, parallel=False, fastmath=False, inline="never", error_model="python"):
     """Compile ``function`` with numba in nopython mode, cached on disk in :data:`CACHE_DIR`.
 
     Parameters
@@ -148,12 +148,19 @@ def jit(function=None, *, parallel=False, fastmath=False, inline="never"):
         that it is compiled once, as part of its caller. A helper compiled on its own is
         compiled again inside every caller (numba links the callee's code into the caller's
         module and optimises it anew).
+    error_model : {"python", "numpy"}, default "python"
+        ``"numpy"``: a float division by zero gives inf or NaN, as in numpy, instead of raising
+        ``ZeroDivisionError``. The check that raises is a branch in every division, which keeps
+        LLVM from vectorizing a loop that divides; a kernel that selects a division's result
+        only where its divisor is not zero (``q = x / y; v = q if y > 0.0 else w``, the same bits
+        as the branch that divided only there) then divides 8 lanes at a time.
     """
 
     def wrap(fn):
         if DISABLE_JIT:
             return fn
-        return numba.njit(cache=CACHE, parallel=parallel, nogil=True, fastmath=fastmath, inline=inline)(fn)
+        return numba.njit(cache=CACHE, parallel=parallel, nogil=True, fastmath=fastmath, inline=inline,
+                          error_model=error_model)(fn)
 
     return wrap if function is None else wrap(function)
 

@@ -297,3 +297,23 @@ def test_province_missing_from_the_yearbook_is_refused(params_copy):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"yearbook_2024_employee_pension\.csv: province: no row for \{'province': 'CN-GZ'\}"):
         ssp.run("baseline")
+
+
+def test_padded_variables_pad_in_order_into_each_variables_buffer():
+    """The fund stages' variables over their fund years padded to all years (NaN before), the
+    rest as given, in order; inside ``reused_buffers`` each name's array is the same chunk after chunk."""
+    from socsec_proj._accelerate import reused_buffers
+
+    values = np.arange(12.0).reshape(2, 2, 3)
+    as_given = np.ones(2)
+    out = accounts.padded_variables({"a": accounts.FundYears(values), "b": as_given,
+                                     "c": accounts.FundYears(2.0 * values)}, 5, 2)
+    assert list(out) == ["a", "b", "c"] and out["b"] is as_given
+    np.testing.assert_array_equal(out["a"], accounts.padded(values, 5, 2))
+    assert np.isnan(out["c"][..., :2]).all()
+    np.testing.assert_array_equal(out["c"][..., 2:], 2.0 * values)
+    with reused_buffers():
+        first = accounts.padded_variables({"a": accounts.FundYears(values), "c": accounts.FundYears(values)}, 5, 2)
+        again = accounts.padded_variables({"a": accounts.FundYears(3.0 * values)}, 5, 2)
+        assert again["a"] is first["a"] and first["c"] is not first["a"]
+        np.testing.assert_array_equal(again["a"][..., 2:], 3.0 * values)

@@ -441,6 +441,24 @@ def test_weighted_totals_kernel_equals_numpy_reference(baseline):
     assert float(at["employee_medical_spending_units"]) == pytest.approx(expected, rel=1e-12)
 
 
+def test_weighted_sums_kernel_equals_numpy_and_the_units_of_weighted_totals():
+    """The units-only kernel (the employee stage's cubes with the labour stage's totals, the
+    population's) against its numpy reference, and the units of the kernel that sums both, to the bit."""
+    rng = np.random.default_rng(23)
+    cube = rng.uniform(0, 1e4, size=(3, 4, 2, 9, 101)) * (rng.uniform(0, 1, (3, 4, 2, 1, 101)) > 0.3)
+    profile = data.medical_spending_profile()
+    rows = cube.reshape(12, 2, 9, 101)
+    fast, slow = np.empty((12, 9)), np.empty((12, 9))
+    medical_costs.weighted_sums(rows, profile, fast)
+    medical_costs.weighted_sums_numpy(rows, profile, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    both = medical_costs.spending_units(cube, profile, engine="numba")
+    np.testing.assert_array_equal(fast.reshape(3, 4, 9), both[1])
+    given = medical_costs.spending_units(cube, profile, engine="numba", totals=both[0])
+    assert given[0] is both[0]
+    np.testing.assert_array_equal(given[1], both[1])
+
+
 @pytest.mark.parametrize("changes", [
     {},
     # indexed from before the first year, back to the notices in 2030, indexed again from 2040

@@ -92,10 +92,18 @@ def new_pension_numpy(level, wages, paid, start, per_account, account_first, per
     return np.asarray(level)[..., None, None] * formula
 
 
-@jit
+@jit(error_model="numpy")
 def pension_stock(inputs, expenditure):
     """The expenditure of every row, carrying the average pension by sex and age year by year
-    (only the last year's is kept: ~0.8 kB per row instead of a cube)."""
+    (only the last two years' are kept: ~3 kB per row instead of a cube).
+
+    Each row, year and sex is one pass over the ages, without a branch: last year's average is
+    read from the other of two buffers (so no age waits for the one before), and both divisions
+    (the share of a cohort still resident, the mix of kept and new pensions) are taken in every
+    cell and selected where their divisor is positive, the same bits as dividing only there.
+    LLVM then divides 8 ages at a time (compiled with ``error_model="numpy"``: no
+    ``ZeroDivisionError`` branch in a division).
+    """
     retirees, population = inputs.retirees, inputs.population
     wages, account_paid, start = inputs.wages, inputs.paid, inputs.start
     per_account, account_first, per_wage = inputs.per_account, inputs.account_first, inputs.per_wage
@@ -104,53 +112,65 @@ def pension_stock(inputs, expenditure):
     n_prov = population.shape[2]
     n_years = inputs.indexation.shape[1]
     last = n_age - 1
+    average = np.empty((2, n_sex, n_age))  # [t % 2]: this year's, [1 - t % 2]: last year's
+    paid = np.empty(n_age)
+    new_benefit = np.empty(n_age)
+    paid_before = np.empty(n_age)  # account contributions at each cohort's first column
     for row in range(n_rows):
         d = row // n_prov
         p = row - d * n_prov
         level = inputs.level[row]
-        average = np.empty((n_sex, n_age))
-        before = np.empty(n_age)
-        continuing = np.empty(n_age)
-        paid = np.empty(n_age)
-        new_benefit = np.empty(n_age)
-        for t in range(n_years):
+        total = 0.0
+        for s in range(n_sex):
+            now = retirees[row, s, first]
+            for a in range(n_age):
+                average[0, s, a] = inputs.base_benefit[row]
+                paid[a] = now[a] * average[0, s, a]
+            total += row_sum(paid)
+        expenditure[row, 0] = 12.0 * total
+        for t in range(1, n_years):
             y = first + t
+            this, then = average[t % 2], average[1 - t % 2]
+            # the new pension of each age this year, as new_pension_numpy orders it (the gather
+            # of each cohort's first column apart, so that the formula's loop is vectorized)
+            for a in range(n_age):
+                paid_before[a] = account_paid[row, start[t, a]]
+            for a in range(n_age):
+                formula = (account_paid[row, t] - paid_before[a]) * per_account[t, a]
+                formula = formula + wages[row, 1] * account_first[t, a]
+                formula = formula + wages[row, t] * per_wage[p, t, a]
+                new_benefit[a] = level * formula
+            raise_factor = 1.0 + inputs.indexation[row, t]
             total = 0.0
-            if t > 0:  # the new pension of each age this year, as new_pension_numpy orders it
-                for a in range(n_age):
-                    formula = (account_paid[row, t] - account_paid[row, start[t, a]]) * per_account[t, a]
-                    formula = formula + wages[row, 1] * account_first[t, a]
-                    formula = formula + wages[row, t] * per_wage[p, t, a]
-                    new_benefit[a] = level * formula
             for s in range(n_sex):
                 now = retirees[row, s, y]
-                if t == 0:
-                    for a in range(n_age):
-                        average[s, a] = inputs.base_benefit[row]
-                else:
-                    raise_factor = 1.0 + inputs.indexation[row, t]
-                    was = retirees[row, s, y - 1]
-                    resident_before = population[d, y - 1, p, s]
-                    resident = population[d, y, p, s]
-                    # last year's pension of those one year younger (the open group keeps its own),
-                    # raised; pensioners continuing in the proportion of their cohort still resident
-                    before[0] = average[s, 0] * raise_factor
-                    continuing[0] = 0.0
-                    for a in range(1, last):
-                        before[a] = average[s, a - 1] * raise_factor
-                        r = resident_before[a - 1]
-                        share = was[a - 1] / r if r > 0.0 else 0.0
-                        continuing[a] = min(share * resident[a], now[a])
-                    both = resident_before[last - 1] + resident_before[last]
-                    share = (was[last - 1] + was[last]) / both if both > 0.0 else 0.0
-                    before[last] = average[s, last] * raise_factor
-                    continuing[last] = min(share * resident[last], now[last])
-                    for a in range(n_age):
-                        kept = continuing[a] * before[a]
-                        joined = (now[a] - continuing[a]) * new_benefit[a]
-                        average[s, a] = (kept + joined) / now[a] if now[a] > 0.0 else before[a]
+                was = retirees[row, s, y - 1]
+                resident_before = population[d, y - 1, p, s]
+                resident = population[d, y, p, s]
+                before, average_now = then[s], this[s]
+                # last year's pension of those one year younger (the open group keeps its own),
+                # raised; pensioners continuing in the proportion of their cohort still resident
+                raised = before[0] * raise_factor
+                continuing = 0.0
+                mixed = (continuing * raised + (now[0] - continuing) * new_benefit[0]) / now[0]
+                average_now[0] = mixed if now[0] > 0.0 else raised
+                for a in range(1, last):
+                    raised = before[a - 1] * raise_factor
+                    r = resident_before[a - 1]
+                    share = was[a - 1] / r
+                    share = share if r > 0.0 else 0.0
+                    continuing = share * resident[a]
+                    continuing = now[a] if now[a] < continuing else continuing  # min(): a call LLVM does not vectorize
+                    mixed = (continuing * raised + (now[a] - continuing) * new_benefit[a]) / now[a]
+                    average_now[a] = mixed if now[a] > 0.0 else raised
+                both = resident_before[last - 1] + resident_before[last]
+                share = (was[last - 1] + was[last]) / both if both > 0.0 else 0.0
+                raised = before[last] * raise_factor
+                continuing = min(share * resident[last], now[last])  # one cell: min() as before
+                mixed = (continuing * raised + (now[last] - continuing) * new_benefit[last]) / now[last]
+                average_now[last] = mixed if now[last] > 0.0 else raised
                 for a in range(n_age):
-                    paid[a] = now[a] * average[s, a]
+                    paid[a] = now[a] * average_now[a]
                 total += row_sum(paid)
             expenditure[row, t] = 12.0 * total
 

@@ -46,7 +46,6 @@ contributions); every constant is national data, not a sum over the Dataset's pr
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -81,11 +80,14 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     c = medical_costs.calibration_index(years)          # 2024 among the fund years
 
     profile = data.medical_spending_profile()
-    # each labour cube (D, P, S, Y, A) read once: its totals and its spending units, all years
+    # each labour cube (D, P, S, Y, A) read once for its spending units, all years; its totals are
+    # the labour stage's (the same bits as summed in that pass)
     worker_totals, worker_units = medical_costs.spending_units(
-        accounts.members(ds, "employee_pension_contributors"), profile, engine=engine)
+        accounts.members(ds, "employee_pension_contributors"), profile, engine=engine,
+        totals=accounts.member_totals(ds, "employee_pension_contributors", engine=engine))
     pensioner_totals, pensioner_units = medical_costs.spending_units(
-        accounts.members(ds, "employee_pension_retirees"), profile, engine=engine)
+        accounts.members(ds, "employee_pension_retirees"), profile, engine=engine,
+        totals=accounts.member_totals(ds, "employee_pension_retirees", engine=engine))
     in_service_coverage, retiree_coverage = medical_costs.employee_coverage(bulletin)
     contributors = in_service_coverage * worker_totals                       # (D, P, Y), all years
     retirees = retiree_coverage * pensioner_totals
@@ -138,8 +140,8 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     revenue = pooled_in + pooled_income - credits
     account_revenue = own + credits + account_income
 
-    padded = functools.partial(accounts.padded, n_years=len(all_years), first=first)
-    return add(ds, {
+    padded = accounts.FundYears  # fund years -> all years, NaN before the fund's first
+    return add(ds, accounts.padded_variables({
         "employee_medical_contributors": contributors,
         "employee_medical_retirees": retirees,
         "employee_medical_insured": contributors + retirees,
@@ -163,7 +165,7 @@ def project_employee_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "employee_medical_in_service_coverage": np.full(len(provinces), in_service_coverage),
         "employee_medical_retiree_coverage": np.full(len(provinces), retiree_coverage),
         "employee_medical_contribution_factor": factor,
-    }, {"province": provinces, "year": all_years})
+    }, len(all_years), first), {"province": provinces, "year": all_years})
 
 
 class AccountTerms(NamedTuple):

@@ -344,11 +344,9 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     with np.errstate(divide="ignore", invalid="ignore"):
         average_benefit = np.where(retirees_total > 0, expenditure / (12.0 * retirees_total), np.nan)
 
-    def padded(values):  # fund years -> all years, NaN before the fund's first
-        return accounts.padded(values, len(all_years), first)
-
+    padded = accounts.FundYears  # fund years -> all years, NaN before the fund's first
     coords = {"province": provinces, "year": all_years}
-    return add(ds, {
+    return add(ds, accounts.padded_variables({
         "employee_pension_revenue": padded(revenue),
         "employee_pension_contributions": padded(contributions),
         "employee_pension_subsidy": padded(subsidy),
@@ -363,4 +361,4 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "employee_pension_covered_payroll": padded(payroll),
         "employee_pension_contribution_factor": factor,
         "employee_pension_subsidy_share": subsidy_share,
-    }, coords)
+    }, len(all_years), first), coords)

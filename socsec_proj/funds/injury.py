@@ -55,7 +55,7 @@ import functools
 import numpy as np
 import xarray as xr
 
-from .._accelerate import jit, kernel
+from .._accelerate import jit, kernel, row_sum
 from ..errors import InputError
 from ..inputs.data import industry_base_rates
 from ..inputs.paths import params_dir
@@ -118,34 +118,41 @@ def industry_classes(parameter, years: tuple, provinces: tuple, folder) -> np.nd
 # --------------------------------------------------------------------------------------------
 
 
-@jit
+@jit(error_model="numpy")
 def long_term_stock(insured, retirees, population, first, new_rate, stock):
     """Recipients of a disability allowance by province and fund year (see :func:`long_term_stock_numpy`).
 
-    Per row, sex and year three passes over the ages, each without a branch that depends on the
-    one before: the shares still working (kept from the year before for the next), the factor
-    carried from age a-1 of last year, then the stock. The two oldest cohorts' carry-over and
-    the first year's recursion over age are the only steps in order.
+    Per row, sex and year three passes over the ages, each without a branch: the shares still
+    working (kept from the year before for the next), the factor carried from age a-1 of last
+    year, then the stock. Every division is taken in every cell and its result selected where
+    the old branch took it (the same bits; compiled with ``error_model="numpy"``, so LLVM
+    divides 8 ages at a time), and ``min`` is written as a select (a call LLVM does not
+    vectorize). The stock's sum over ages has vector adds
+    (:func:`~socsec_proj._accelerate.row_sum`: a plain loop's chain of dependent adds was a
+    sixth of the kernel; the sums differ in the last bits). The two oldest cohorts' carry-over
+    and the first year's recursion over age are the only steps in order.
     """
     n_rows, n_sex, _, n_age = insured.shape
     n_prov = population.shape[2]
     n_years = new_rate.shape[1]
     last = n_age - 1
+    previous = np.zeros(n_age)
+    current = np.zeros(n_age)
+    working = np.empty(n_age)         # share of each cohort's insured still working this year
+    working_before = np.empty(n_age)  # the same a year earlier
+    factor = np.empty(n_age)          # carried from age a-1 of last year to age a
     for p in range(n_rows):  # rows (province q of draw d: p = d x P + q) are independent
         d = p // n_prov
         q = p - d * n_prov
-        previous = np.zeros(n_age)
-        current = np.zeros(n_age)
-        working = np.empty(n_age)         # share of each cohort's insured still working this year
-        working_before = np.empty(n_age)  # the same a year earlier
-        factor = np.empty(n_age)          # carried from age a-1 of last year to age a
         for t in range(n_years):
             stock[p, t] = 0.0
         for s in range(n_sex):
             y = first - 1
+            insured_then, retired_then = insured[p, s, y], retirees[p, s, y]
             for a in range(n_age):
-                total = insured[p, s, y, a] + retirees[p, s, y, a]
-                working_before[a] = insured[p, s, y, a] / total if total > 0.0 else 1.0
+                total = insured_then[a] + retired_then[a]
+                share = insured_then[a] / total
+                working_before[a] = share if total > 0.0 else 1.0
             for t in range(n_years):
                 y = first + t
                 insured_now = insured[p, s, y]
@@ -155,13 +162,16 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
                 rate = new_rate[p, t]
                 for a in range(n_age):
                     total = insured_now[a] + retired_now[a]
-                    working[a] = insured_now[a] / total if total > 0.0 else 1.0
+                    share = insured_now[a] / total
+                    working[a] = share if total > 0.0 else 1.0
                 for a in range(1, n_age):
                     was, residents = working_before[a - 1], resident_before[a - 1]
-                    kept = 0.0
-                    if was > 0.0 and residents > 0.0:
-                        kept = min(1.0, working[a] / was) * min(1.0, resident_now[a] / residents)
-                    factor[a] = kept
+                    still_working = working[a] / was
+                    still_working = still_working if still_working < 1.0 else 1.0
+                    still_resident = resident_now[a] / residents
+                    still_resident = still_resident if still_resident < 1.0 else 1.0
+                    kept = still_working * still_resident
+                    factor[a] = kept if was > 0.0 and residents > 0.0 else 0.0
                 current[0] = insured_now[0] * rate
                 if t == 0:  # the stationary stock: this year's cohort one year younger
                     for a in range(1, n_age):
@@ -180,10 +190,7 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
                             kept = (min(1.0, working[last] / before_working)
                                     * min(1.0, resident_now[last] / before_population))
                         current[last] = (previous[last - 1] + previous[last]) * kept + insured_now[last] * rate
-                total_stock = 0.0
-                for a in range(n_age):
-                    total_stock += current[a]
-                stock[p, t] += total_stock
+                stock[p, t] += row_sum(current)
                 previous, current = current, previous
                 working, working_before = working_before, working
 
@@ -339,10 +346,8 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(recipients > 0, long_term / (12.0 * recipients), np.nan)
 
-    def padded(values):
-        return accounts.padded(values, n, start)
-
-    return add(ds, {
+    padded = accounts.FundYears  # account years -> all years, NaN before the first
+    return add(ds, accounts.padded_variables({
         "injury_contributors": padded(contributors),
         "injury_revenue": padded(contributions + income),
         "injury_contributions": padded(contributions),
@@ -358,7 +363,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
         "injury_average_benefit": padded(average),
         "injury_coverage": coverage,
         "injury_one_off_payment_months": months,
-    }, {"province": provinces, "year": all_years})
+    }, n, start), {"province": provinces, "year": all_years})
 
 
 def spending_ratio(parameters) -> float:

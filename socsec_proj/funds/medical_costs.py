@@ -133,30 +133,62 @@ def weighted_totals_numpy(cube, profile, totals, units):
 weighted_kernel = kernel(weighted_totals, weighted_totals_numpy)
 
 
-def _weighted(rows: np.ndarray, profile: np.ndarray, engine: str) -> tuple[np.ndarray, np.ndarray]:
-    totals, units = np.empty(rows.shape[:1] + rows.shape[2:3]), np.empty(rows.shape[:1] + rows.shape[2:3])
-    weighted_kernel(engine)(rows, np.ascontiguousarray(profile, dtype=float), totals, units)
-    return totals, units
+@jit
+def weighted_sums(cube, profile, units):
+    """``units[n, t]`` = the sum over sex and age of ``cube[n, :, t, :]`` weighted by
+    ``profile[sex, age]`` [persons]: :func:`weighted_totals`' units alone, the same bits.
+
+    For a cube whose plain sums the caller has (the labour stage's declared ``{cube}_total``) or
+    does not need (the population's units): the sum over age it leaves out was a fifth of the
+    pass (measured on one chunk of 32 draws, one thread: 0.32 -> 0.23-0.28 ms per draw a cube).
+    """
+    n_rows, n_sex, n_years = cube.shape[:3]
+    for n in range(n_rows):
+        for t in range(n_years):
+            weighted = 0.0
+            for s in range(n_sex):
+                weighted += row_dot(cube[n, s, t], profile[s])
+            units[n, t] = weighted
 
 
-def spending_units(cube: np.ndarray, profile: np.ndarray, engine: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+def weighted_sums_numpy(cube, profile, units):
+    """Plain-numpy reference of :func:`weighted_sums` (same arguments, same output)."""
+    units[:] = np.einsum("nsta,sa->nt", cube, profile)
+
+
+sums_kernel = kernel(weighted_sums, weighted_sums_numpy)
+
+
+def _units(rows: np.ndarray, profile: np.ndarray, engine: str) -> np.ndarray:
+    units = np.empty(rows.shape[:1] + rows.shape[2:3])
+    sums_kernel(engine)(rows, np.ascontiguousarray(profile, dtype=float), units)
+    return units
+
+
+def spending_units(cube: np.ndarray, profile: np.ndarray, engine: str = "numba",
+                   totals: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A labour cube ``[D, P, S, Y, A]`` summed over sex and age, and weighted by the relative
     spending ``profile`` ``[S, A]`` and summed: ``(totals, units)``, each ``[D, P, Y]`` [persons]
-    (:func:`weighted_totals`, the cube read once)."""
+    (:func:`weighted_totals`, the cube read once). ``totals`` ``[D, P, Y]`` [persons]: the cube's
+    sums when the caller has them (the labour stage's ``{cube}_total``, the same bits as summed
+    here), returned as given; then only the units are summed (:func:`weighted_sums`)."""
     n_draws, n_prov, n_sex, n_years, n_age = cube.shape
     rows = np.ascontiguousarray(cube).reshape(n_draws * n_prov, n_sex, n_years, n_age)
-    totals, units = _weighted(rows, profile, engine)
+    if totals is not None:
+        return totals, _units(rows, profile, engine).reshape(n_draws, n_prov, n_years)
+    totals = np.empty(rows.shape[:1] + rows.shape[2:3])
+    units = np.empty(rows.shape[:1] + rows.shape[2:3])
+    weighted_kernel(engine)(rows, np.ascontiguousarray(profile, dtype=float), totals, units)
     return totals.reshape(n_draws, n_prov, n_years), units.reshape(n_draws, n_prov, n_years)
 
 
 def population_units(population: np.ndarray, profile: np.ndarray, engine: str = "numba") -> np.ndarray:
     """The population cube in its own layout ``[D, Y, P, S, A]`` weighted by the relative spending
-    ``profile`` and summed over sex and age: ``[D, P, Y]`` [persons] (:func:`weighted_totals`
+    ``profile`` and summed over sex and age: ``[D, P, Y]`` [persons] (:func:`weighted_sums`
     on rows of one year each, so the cube is read in place)."""
     n_draws, n_years, n_prov, n_sex, n_age = population.shape
     rows = np.ascontiguousarray(population).reshape(n_draws * n_years * n_prov, n_sex, 1, n_age)
-    _, units = _weighted(rows, profile, engine)
-    return units.reshape(n_draws, n_years, n_prov).transpose(0, 2, 1)
+    return _units(rows, profile, engine).reshape(n_draws, n_years, n_prov).transpose(0, 2, 1)
 
 
 def bulletin_reader():

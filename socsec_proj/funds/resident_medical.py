@@ -32,8 +32,6 @@ provinces a run computes.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import xarray as xr
 
@@ -150,8 +148,8 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
     with np.errstate(divide="ignore", invalid="ignore"):
         coverage = (employee_insured + insured) / residents
 
-    padded = functools.partial(accounts.padded, n_years=len(all_years), first=first)
-    return add(ds, {
+    padded = accounts.FundYears  # fund years -> all years, NaN before the fund's first
+    return add(ds, accounts.padded_variables({
         "resident_medical_insured": insured,
         "medical_coverage_rate": coverage,
         "resident_medical_revenue": padded(revenue),
@@ -164,7 +162,7 @@ def project_resident_medical(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "resident_medical_financing": padded(now * (premium + subsidy_standard)[:, None, :]),
         "resident_medical_enrolment_rate": np.full(len(provinces), enrolment),
         "resident_medical_revenue_factor": np.full(len(provinces), factor),
-    }, {"province": provinces, "year": all_years})
+    }, len(all_years), first), {"province": provinces, "year": all_years})
 
 
 def check_parameters(scenario) -> None:

@@ -104,10 +104,8 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     with np.errstate(divide="ignore", invalid="ignore"):
         average = np.where(beneficiaries > 0, expenditure / (12.0 * beneficiaries), np.nan)
 
-    def padded(values):
-        return accounts.padded(values, len(all_years), first)
-
-    return add(ds, {
+    padded = accounts.FundYears  # fund years -> all years, NaN before the fund's first
+    return add(ds, accounts.padded_variables({
         "resident_pension_revenue": padded(revenue),
         "resident_pension_contributions": padded(contributions),
         "resident_pension_subsidy": padded(subsidy),
@@ -117,4 +115,4 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
         "resident_pension_balance": padded(balance),
         "resident_pension_months_of_reserve": padded(accounts.reserve_months(balance, expenditure)),
         "resident_pension_average_benefit": padded(average),
-    }, {"province": provinces, "year": all_years})
+    }, len(all_years), first), {"province": provinces, "year": all_years})

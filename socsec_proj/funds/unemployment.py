@@ -177,10 +177,8 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
 
     n = len(all_years)
 
-    def padded(values):
-        return accounts.padded(values, n, start)
-
-    return add(ds, {
+    padded = accounts.FundYears  # account years -> all years, NaN before the first
+    return add(ds, accounts.padded_variables({
         "unemployment_contributors": padded(contributors),
         "unemployment_beneficiaries": padded(beneficiaries),
         "unemployment_recipients_during_year": padded(recipients),
@@ -196,7 +194,7 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
         "unemployment_months_of_reserve": padded(accounts.reserve_months(balance, expenditure)),
         "unemployment_average_benefit": padded(benefit),
         "unemployment_coverage": coverage,
-    }, {"province": provinces, "year": all_years})
+    }, n, start), {"province": provinces, "year": all_years})
 
 
 def check_parameters(scenario) -> None:
