@@ -277,9 +277,10 @@ def coverage_kernel(inputs, outputs):
         share_retired = np.empty((n_cat, n_age))
         previous_insured = np.empty((n_cat, n_age))
         previous_retired = np.empty((n_cat, n_age))
-        # the open age's shares of each draw, and what joins there this year
-        open_insured = np.empty((n_draws, n_cat))
-        open_retired = np.empty((n_draws, n_cat))
+        # the open age's shares of the draw being written (draws are written one after the other),
+        # and what joins there this year
+        open_insured = np.empty(n_cat)
+        open_retired = np.empty(n_cat)
         joined_open = np.empty(n_cat)
         joins_open = np.empty(n_cat)  # 1 where a category's coverage level changed this year
         # the rows by sex of every year (the open age filled per draw below), and what the open age of
@@ -382,8 +383,8 @@ def coverage_kernel(inputs, outputs):
                 row_retired = rows_retired[t]
                 for c in range(n_cat):
                     if t == 0:
-                        open_insured[d, c] = open_share_insured[0, c]
-                        open_retired[d, c] = open_share_retired[0, c]
+                        open_insured[c] = open_share_insured[0, c]
+                        open_retired[c] = open_share_retired[0, c]
                         continue
                     # the open group: the cohort that turned ω and the open group itself, by population
                     s = 0 if c == 0 else 1
@@ -392,18 +393,18 @@ def coverage_kernel(inputs, outputs):
                     below = population[d, t - 1, p, s, last - 1]
                     top = population[d, t - 1, p, s, last]
                     if below + top > 0.0:
-                        moving = open_insured[d, c] * leaving[c, t, 0]
-                        insured_open = (insured_open * below + (open_insured[d, c] - moving) * top) / (below + top)
-                        retired_open = (retired_open * below + (open_retired[d, c] + moving) * top) / (below + top)
+                        moving = open_insured[c] * leaving[c, t, 0]
+                        insured_open = (insured_open * below + (open_insured[c] - moving) * top) / (below + top)
+                        retired_open = (retired_open * below + (open_retired[c] + moving) * top) / (below + top)
                     if open_joins[t, c] != 0.0:
                         insured_open += open_joined[t, c]
-                    open_insured[d, c] = insured_open
-                    open_retired[d, c] = retired_open
-                row_insured[0, last] = open_insured[d, 0] + open_waiting[t, 0]
-                row_retired[0, last] = open_retired[d, 0]
-                row_insured[1, last] = open_insured[d, 1] + open_insured[d, 2] + open_waiting[t, 1] \
+                    open_insured[c] = insured_open
+                    open_retired[c] = retired_open
+                row_insured[0, last] = open_insured[0] + open_waiting[t, 0]
+                row_retired[0, last] = open_retired[0]
+                row_insured[1, last] = open_insured[1] + open_insured[2] + open_waiting[t, 1] \
                     + open_waiting[t, 2]
-                row_retired[1, last] = open_retired[d, 1] + open_retired[d, 2]
+                row_retired[1, last] = open_retired[1] + open_retired[2]
                 contribution = resident_contribution[p, t]
                 totals_insured = 0.0
                 totals_retired = 0.0

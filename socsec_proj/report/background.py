@@ -333,7 +333,7 @@ class ChartProcess:
             return 1000
         with self._claims.get_lock():
             claimed = self._claims[2 * (number % SLOTS)] + self._claims[2 * (number % SLOTS) + 1]
-        return max(self._counts.get(number, 0) - claimed, 0)
+        return max(self._counts[number] - claimed, 0)
 
     def _take(self, number: int) -> dict:
         self._ended.pop(number, None)

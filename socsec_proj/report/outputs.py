@@ -164,7 +164,7 @@ def _canvas():
                 kept = bitmaps.get(key)
                 if kept is None or kept[0] is not font:
                     if matrix is None:
-                        matrix = (0x10000 * np.array([[cos, -sin], [sin, cos]]) @ [[1, 0], [0, 1]]).round().astype(int)
+                        matrix = (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int)  # no slant, no stretch
                     if len(bitmaps) >= KEPT_BITMAPS:
                         bitmaps.clear()
                     font.set_size(size, self.dpi)
