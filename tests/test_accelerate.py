@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import numba
 import pytest
 
 from socsec_proj import _accelerate
@@ -130,6 +131,49 @@ def test_numba_loads_without_scipy_linalg_and_no_kernel_calls_blas():
 
     done = subprocess.run([sys.executable, "-c", _NO_BLAS], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+_LIGHT_LOAD = """
+import pickle, sys
+from socsec_proj import _accelerate
+from numba.core import caching
+from numba.core.registry import cpu_target
+if sys.argv[1] == "full":
+    caching.Cache.load_overload = _accelerate.FULL_CACHE_LOAD  # numba's own, before any kernel
+import socsec_proj as ssp
+ds = ssp.run("baseline")
+draws = ssp.run("baseline", end=2035, draws=3, seed=5)
+print(len(cpu_target.typing_context._registries))
+with open(sys.argv[2], "wb") as file:
+    pickle.dump({(i, name): run[name].values for i, run in enumerate((ds, draws)) for name in run.data_vars}, file)
+"""
+
+
+def test_kernels_loaded_from_the_cache_without_numbas_registries_compute_the_same_bits(tmp_path):
+    """``_accelerate`` loads a cached kernel without numba's refresh of its typing and lowering
+    registries (0.2 s of a command's first projection): a fresh process doing so installs none of
+    them and computes every variable of a deterministic and a stochastic run to the same bits as
+    one that loads with numba's own ``load_overload``."""
+    import pickle
+    import subprocess
+    import sys
+
+    if _accelerate.DISABLE_JIT or not _accelerate.CACHE:
+        pytest.skip("kernels are not loaded from a cache in this configuration")
+    if not numba.__version__.startswith(_accelerate.LIGHT_CACHE_LOAD_NUMBA):
+        pytest.skip(f"numba {numba.__version__} loads kernels its own way")
+    registries, results = {}, {}
+    for way in ("full", "light"):  # the full one first: it writes the cache if a kernel is missing
+        path = tmp_path / f"{way}.pickle"
+        done = subprocess.run([sys.executable, "-c", _LIGHT_LOAD, way, str(path)], capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        registries[way] = int(done.stdout.split()[-1])
+        results[way] = pickle.loads(path.read_bytes())
+    assert registries["light"] == 0 < registries["full"]
+    assert results["light"].keys() == results["full"].keys() and len(results["full"]) > 100
+    for key, values in results["full"].items():
+        assert np.array_equal(results["light"][key], values, equal_nan=values.dtype.kind == "f"), key
 
 
 # --------------------------------------------------------------------------------------------
