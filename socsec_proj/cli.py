@@ -190,6 +190,7 @@ def _progress(args, total: int):
 
 
 def _step(bar, label: str) -> None:
+    _not_interrupted()
     bar.set_description_str(label, refresh=False)
     bar.update(1)
 
@@ -650,6 +651,7 @@ def _run_with(args, worker) -> int:
             with outputs.staged(out, scenario.name, note=f"run {scenario.name}") as folder:
                 _write_scenario(ds, scenario, folder, progress, draws, chart_end=chart_end, lang=args.lang, sets=sets,
                                 charts=charts, draw_charts=draw_charts)
+                _not_interrupted()  # before the results are put in place
             total = ds["population"].sum(("province", "sex", "age"))
             first, last = int(ds["year"][0]), int(ds["year"][-1])
             n = len(ds["province"])
@@ -966,6 +968,31 @@ def _message(error) -> str:
     return message + "".join(f"\n  {i + 1:>4} | {_clipped(lines[i])}" for i in shown)
 
 
+#: The Ctrl-Cs this command has received (:func:`_interrupt`), for :func:`_not_interrupted`.
+_INTERRUPTS: list[int] = []
+
+
+def _interrupt(signum, frame):
+    """SIGINT while a command runs: remembered, then raised as ``KeyboardInterrupt``."""
+    _INTERRUPTS.append(signum)
+    raise KeyboardInterrupt
+
+
+def _not_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a Ctrl-C came and the command is still going.
+
+    A ``KeyboardInterrupt`` raised where the code running catches everything and says nothing
+    (C code that clears whatever error a Python call raised, as ``PyObject_HasAttr`` does) is
+    lost, and the run went on to write its results (seen once in 20 Ctrl-Cs 0.25 s into a run);
+    one raised inside an extension module's import comes out as another error (``ImportError:
+    numba._devicearray failed to import``, once in 100), which :func:`main` reports as the
+    Ctrl-C it was. Checked before each step and before results are put in place, so that a
+    Ctrl-C, wherever it landed, ends the command with its one line, exit 130 and no result.
+    """
+    if _INTERRUPTS:
+        raise KeyboardInterrupt
+
+
 class _Terminated(BaseException):
     """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that staging folders are removed."""
 
@@ -1019,9 +1046,10 @@ def main(argv=None) -> int:
     with contextlib.suppress(ValueError):  # not in the main thread (a test calling main): leave it
         signal.signal(signal.SIGTERM, _terminate)
     _PREVIOUS_UNRAISABLE[0], sys.unraisablehook = sys.unraisablehook, _unraisable
+    _INTERRUPTS.clear()
     try:
         if getattr(signal.getsignal(signal.SIGINT), "at_start", False):  # socsec_proj.__main__'s: from here on
-            signal.signal(signal.SIGINT, signal.default_int_handler)    # Ctrl-C is a KeyboardInterrupt below
+            signal.signal(signal.SIGINT, _interrupt)                    # Ctrl-C is a KeyboardInterrupt below
         args = _parser().parse_args(argv)
         command = {"run": _run, "compare": _compare, "list": _list, "validate": _validate,
                    "params": _params, "provinces": _provinces, "sensitivity": _sensitivity,
@@ -1038,6 +1066,9 @@ def main(argv=None) -> int:
     except SystemExit as exit:  # argparse: --help, or a refusal it already printed
         return exit.code if isinstance(exit.code, int) else EXIT_BAD_INPUT
     except Exception as error:
+        if _INTERRUPTS:  # a Ctrl-C that landed where it became another error (an import's)
+            print("socsec-proj: interrupted (Ctrl-C); no result was left half-written", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if isinstance(error, InputError):
             print(_message(error), file=sys.stderr)
             return EXIT_BAD_INPUT

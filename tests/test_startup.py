@@ -210,3 +210,31 @@ def test_ctrl_c_inside_a_callback_python_cannot_raise_from_still_stops_the_run(t
     assert done.returncode in (130, -signal.SIGINT), (done.stdout, done.stderr)
     assert done.stderr.strip().splitlines() == [INTERRUPTED]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("becomes", ["nothing", "ImportError"])
+def test_a_ctrl_c_that_code_swallowed_or_turned_into_another_error_still_stops_the_run(tmp_path, monkeypatch, capsys,
+                                                                                       becomes):
+    """A Ctrl-C whose ``KeyboardInterrupt`` the code it landed in swallows (C code clearing a
+    Python call's error) or turns into another error (an extension module's import, seen as
+    ``ImportError: numba._devicearray failed to import``) still ends the command: exit 130, one
+    line, no result (``cli._interrupt`` remembers it, ``_not_interrupted`` and ``main`` act on it)."""
+    import signal as signals
+
+    from socsec_proj import cli, projection
+
+    original = projection.run
+
+    def run(*args, **kwargs):
+        try:
+            cli._interrupt(signals.SIGINT, None)  # the handler, as the signal would call it
+        except KeyboardInterrupt:
+            if becomes == "ImportError":
+                raise ImportError("numba._devicearray failed to import") from None
+        return original(*args, **kwargs)  # swallowed: the run goes on
+
+    monkeypatch.setattr(projection, "run", run)
+    assert cli.main(["run", "baseline", "--end", "2030", "--out", str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [INTERRUPTED]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert cli.main(["list"]) == 0  # the next command in this process starts with no Ctrl-C remembered
