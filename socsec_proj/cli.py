@@ -612,18 +612,9 @@ _COLLECTOR = {"enabled": True, "ours": True}
 
 def _run(args) -> int:
     gc.disable()  # until _settled: the imports and checks make objects that last as long as the command
-    from .report.background import ChartProcess, core_free
-
-    # started first, only with a core free: it imports what it draws with (xarray, matplotlib, the
-    # fonts: 1.2-1.4 s) on the other core while this process imports, checks and projects, and
-    # then rehearses the charts; before the progress bar's thread and the lock of the results folder
-    with ChartProcess(enabled=core_free()) as worker:
-        return _run_with(args, worker)
-
-
-def _run_with(args, worker) -> int:
     from . import outputs
     from .projection import run
+    from .report.background import ChartProcess, core_free
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
@@ -631,10 +622,13 @@ def _run_with(args, worker) -> int:
     _check_draws(args, scenarios)
     chart_end = _chart_end(args, scenarios)
     out = _out(args, [scenario.name for scenario in scenarios])
-    _settled()  # the modules and parameters
+    _settled()  # the modules and parameters: also shared with the chart process, not copied into it
+    # started before anything else (it imports matplotlib while this process projects), and
+    # before the progress bar's thread and the lock of the results folder; only with a core free
+    worker = ChartProcess(enabled=core_free())
     _compile_notice()
     progress = _progress(args, _RUN_STEPS * len(scenarios))
-    with progress, outputs.destination(out):
+    with worker, progress, outputs.destination(out):
         for scenario in scenarios:
             began = time.perf_counter()
             projected = run(scenario)

@@ -150,7 +150,6 @@ def _serve(connection, claims) -> None:
     except BaseException:  # noqa: BLE001 (whatever it is, the caller draws the charts itself)
         return
     gc.freeze()  # matplotlib's modules and fonts live as long as we do: out of the collector's way
-    gc.enable()  # forked while the command's collector was off for its imports: charts make cycles
     with reused_figures():  # one figure per kind for the worker's life: rehearsed, then drawn on
         try:  # while the command projects: the first charts' set-up done before they are asked for
             outputs.rehearse(stop=connection.poll)
