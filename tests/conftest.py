@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Charts drawn by every test, not taken from the per-user chart cache (its own tests give it a folder)
+os.environ.setdefault("SOCSEC_PROJ_CHART_CACHE", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"

@@ -181,7 +181,7 @@ def _draw_jobs(connection, claims) -> None:
                 # the bytes go through a file, the pipe carries its name: a chart (~200 kB) would
                 # fill the pipe, and this process would wait until the other one reads, at its end
                 image = Path(path).with_name(f"{number}-{index}.png")
-                image.write_bytes(outputs.png(draw(), dpi))
+                image.write_bytes(outputs.chart_png(draw, dpi))
                 connection.send((number, index, (key, file, title, str(image))))
             connection.send((number, None, True))
         except (OSError, ValueError):  # the caller is gone
@@ -229,11 +229,11 @@ class _Pending:
             if number is not None:
                 while (index := _claim(owner._claims, number % SLOTS, len(plan), from_first=False)) is not None:
                     key, file, title, draw = plan[index]
-                    drawn[index] = (key, file, title, outputs.png(draw(), self._dpi))
+                    drawn[index] = (key, file, title, outputs.chart_png(draw, self._dpi))
                 owner._finished(number, block=True)
                 drawn.update(owner._take(number))
             # what the worker claimed but did not deliver (it died, or a chart raised there) is drawn here
-            return [drawn[index] if index in drawn else (key, file, title, outputs.png(draw(), self._dpi))
+            return [drawn[index] if index in drawn else (key, file, title, outputs.chart_png(draw, self._dpi))
                     for index, (key, file, title, draw) in enumerate(plan)]
 
 

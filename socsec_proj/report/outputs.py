@@ -27,7 +27,7 @@ from .prices import price_index
 from .summary import CHART_END, SCHEME_TITLES, SCHEME_TITLES_ZH, SCHEMES
 from .workbook import write_workbook
 
-__all__ = ["chart_plan", "check_chart_end", "comparison_variables", "draw_chart_plan", "png", "png_bytes", "render",
+__all__ = ["Chart", "chart_inputs", "chart_plan", "chart_png", "check_chart_end", "comparison_variables", "draw_chart_plan", "png", "png_bytes", "render",
            "write_comparison", "write_outputs"]
 
 #: Variables of the comparison charts, those both projections hold.
@@ -235,25 +235,68 @@ def _save(figure, path: Path, dpi: int) -> Path:
     return path
 
 
+class Chart:
+    """One chart of a plan: ``chart()`` draws its Figure, ``function(*args, **kwargs)``.
+
+    Its arguments are what it is drawn from, so :func:`chart_png` keeps its PNG by them
+    (:mod:`.chart_cache`): a plan gives each chart only the variables it reads (:func:`chart_inputs`).
+    """
+
+    __slots__ = ("function", "args", "kwargs")
+
+    def __init__(self, function, *args, **kwargs):
+        self.function, self.args, self.kwargs = function, args, kwargs
+
+    def __call__(self):
+        return self.function(*self.args, **self.kwargs)
+
+
+def chart_png(draw, dpi: int = 150) -> bytes:
+    """The PNG of ``draw()`` (a :class:`Chart`, or any callable giving a Figure): the one kept
+    from an earlier drawing of the same chart from the same numbers, else drawn and kept."""
+    from . import chart_cache
+
+    chart_key = chart_cache.key(draw.function, draw.args, draw.kwargs, dpi) if isinstance(draw, Chart) else None
+    kept = chart_cache.load(chart_key)
+    if kept is not None:
+        return kept
+    image = png(draw(), dpi)
+    chart_cache.store(chart_key, image)
+    return image
+
+
+def chart_inputs(ds: xr.Dataset, *prefixes: str, cubes: bool = True) -> xr.Dataset:
+    """The part of ``ds`` a chart is drawn from: the variables whose names start with one of
+    ``prefixes`` (without those by sex and age unless ``cubes``), every coordinate, and of
+    its attributes only the scenario's name (what the charts' subtitles read)."""
+    names = [name for name in ds.data_vars if str(name).startswith(prefixes)
+             and (cubes or not {"sex", "age"} & set(ds[name].dims))]
+    part = ds[names]
+    part.attrs = {"scenario": ds.attrs["scenario"]} if "scenario" in ds.attrs else {}
+    return part
+
+
 def _chart_plan(ds: xr.Dataset, prices, end: int, lang: str) -> list:
     """(key, file, English title, Chinese title, draw, variables needed) of every chart of a run."""
     from . import plots
 
     years = [y for y in (2024, 2050) if y in ds["year"].values] or [int(ds["year"][0]), int(ds["year"][-1])]
+    members = ("employee_pension_contributors", "employee_pension_retirees")
     plan = [("population_pyramid", "population_pyramid.png", f"Population pyramid, {' and '.join(map(str, years))}",
-             "人口金字塔", lambda: plots.population_pyramid(ds, years=years, lang=lang), ("population",)),
+             "人口金字塔", Chart(plots.population_pyramid, chart_inputs(ds, "population"), years=years, lang=lang),
+             ("population",)),
             ("contributors_vs_retirees", "contributors_vs_retirees.png",
              "Urban-employee pension: insured workers and pensioners", "城镇职工基本养老保险：参保职工与离退休人员",
-             lambda: plots.contributors_vs_retirees(ds, end=end, lang=lang),
-             ("employee_pension_contributors", "employee_pension_retirees"))]
+             Chart(plots.contributors_vs_retirees, chart_inputs(ds, *members), end=end, lang=lang), members)]
     for scheme in SCHEMES:
+        funds = chart_inputs(ds, f"{scheme}_", cubes=False)
         plan.append((f"{scheme}_balance", f"{scheme}_balance.png", f"{SCHEME_TITLES[scheme]}: fund balance",
                      f"{SCHEME_TITLES_ZH[scheme]}：累计结余",
-                     lambda scheme=scheme: plots.fund_balance(ds, scheme, prices=prices, end=end, lang=lang),
+                     Chart(plots.fund_balance, funds, scheme, prices=prices, end=end, lang=lang),
                      (f"{scheme}_balance",)))
         plan.append((f"{scheme}_months_of_reserve", f"{scheme}_months_of_reserve.png",
                      f"{SCHEME_TITLES[scheme]}: months of reserve", f"{SCHEME_TITLES_ZH[scheme]}：可支付月数",
-                     lambda scheme=scheme: plots.months_of_reserve(ds, scheme, end=end, lang=lang),
+                     Chart(plots.months_of_reserve, funds, scheme, end=end, lang=lang),
                      (f"{scheme}_months_of_reserve",)))
     return [item for item in plan if all(name in ds.data_vars for name in item[5])]
 
@@ -301,7 +344,7 @@ def render(plan: list[tuple], dpi: int = 150) -> list[tuple[str, str, str, bytes
     from .plots import reused_figures
 
     with reused_figures():
-        return [(key, file, title, png(draw(), dpi)) for key, file, title, draw in plan]
+        return [(key, file, title, chart_png(draw, dpi)) for key, file, title, draw in plan]
 
 
 def practice_projection(end: int = CHART_END) -> tuple[xr.Dataset, xr.DataArray]:
