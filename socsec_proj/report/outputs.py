@@ -121,6 +121,32 @@ def _canvas():
             super().__init__(*args, **kwargs)
             self._layouts = {}
             self._bitmaps = {}
+            self._heights = {}
+
+        def _get_font_height_metrics(self, prop):
+            """The font's ascent, descent and line gap at this renderer's dpi [pixels], as
+            matplotlib 3.11's ``Text._get_layout`` works them out when the renderer has no
+            such method (its font looked up and two of its tables read for every text it lays
+            out: ~5 % of a chart), kept per font and size."""
+            from matplotlib.font_manager import fontManager, get_font
+
+            key = (tuple(prop.get_family()), prop.get_style(), prop.get_variant(), prop.get_weight(),
+                   prop.get_stretch(), prop.get_size_in_points(), prop.get_file(), prop.get_math_fontfamily(),
+                   self.dpi)
+            kept = self._heights.get(key)
+            if kept is None:
+                font = get_font(fontManager._find_fonts_by_props(prop))
+                kept = (None, None, None)
+                for name, gap, ascent, descent in (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                                                   ("hhea", "lineGap", "ascent", "descent")):
+                    table = font.get_sfnt_table(name)
+                    if table is None:
+                        continue
+                    scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * self.dpi / 72
+                    kept = (table[ascent] * scale, -table[descent] * scale, table[gap] * scale)
+                    break
+                self._heights[key] = kept
+            return kept
 
         def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
             if ismath:

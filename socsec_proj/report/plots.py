@@ -126,8 +126,12 @@ def _axis_label(lang: str, en: str, zh: str, units: str, base: str = "", prices=
 
 def _name(ds: xr.Dataset, code: str, lang: str = "en") -> str:
     """The name of a province in ``lang`` (the ISO code when the Dataset has no names)."""
-    en = str(ds["name_en"].sel(province=code).item()) if "name_en" in ds.coords else str(code)
-    zh = str(ds["name_zh"].sel(province=code).item()) if "name_zh" in ds.coords else en
+    codes = [str(c) for c in ds["province"].values]  # a list lookup: xarray's sel costs 0.1 ms a name
+    if str(code) not in codes:
+        raise KeyError(f"province {code} not in this projection")
+    at = codes.index(str(code))
+    en = str(ds["name_en"].values[at]) if "name_en" in ds.coords else str(code)
+    zh = str(ds["name_zh"].values[at]) if "name_zh" in ds.coords else en
     return _say(lang, en, zh)
 
 
@@ -553,9 +557,8 @@ def fund_balance(ds: xr.Dataset, scheme: str, provinces=None, top: int = TOP_PRO
     axes[0].set_title(_say(lang, "Total", "合计") + f", {_place(ds, lang=lang)}", fontsize=10, loc="left", y=1.0,
                       pad=4)
     if chosen:
-        for code in chosen:
-            axes[1].plot(years, balance.sel(province=code).values / divisor, linewidth=1.5,
-                         label=_line_label(ds, code, depleted, last, lang))
+        for code, values in zip(chosen, balance.sel(province=chosen).values):
+            axes[1].plot(years, values / divisor, linewidth=1.5, label=_line_label(ds, code, depleted, last, lang))
         axes[1].set_ylabel(_axis_label(lang, "balance", "累计结余", province_units, units, prices))
         axes[1].set_title(_say(lang, "By province:", "分省：") + " " + _how(how, lang), fontsize=10, loc="left", y=1.0,
                           pad=4)
@@ -608,8 +611,8 @@ def months_of_reserve(ds: xr.Dataset, scheme: str, provinces=None, top: int = TO
     fig, (ax,) = _figure(top=0.75 if lang != "both" else 1.25, right=2.3, left=0.95 if lang != "both" else 1.35,
                          kind="months_of_reserve")
     years = months["year"].values
-    for code in chosen:
-        ax.plot(years, months.sel(province=code).values, linewidth=1.5, label=_line_label(ds, code, depleted, last, lang))
+    for code, values in zip(chosen, months.sel(province=chosen).values):
+        ax.plot(years, values, linewidth=1.5, label=_line_label(ds, code, depleted, last, lang))
     pooled = aggregate(part, name)
     if ds.sizes["province"] > 1 and "12 x balance" in pooled.attrs.get("aggregation", ""):
         ax.plot(years, pooled.values, color="black", linewidth=2.4,
