@@ -50,9 +50,11 @@ CLOSE_WAIT = 2.0
 #: first and from the last).
 SLOTS = 64
 #: The command imports matplotlib to draw charts beside the worker only when at least this many
-#: are unclaimed when it has written everything else: the import costs about two charts in both
-#: languages (0.16-0.29 s each on 2 cores) and four in English only (0.10-0.12 s).
-HELP_FROM = 3
+#: are unclaimed when it has written everything else: the import (0.45 s on 2 cores) costs about
+#: five of the worker's charts in both languages (0.08-0.11 s each, drawn on), and the command's
+#: own first charts take twice as long (0.22-0.24 s). With 3, a baseline run's command imported
+#: matplotlib for the last 2 charts and ended 0.26 s after the worker had drawn the rest.
+HELP_FROM = 6
 #: The index of the worker's message that gives a job's number of charts.
 COUNT = "count"
 #: Where a job's arguments and the worker's PNG files go between the two processes: memory,
