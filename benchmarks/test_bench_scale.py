@@ -150,18 +150,22 @@ def _timed(args) -> dict:
             "system_seconds": after.ru_stime - before.ru_stime, "load_average": load}
 
 
+@pytest.mark.parametrize("charts", ["drawn", "kept"])
 @pytest.mark.parametrize("draws", [None, 1000])
-def test_cli_run_baseline(benchmark, tmp_path, draws):
+def test_cli_run_baseline(benchmark, tmp_path, monkeypatch, draws, charts):
     """``socsec-proj run baseline`` in a new process, warm numba cache (and with ``--draws 1000``):
     wall and CPU seconds (user and system, the chart process included) of 3 runs, each with the
-    load average before it. On a shared machine the CPU figures are the steadier ones."""
+    load average before it. On a shared machine the CPU figures are the steadier ones.
+    ``charts="drawn"``: every chart drawn (``SOCSEC_PROJ_CHART_CACHE=0``, as after a change to
+    every fund); ``"kept"``: the same run again, its charts copied from the chart cache."""
     benchmark.group = "command line"
+    monkeypatch.setenv("SOCSEC_PROJ_CHART_CACHE", "0" if charts == "drawn" else str(tmp_path / "chart-cache"))
     args = [sys.executable, "-m", "socsec_proj", "run", "baseline", "--out", str(tmp_path)]
     args += ["--draws", str(draws)] if draws else []
     _seconds(args)  # warm
     runs = benchmark.pedantic(lambda: [_timed(args) for _ in range(3)], rounds=1, iterations=1)
     benchmark.extra_info.update({"runs": runs})
-    print(f"\nsocsec-proj run baseline{f' --draws {draws}' if draws else ''}: "
+    print(f"\nsocsec-proj run baseline{f' --draws {draws}' if draws else ''}, charts {charts}: "
           + ", ".join(f"{run['seconds']:.2f} s wall ({run['user_seconds']:.2f} s user, "
                       f"{run['system_seconds']:.2f} s system; load {run['load_average']:.1f})" for run in runs))
 
