@@ -27,8 +27,8 @@ from .prices import price_index
 from .summary import CHART_END, SCHEME_TITLES, SCHEME_TITLES_ZH, SCHEMES
 from .workbook import write_workbook
 
-__all__ = ["Chart", "chart_inputs", "chart_plan", "chart_png", "check_chart_end", "comparison_variables", "draw_chart_plan", "png", "png_bytes", "render",
-           "write_comparison", "write_outputs"]
+__all__ = ["Chart", "chart_inputs", "chart_plan", "chart_png", "check_chart_end", "comparison_variables",
+           "draw_chart_plan", "png", "png_bytes", "render", "write_comparison", "write_outputs"]
 
 #: Variables of the comparison charts, those both projections hold.
 COMPARED = ("employee_pension_contributors", "employee_pension_retirees", "system_dependency_ratio",
