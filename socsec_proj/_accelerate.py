@@ -40,18 +40,25 @@ def _version() -> str:
         return "unknown"
 
 
+def user_cache_dir(kind: str) -> Path:
+    """The per-user cache folder of socsec_proj for this version (``platformdirs.user_cache_dir``)
+    for ``kind`` (``numba``: compiled kernels; ``charts``: :mod:`socsec_proj.report.chart_cache`)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("socsec_proj")) / _version() / kind
+
+
 def cache_dir() -> Path:
-    """Where numba keeps compiled kernels: ``$NUMBA_CACHE_DIR`` if the user set it, else the
-    per-user cache folder of socsec_proj for this version (``platformdirs.user_cache_dir``)."""
+    """Where numba keeps compiled kernels: ``$NUMBA_CACHE_DIR`` if the user set it, else
+    :func:`user_cache_dir` ``("numba")``."""
     own = os.environ.get("NUMBA_CACHE_DIR")
     if own:
         return Path(own)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("socsec_proj")) / _version() / "numba"
+    return user_cache_dir("numba")
 
 
-def _writable(folder: Path) -> bool:
+def writable(folder: Path) -> bool:
+    """Whether ``folder`` exists (made if need be) and a file can be written in it."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
@@ -73,7 +80,7 @@ idle_threads_sleep()
 CACHE_DIR = cache_dir()
 #: Whether kernels are cached on disk: only where the cache folder can be written, since
 #: numba would otherwise fall back to ``__pycache__`` inside the package.
-CACHE = _writable(CACHE_DIR)
+CACHE = writable(CACHE_DIR)
 # Before numba is imported (it reads the variable once); if it already was, set its config too.
 os.environ["NUMBA_CACHE_DIR"] = str(CACHE_DIR)
 if "numba" in sys.modules:

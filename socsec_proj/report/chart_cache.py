@@ -3,8 +3,8 @@
 A chart is a pure function of what it is given: the plan of a run (:func:`~.outputs.chart_plan`)
 hands each chart only the variables it reads (:func:`~.outputs.chart_inputs`), and its PNG bytes
 are decided by those, the chart's other arguments, the code that draws it, matplotlib and its
-settings, and the fonts. :func:`key` hashes all of these (the package's code whole) (SHA-256); :func:`load` gives back
-the PNG stored under a key, :func:`store` stores one. A scenario run again, or changed in a way
+settings, and the fonts. :func:`key` hashes all of these (SHA-256; the package's code as a whole);
+:func:`load` gives back the PNG stored under a key, :func:`store` stores one. A scenario run again, or changed in a way
 that leaves some charts' numbers as they were (a new unemployment rate leaves the pension and
 population charts alone), reuses those charts instead of drawing them (0.07-0.2 s each on 2 cores).
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,19 +37,10 @@ def cache_folder() -> Path | None:
     own = os.environ.get("SOCSEC_PROJ_CHART_CACHE", "")
     if own.lower() in ("0", "off", "no", "false"):
         return None
-    if own:
-        folder = Path(own)
-    else:
-        import platformdirs
+    from .._accelerate import user_cache_dir, writable
 
-        from .._accelerate import _version
-
-        folder = Path(platformdirs.user_cache_dir("socsec_proj")) / _version() / "charts"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+    folder = Path(own) if own else user_cache_dir("charts")
+    return folder if writable(folder) else None
 
 
 def _environment() -> bytes:
@@ -160,18 +150,15 @@ def store(chart_key: str | None, data: bytes) -> None:
     """Keep the PNG ``data`` under ``chart_key`` (written under a temporary name and renamed,
     so that a reader never sees half a file); nothing happens when the cache is off or full of
     errors: a chart not kept is only drawn again."""
+    from ..outputs import file_in_place
+
     folder = cache_folder() if chart_key else None
     if folder is None:
         return
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".tmp", delete=False) as file:
-            file.write(data)
-        os.replace(file.name, folder / f"{chart_key}.png")
+        with file_in_place(folder / f"{chart_key}.png") as temporary:
+            temporary.write_bytes(data)
     except OSError:
-        try:
-            os.unlink(file.name)
-        except (OSError, UnboundLocalError):
-            pass
         return
     if not _STATE.get("pruned"):  # once per process: the folder kept under KEPT_BYTES
         _STATE["pruned"] = True
@@ -180,8 +167,8 @@ def store(chart_key: str | None, data: bytes) -> None:
 
 def _prune(folder: Path) -> None:
     try:
-        files = [(entry.stat().st_mtime_ns, entry.stat().st_size, entry.path) for entry in os.scandir(folder)
-                 if entry.name.endswith(".png")]
+        files = [(stat.st_mtime_ns, stat.st_size, entry.path) for entry in os.scandir(folder)
+                 if entry.name.endswith(".png") and (stat := entry.stat())]
     except OSError:
         return
     total = sum(size for _, size, _ in files)
