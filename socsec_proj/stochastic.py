@@ -67,13 +67,13 @@ CHUNK_SIZE = 16
 #: fixed Python work is spread over twice the draws (one thread: 10.0 against 11.4 ms per draw).
 SUMMARY_CHUNK_SIZE = 32
 #: Whether a summary-only run in this process computes its chunks in forked worker processes
-#: (``_accelerate.map_on_processes``: both cores busy where threads keep 1.6 of 2, no system time
-#: for page faults, the same bits) rather than on threads. Off until it wins clearly: on the
-#: shared 2 cores (branch draws, 2026-12-02, load 1-3.4) back-to-back pairs went either way
-#: (2,000 draws: 12.7-26.4 s against 16.1-23.4 s on threads; 10,000: 81.8 / 85.4 / 121.8 s
-#: against 87.8 / 118.7 s), and 100,000 took 954 s, its tail bound by the 12 GB store's disk
-#: writes and reads (see benchmarks/README.md).
-SUMMARY_ON_PROCESSES = False
+#: (``_accelerate.map_on_processes``: each worker's numba on one thread, no GIL shared, the same
+#: bits) rather than on threads. On: on a quiet machine (2026-12-02, load < 1) four alternating
+#: pairs gave 4.53-4.71 ms per draw on processes against 4.86-5.29 on threads (4,000 and 20,000
+#: draws), with 15 % less CPU and half the memory (0.55-0.75 GB here + 0.63 GB per worker,
+#: against 1.46-1.48 GB); the earlier pairs on shared cores had gone either way (benchmarks/README.md).
+#: Threads still where forking is not safe (``_accelerate.fork_is_safe``).
+SUMMARY_ON_PROCESSES = True
 #: Fund quantities a stochastic Dataset keeps per (draw, province, year), for every scheme.
 KEPT_QUANTITIES = ("revenue", "expenditure", "balance", "months_of_reserve")
 #: Members a stochastic Dataset keeps per (draw, province, year), summed over sex and age.
