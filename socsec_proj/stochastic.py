@@ -70,7 +70,7 @@ SUMMARY_CHUNK_SIZE = 32
 #: (``_accelerate.map_on_processes``: each worker's numba on one thread, no GIL shared, the same
 #: bits) rather than on threads. On: on a quiet machine (2026-12-02, load < 1) four alternating
 #: pairs gave 4.53-4.71 ms per draw on processes against 4.86-5.29 on threads (4,000 and 20,000
-#: draws), with 15 % less CPU and half the memory (0.55-0.75 GB here + 0.63 GB per worker,
+#: draws), with 3-14 % less CPU and half the memory (0.55-0.75 GB here + 0.63 GB per worker,
 #: against 1.46-1.48 GB); the earlier pairs on shared cores had gone either way (benchmarks/README.md).
 #: Threads still where forking is not safe (``_accelerate.fork_is_safe``).
 SUMMARY_ON_PROCESSES = True
