@@ -33,7 +33,11 @@ def main() -> int:
         signal.signal(signal.SIGINT, _interrupted_at_start)
     from .cli import main as cli_main
 
-    code = cli_main()
+    try:
+        code = cli_main()
+    except KeyboardInterrupt:  # a Ctrl-C in the instant between the command's last step and its end
+        os.write(2, INTERRUPTED.encode())
+        code = 130
     _exit_without_collecting()
     return code
 

@@ -58,6 +58,12 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(tmp_path, delay):
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:  # a fast machine had finished (a warm run takes 1.4-2.2 s here):
+        # a Ctrl-C after the command's end is ignored, not a silent death by SIGINT after
+        # "results written" (2 in 40 runs interrupted 1.2-2.4 s in, before it was ignored)
+        assert stdout.strip().splitlines()[-1] == f"results written to {tmp_path / 'out'}/"
+        assert (tmp_path / "out" / "baseline" / "summary.md").is_file()
+        return
     # 130; or, rarely (once in ~30 runs here, after the line was printed), Python ending itself by
     # SIGINT as it does after a KeyboardInterrupt, which a shell reports as 130 all the same
     assert process.returncode in (130, -signal.SIGINT), (stdout, stderr)
@@ -238,3 +244,37 @@ def test_a_ctrl_c_that_code_swallowed_or_turned_into_another_error_still_stops_t
     assert capsys.readouterr().err.strip().splitlines() == [INTERRUPTED]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert cli.main(["list"]) == 0  # the next command in this process starts with no Ctrl-C remembered
+
+
+def test_what_the_stopped_work_fails_to_clean_up_prints_nothing_after_the_one_line(tmp_path, monkeypatch, capsys):
+    """Ctrl-C inside ``ZipFile.writestr`` (results.xlsx being written) left a ZipFile that refused
+    to close in its ``__del__``: 8 lines of ``Exception ignored in`` after the command's one line
+    (once, in CI). A finaliser failing on what the interrupted work left open is not printed,
+    also when that work sits in a reference cycle that only the collector frees."""
+    import signal as signals
+
+    from socsec_proj import cli, projection
+
+    class LeftOpen:
+        def __del__(self):
+            raise ValueError("Can't close the ZIP file while there is an open writing handle on it.")
+
+    def run(*args, **kwargs):
+        try:
+            cli._interrupt(signals.SIGINT, None)  # the handler, as the signal would call it
+        except KeyboardInterrupt:
+            left = LeftOpen()
+            left.cycle = left  # freed only by the collector
+            del left
+            raise
+
+    import gc
+
+    reported = []
+    monkeypatch.setattr(projection, "run", run)
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)  # what would have been printed
+    assert cli.main(["run", "baseline", "--end", "2030", "--out", str(tmp_path / "out")]) == 130
+    gc.collect()
+    assert reported == []
+    assert capsys.readouterr().err.strip().splitlines() == [INTERRUPTED]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
