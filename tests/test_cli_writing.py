@@ -100,6 +100,40 @@ def test_the_two_processes_draw_each_chart_once_and_meet(short_run):
     assert not list(Path(background._MEMORY or "/tmp").glob(f"{background._PREFIX}{os.getpid()}-*"))
 
 
+def test_a_helper_forked_from_the_worker_draws_from_the_last(short_run, monkeypatch):
+    """Asked for help (this process has written everything else), the worker forks a copy of
+    itself that draws from the last: every chart comes back once, the same bytes, and none is
+    drawn here (matplotlib need not be imported by the command)."""
+    ds, prices = short_run
+    expected = _expected(ds, prices)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("a chart drawn in this process")
+
+    with background.ChartProcess() as worker:
+        monkeypatch.setattr(outputs, "chart_png", not_here)  # here only: the worker was forked before
+        pending = worker.submit("charts", ds, prices, 2040, "en")
+        assert pending.help()
+        charts = pending.result()
+        from_first, from_last = worker._claims[0], worker._claims[1]
+    assert from_first + from_last == 14 and from_first >= 1 and from_last >= 1
+    assert [chart[:3] for chart in charts] == [chart[:3] for chart in expected]
+    assert [chart[3] for chart in charts] == [chart[3] for chart in expected]
+
+
+def test_a_page_built_before_its_charts_is_the_page_built_with_them(short_run, tmp_path):
+    from socsec_proj.report import html
+
+    ds, prices = short_run
+    drawn = outputs.render(outputs.chart_plan(ds, prices, 2040, "en"))
+    files = {key: image for key, _file, _title, image in drawn}
+    scenario = ssp.load_scenario("baseline")
+    page = html.report_html(ds, scenario, charts={key: html.ChartSlot(key) for key in files}, prices=prices,
+                            chart_end=2040)
+    assert len(page) < 200_000 and "base64" not in page
+    assert html.fill_charts(page, files) == html.report_html(ds, scenario, charts=files, prices=prices, chart_end=2040)
+
+
 def test_a_worker_that_dies_leaves_its_charts_to_this_process(short_run):
     """Killed before it draws anything (or after it claimed a chart it never sends), the charts
     are all drawn here: the same list."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -122,8 +123,35 @@ def _table(header, rows, numeric=(), row_classes=None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+class ChartSlot:
+    """A chart's place in a page built before the chart is drawn (:func:`fill_charts` puts it in)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+    @property
+    def token(self) -> str:
+        # NUL: in no text of the page (HTML escaping leaves it, but no label, name or number has one)
+        return f"\0chart:{self.key}\0"
+
+
+_SLOT = re.compile("\0chart:([^\0]*)\0")
+
+
+def fill_charts(page: str, charts: Mapping) -> str:
+    """``page`` (built with :class:`ChartSlot` values for its charts) with each slot's chart in it,
+    from ``charts``: ``{key: PNG bytes or path}``; the page :func:`report_html` gives with ``charts``."""
+    parts = _SLOT.split(page)
+    parts[1::2] = [_image(charts[key]) for key in parts[1::2]]
+    return "".join(parts)
+
+
 def _image(data) -> str:
     """A PNG as a data URI: ``data`` is the PNG's bytes or the path of a PNG file."""
+    if isinstance(data, ChartSlot):
+        return data.token
     raw = data if isinstance(data, (bytes, bytearray)) else Path(data).read_bytes()
     return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
 
@@ -559,9 +587,13 @@ def _write(text: str, path: Path) -> Path:
     return path
 
 
-def write_report(ds: xr.Dataset, scenario, folder, **options) -> Path:
-    """Write ``folder/report.html`` (:func:`report_html` with ``options``); returns its path."""
-    return _write(report_html(ds, scenario, **options), Path(folder) / "report.html")
+def write_report(ds: xr.Dataset, scenario, folder, *, page: str | None = None, **options) -> Path:
+    """Write ``folder/report.html`` (:func:`report_html` with ``options``); returns its path.
+
+    ``page``: the page built beforehand with :class:`ChartSlot` charts, filled in with ``options["charts"]``.
+    """
+    text = report_html(ds, scenario, **options) if page is None else fill_charts(page, options.get("charts") or {})
+    return _write(text, Path(folder) / "report.html")
 
 
 def write_comparison_report(ds_a: xr.Dataset, ds_b: xr.Dataset, scenario_a, scenario_b, folder, **options) -> Path:
