@@ -122,9 +122,11 @@ def test_a_helper_forked_from_the_worker_draws_from_the_last(short_run, monkeypa
 
 
 def test_a_page_built_before_its_charts_is_the_page_built_with_them(short_run, tmp_path):
+    from socsec_proj.provenance import stamp
     from socsec_proj.report import html
 
     ds, prices = short_run
+    ds = stamp(ds.copy())  # one date on both pages (each would take the time it is made)
     drawn = outputs.render(outputs.chart_plan(ds, prices, 2040, "en"))
     files = {key: image for key, _file, _title, image in drawn}
     scenario = ssp.load_scenario("baseline")
