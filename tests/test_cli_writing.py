@@ -110,6 +110,7 @@ def test_a_helper_forked_from_the_worker_draws_from_the_last(short_run, monkeypa
     def not_here(*args, **kwargs):
         raise AssertionError("a chart drawn in this process")
 
+    monkeypatch.setenv("SOCSEC_PROJ_CHART_CACHE", "0")  # drawn, not copied: the worker cannot take all at once
     with background.ChartProcess() as worker:
         monkeypatch.setattr(outputs, "chart_png", not_here)  # here only: the worker was forked before
         pending = worker.submit("charts", ds, prices, 2040, "en")
