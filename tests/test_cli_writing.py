@@ -122,7 +122,7 @@ def test_a_helper_forked_from_the_worker_draws_from_the_last(short_run, monkeypa
     assert [chart[3] for chart in charts] == [chart[3] for chart in expected]
 
 
-def test_a_page_built_before_its_charts_is_the_page_built_with_them(short_run, tmp_path):
+def test_a_page_built_before_its_charts_is_the_page_built_with_them(short_run):
     from socsec_proj.provenance import stamp
     from socsec_proj.report import html
 

@@ -251,6 +251,7 @@ def test_what_the_stopped_work_fails_to_clean_up_prints_nothing_after_the_one_li
     to close in its ``__del__``: 8 lines of ``Exception ignored in`` after the command's one line
     (once, in CI). A finaliser failing on what the interrupted work left open is not printed,
     also when that work sits in a reference cycle that only the collector frees."""
+    import gc
     import signal as signals
 
     from socsec_proj import cli, projection
@@ -267,8 +268,6 @@ def test_what_the_stopped_work_fails_to_clean_up_prints_nothing_after_the_one_li
             left.cycle = left  # freed only by the collector
             del left
             raise
-
-    import gc
 
     reported = []
     monkeypatch.setattr(projection, "run", run)

@@ -504,15 +504,15 @@ def write_outputs(ds: xr.Dataset, scenario, folder, *, chart_end: int = CHART_EN
     # the page built while the charts may still be being drawn, when it is known which they are
     # (0.08-0.09 s of a baseline run's 0.1, off the time after the last chart)
     entries = [_entries(charts), _entries(draw_charts) if draws is not None else []]
-    page = None if None in entries else report_html(
-        ds, scenario, charts={key: ChartSlot(key) for key, _file, _title in [*entries[0], *entries[1]]},
-        draws=draws, prices=prices, chart_end=end, sets=sets)
+    keys = None if None in entries else [key for key, _file, _title in [*entries[0], *entries[1]]]
+    page = None if keys is None else report_html(ds, scenario, charts={key: ChartSlot(key) for key in keys},
+                                                 draws=draws, prices=prices, chart_end=end, sets=sets)
     written, files = {}, {}
     for key, file, title, image in [*_result(charts), *(_result(draw_charts) if draws is not None else ())]:
         files[key] = folder / file
         files[key].write_bytes(image)
         written[title] = file
-    if page is not None and list(files) != [key for key, _file, _title in [*entries[0], *entries[1]]]:
+    if list(files) != keys:
         page = None  # not the charts the page was built for (cannot happen, but a page must show what is there)
     write_report(ds, scenario, folder, page=page, charts=files, draws=draws, prices=prices, chart_end=end, sets=sets)
     return written
