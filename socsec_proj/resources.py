@@ -53,7 +53,8 @@ SUMMARY_FIXED = 1_100 * 2**20
 #: :data:`socsec_proj._accelerate.thread_count` of them): its cubes and temporaries, chunks of
 #: ``stochastic.SUMMARY_CHUNK_SIZE`` = 32 draws. Measured peak resident of a worker process
 #: 576-585 MB at 2,000 draws (it shares the caller's pages until it writes them), of two
-#: threads 1.23 GB at 640 draws over ~0.3 GB of process: 600 MB.
+#: threads 1.23 GB at 640 draws over ~0.3 GB of process; since the cubes of a run with draws
+#: are float32 (2026-12-02) a worker peaks at 440 MB: 600 MB keeps that margin.
 SUMMARY_PER_WORKER = 600 * 2**20
 
 

@@ -59,8 +59,9 @@ SHOCKS = ("wage", "cpi", "return", "unemployment")
 #: Drivers start moving in this year; earlier years are the calibrated history.
 FIRST_SHOCK_YEAR = 2025
 #: Draws projected together (in this process, and at most per dask task): 16 draws' cubes
-#: are ~0.5 GB while the stages run, and this process runs a chunk per thread (two on 2 cores:
-#: peak 1.55 GB for 1000 draws kept).
+#: (float32, ``variables.DRAW_CUBE_DTYPE``) are ~0.25 GB while the stages run, and this
+#: process runs a chunk per thread (two on 2 cores: peak 1.09 GB for 1000 draws kept, 1.26 GB
+#: with float64 cubes).
 CHUNK_SIZE = 16
 #: Draws per chunk of a summary-only run in this process: it keeps no draw, so its memory is
 #: the chunks' cubes alone (peak 1.2 GB on 2 threads against 0.8 GB at 16), and each chunk's

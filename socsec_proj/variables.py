@@ -30,6 +30,16 @@ MEMBER_CUBES = ("employee_pension_contributors", "employee_pension_retirees",
                 "resident_pension_contributors", "resident_pension_beneficiaries")
 
 
+#: Storage precision of the cubes by sex and age of a run with draws (``population`` and the
+#: labour stage's member cubes), float64 without draws. Every sum of them (totals, weighted sums,
+#: the funds' kernels) accumulates in float64, so a draw's results lie within ~1e-6 of the same
+#: path in float64 (7 significant digits, far finer than the draws' own spread). Why single
+#: precision: the kernels that read the cubes stream them from memory (a chunk of 32 draws holds
+#: 130 MB per cube), and half the bytes made a draw 1.3x cheaper (benchmarks/README.md, "Session
+#: of 2026-12-02, sixth").
+DRAW_CUBE_DTYPE = np.float32
+
+
 def member_total_name(cube: str) -> str:
     """The declared sum over sex and age of a member cube of :data:`MEMBER_CUBES`."""
     return f"{cube}_total"

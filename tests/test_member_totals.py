@@ -13,7 +13,7 @@ import socsec_proj as ssp
 from socsec_proj import stochastic
 from socsec_proj.funds import accounts
 from socsec_proj.report import scheme_variables
-from socsec_proj.variables import MEMBER_CUBES, VARIABLES, member_total_name
+from socsec_proj.variables import DRAW_CUBE_DTYPE, MEMBER_CUBES, VARIABLES, member_total_name
 
 
 @pytest.mark.parametrize("cube", MEMBER_CUBES)
@@ -58,7 +58,9 @@ def test_draws_keep_the_declared_totals():
     assert "resident_pension_contributors" not in ds and "resident_pension_beneficiaries" not in ds
     with_cubes = project_coverage(ds, scenario, resident_cubes=True)
     for cube in MEMBER_CUBES:
-        direct = with_cubes[cube].sum(["sex", "age"]).transpose("draw", "province", "year").values
+        # the cubes of draws are single precision (variables.DRAW_CUBE_DTYPE); their sums float64
+        assert with_cubes[cube].dtype == DRAW_CUBE_DTYPE
+        direct = with_cubes[cube].astype(float).sum(["sex", "age"]).transpose("draw", "province", "year").values
         np.testing.assert_allclose(ds[member_total_name(cube)].transpose("draw", "province", "year").values, direct,
                                    rtol=1e-12)
         np.testing.assert_allclose(part[cube], direct, rtol=1e-12)

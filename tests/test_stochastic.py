@@ -84,7 +84,10 @@ def test_depletion_year_distribution_and_summary(draws):
 
 def test_keep_population_cube():
     ds = ssp.run("baseline", draws=2, seed=1, keep=["population"])
-    np.testing.assert_allclose(ds["population"].sum(("sex", "age")), ds["population_total"], rtol=1e-9)
+    # the totals are the kernel's float64 state; the cube with draws is single precision
+    # (variables.DRAW_CUBE_DTYPE): each cell within 6e-8, their sums closer
+    assert ds["population"].dtype == np.float64  # kept draws are gathered in float64
+    np.testing.assert_allclose(ds["population"].sum(("sex", "age")), ds["population_total"], rtol=6e-8)
 
 
 @pytest.mark.parametrize("change, key", [
@@ -149,9 +152,15 @@ def test_without_shocks_every_draw_is_the_deterministic_run(tmp_path):
         expected = deterministic[name]
         expected = expected.sum([d for d in ("sex", "age") if d in expected.dims], min_count=1)
         expected = expected.transpose("province", "year").values
+        # the same path, but the cubes of draws are single precision (variables.DRAW_CUBE_DTYPE):
+        # every figure within 2e-6 of its province's largest (measured: 1.3e-6 at most, the
+        # employee pension's revenue; 0 for the population, whose kernel state is float64)
+        scale = np.nanmax(np.abs(expected), axis=1, keepdims=True)
+        tolerance = 0.0 if name == "population_total" else 2e-6
         for d in range(3):
-            np.testing.assert_allclose(draws[name].values[d], expected, rtol=1e-9, atol=1e-6, equal_nan=True,
-                                       err_msg=name)
+            values = draws[name].values[d]
+            assert np.array_equal(np.isnan(values), np.isnan(expected)), name
+            assert np.nanmax(np.abs(values - expected) / np.where(scale > 0, scale, 1.0)) <= tolerance, name
         checked += 1
     assert checked == 29   # population, four member counts, four quantities of six funds
 
@@ -173,8 +182,9 @@ def test_higher_wage_growth_raises_later_pension_expenditure():
                                   before["employee_pension_balance"].sel(draw=0))
     # and draw 0 (no shock) is the deterministic projection
     deterministic = ssp.run(scenario)
+    # (within 1e-6: the cubes of draws are single precision, variables.DRAW_CUBE_DTYPE; measured 5.8e-7)
     np.testing.assert_allclose(ds["employee_pension_expenditure"].sel(draw=0), deterministic["employee_pension_expenditure"],
-                               rtol=1e-12, equal_nan=True)
+                               rtol=1e-6, equal_nan=True)
 
 
 def test_results_do_not_depend_on_the_chunk_size(draws):

@@ -24,7 +24,7 @@ from .._accelerate import kernel as engine_switch
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import SEXES, VARIABLES, add
+from ..variables import DRAW_CUBE_DTYPE, SEXES, VARIABLES, add
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -384,7 +384,7 @@ def weight_age_bounds(weights) -> np.ndarray:
 
 def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor=None,
             migration_factor=None, keep_cube=True, keep_flows=True, engine="numba", validate=True, weights=None,
-            weight_ages=None, keep_migration=None) -> dict:
+            weight_ages=None, keep_migration=None, cube_dtype=float) -> dict:
     """Run the cohort-component projection.
 
     Parameters
@@ -409,6 +409,9 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         has ``weighted`` ``[n, T+1, P, K]``, the weighted population summed over sex and age.
     weight_ages : numpy.ndarray, shape (K, S, 2), optional
         :func:`weight_age_bounds` of ``weights``, when the caller already has it.
+    cube_dtype : numpy dtype, default float64
+        Storage of ``population_cube`` (the stage's is ``variables.DRAW_CUBE_DTYPE`` with draws);
+        the projection itself always runs in float64.
 
     Returns
     -------
@@ -444,7 +447,7 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         "net_migration": np.zeros((flow_sets, steps, n_prov, n_sex)),
         # every cell of the cubes is written by the kernel: no zeroing
         "population_cube": buffer("population.population_cube",
-                                  (n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age)),
+                                  (n_sets if keep_cube else 0, steps + 1, n_prov, n_sex, n_age), cube_dtype),
         "migration_cube": np.empty((n_sets if keep_migration else 0, steps, n_prov, n_sex, n_age)),
     }
     # single-precision weights are kept as they are (half the memory traffic of the weighted sums)
@@ -501,7 +504,8 @@ def project_population(ds: xr.Dataset, scenario, *, engine: str = "numba", flows
     With a ``draw`` dimension (a stochastic run), each draw is one input set of the kernel,
     its fertility and probability of dying multiplied by ``exp(driver_fertility)`` and
     ``exp(driver_mortality)`` (by calendar year; each step takes the mean of its two years'
-    logs); ``life_expectancy`` (of the scenario's rates, not the draw's) is then left out.
+    logs); ``life_expectancy`` (of the scenario's rates, not the draw's) is then left out, and
+    the ``population`` cube is stored in ``variables.DRAW_CUBE_DTYPE`` (single precision).
 
     Parameters
     ----------
@@ -518,7 +522,11 @@ def project_population(ds: xr.Dataset, scenario, *, engine: str = "numba", flows
     for driver, factor in (("fertility", "fertility_factor"), ("mortality", "mortality_factor")):
         if f"driver_{driver}" in ds:
             factors[factor] = _step_multiplier(ds[f"driver_{driver}"].transpose("draw", "year").values)
-    result = project(inputs, keep_cube=True, keep_flows=flows, keep_migration=flows, engine=engine, **factors)
+    # with draws the cube is stored in single precision (variables.DRAW_CUBE_DTYPE: half the bytes
+    # every later stage streams), without them in float64
+    cube_dtype = DRAW_CUBE_DTYPE if "draw" in ds.dims else float
+    result = project(inputs, keep_cube=True, keep_flows=flows, keep_migration=flows, engine=engine,
+                     cube_dtype=cube_dtype, **factors)
     coords = {"province": list(inputs.provinces), "sex": list(SEXES), "age": np.arange(inputs.pop0.shape[-1]),
               "year": years}
     # kernel layout [set, year, province, sex, (age)] -> declared (draw, province, sex, (age), year)

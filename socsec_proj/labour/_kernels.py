@@ -269,8 +269,8 @@ def coverage_kernel(inputs, outputs):
     first_carried = max(carry_age, 1)
     # resident cubes of no draws: only their totals are asked for (each row is summed from a scratch row)
     resident_cubes = resident_contributors.shape[0] > 0
-    scratch_contributors = np.empty(n_age)
-    scratch_beneficiaries = np.empty(n_age)
+    scratch_contributors = np.empty(n_age, insured.dtype)  # the cubes' precision (float32 in draws)
+    scratch_beneficiaries = np.empty(n_age, insured.dtype)
     for p in range(n_prov):  # provinces are independent
         # the province's shares at every age; at the open age, before its two cohorts merge
         share_insured = np.empty((n_cat, n_age))

@@ -237,7 +237,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     the retirement age draws), for unit use of the kernel only: the stage always passes it.
 
     ``population`` is ``[Y, P, S, A]`` or, for many draws, ``[D, Y, P, S, A]``; the outputs
-    then have the same leading draw axis. ``leaving`` is :func:`._kernels.leaving_fraction`
+    then have the same leading draw axis and the cubes its precision (float32 in a run with
+    draws, ``variables.DRAW_CUBE_DTYPE``; the totals float64). ``leaving`` is :func:`._kernels.leaving_fraction`
     of ``retired``, worked out here if not given (a caller running the kernel several times
     on the same schedules passes it). With ``reuse`` the cubes are
     :func:`~socsec_proj._accelerate.buffer`'s (the previous chunk's, in a stochastic run).
@@ -252,15 +253,18 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         ``outside_old`` as ``[(D,) P, Y]`` [persons].
     """
     single = np.ndim(population) == 4
-    population = np.ascontiguousarray(population[None] if single else population, dtype=float)
+    # the cubes are stored as the population is: float64, or single precision in a run with draws
+    # (variables.DRAW_CUBE_DTYPE); the shares and every sum are float64 either way
+    dtype = np.float32 if np.asarray(population).dtype == np.float32 else np.float64
+    population = np.ascontiguousarray(population[None] if single else population, dtype=dtype)
     n_draws, n_years, n_prov, n_sex, n_age = population.shape
     # Every element is written by the kernel: no need to zero the cubes first. One block, not four
     # arrays of 3.9 MB: numpy asks Linux for huge pages from 4 MiB on, and faulting the fresh
     # memory in was then the largest cost of the stage (6.5 ms for four arrays, 1.4 ms for one).
     shape = (4 if resident_cubes else 2, n_draws, n_prov, n_sex, n_years, n_age)
-    block = list(buffer("coverage.cubes", shape) if reuse else np.empty(shape))
+    block = list(buffer("coverage.cubes", shape, dtype) if reuse else np.empty(shape, dtype))
     if not resident_cubes:
-        block += [np.empty((0, n_prov, n_sex, n_years, n_age))] * 2
+        block += [np.empty((0, n_prov, n_sex, n_years, n_age), dtype)] * 2
     totals = np.empty((4, n_draws, n_prov, n_years))
     outputs = _kernels.CoverageOutputs(*block, *totals)
     if leaving is None:
