@@ -519,7 +519,7 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
 
     Runs where the chunk was computed (a dask worker reduces its own chunks).
     """
-    from .funds.measures import depletion_year
+    from .funds.measures import first_year_below_zero
 
     years = np.asarray(part["coords"]["year"])
     cut = years <= horizon
@@ -527,18 +527,22 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
     if cut[:kept_years].all():  # the years ascend: a slice, views instead of 29 copies
         cut = slice(0, kept_years)
     values = {name: array[..., cut] for name, array in part.items() if name != "coords"}
-    out = {"draws": len(values["population_total"]),
-           "sums": {name: np.nansum(array, axis=0) for name, array in values.items()},
-           "counts": {name: (~np.isnan(array)).sum(axis=0) for name, array in values.items()},
+    n_draws = len(values["population_total"])
+    out = {"draws": n_draws, "sums": {}, "counts": {},
            # copies: ``part`` may hold views of buffers the next chunk writes (kept(copy=False))
            "values": {name: values[name].copy() for name in variables}, "depletion": {}}
-    schemes = [scheme for scheme in SCHEMES if f"{scheme}_balance" in values]
-    balances = xr.Dataset({f"{scheme}_balance": (("draw", "province", "year"), values[f"{scheme}_balance"])
-                           for scheme in schemes},
-                          coords={"province": part["coords"]["province"], "year": years[cut]})
-    for scheme in schemes:
-        out["depletion"][scheme] = depletion_year(balances, scheme).transpose("draw", "province").values
-        out["depletion"][f"{scheme}_national"] = depletion_year(balances, scheme, national_total=True).values
+    for name, array in values.items():
+        missing = np.isnan(array)  # once for both: numpy's nansum would look for NaN again
+        out["sums"][name] = np.where(missing, 0.0, array).sum(axis=0)  # nansum's own sum, the same bits
+        out["counts"][name] = n_draws - np.count_nonzero(missing, axis=0)
+    # depletion_year's rule on the arrays (draw, province, year): through xarray it was ~1 ms a
+    # call, twelve calls a chunk (0.3 ms of a draw's ~6)
+    projected_years = years[cut]
+    for scheme in SCHEMES:
+        if f"{scheme}_balance" in values:
+            balance = values[f"{scheme}_balance"]
+            out["depletion"][scheme] = first_year_below_zero(balance, projected_years)
+            out["depletion"][f"{scheme}_national"] = first_year_below_zero(balance, projected_years, national_total=True)
     return out
 
 

@@ -166,6 +166,20 @@ def test_depletion_year_on_a_hand_made_balance(baseline):
     assert out.values[0] == 2041 and np.isnan(out.values[1])
 
 
+def test_first_year_below_zero_by_hand():
+    from socsec_proj.funds.measures import first_year_below_zero
+
+    years = np.array([2022, 2023, 2024, 2025, 2026])
+    balance = np.array([[[-5.0, 1.0, 2.0, -1.0, -2.0],       # below zero before 2024 too: 2025 counts
+                         [1.0, 1.0, 1.0, 1.0, 1.0],          # never
+                         [np.nan, np.nan, 3.0, 0.0, -0.5]],  # zero is not below: 2026
+                        [[np.nan] * 5, [np.nan] * 5, [np.nan] * 5]])  # a draw with no number
+    by_province = first_year_below_zero(balance, years)
+    np.testing.assert_array_equal(by_province, [[2025, np.nan, 2026], [np.nan] * 3])
+    # China: 2022 -4 (before 2024), 2024 6, 2025 0, 2026 -1.5; NaN provinces count as nothing
+    np.testing.assert_array_equal(first_year_below_zero(balance, years, national_total=True), [2026, np.nan])
+
+
 def test_balancing_rate_keeps_the_fund_solvent(baseline):
     scenario = ssp.load_scenario("baseline")
     rate = ssp.balancing_contribution_rate(baseline, scenario, through_year=2060)
