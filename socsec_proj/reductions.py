@@ -14,10 +14,11 @@ draw, :func:`socsec_proj.resources.bytes_per_draw`, and stops fitting near 10,00
 
 How the quantiles stay exact. An exact median needs every value (no one-pass sketch is
 exact), so the quantile variables' values are written to a temporary file on disk
-(:class:`DrawStore`), laid out cell by cell (province x year) with every draw's value of a cell
-side by side. Chunks of draws collect in a buffer of :data:`BUFFER_DRAWS` draws that is then
-written out transposed (one contiguous write per cell); the reduction reads a block of cells
-at a time, all draws, and selects the order statistics it needs (:func:`draw_quantiles`' kernel,
+(:class:`DrawStore`), in blocks of :data:`BUFFER_DRAWS` draws: chunks of draws collect in a
+buffer that is then written out transposed, cell by cell (province x year) with the block's
+draws of a cell side by side, one contiguous write per variable. The reduction reads a range of
+cells at a time, that range of every block (one read per block), and selects the order
+statistics it needs (:func:`draw_quantiles`' kernel,
 no full sort, on the calling thread so that no OpenMP thread is left that would keep this
 process from forking its next run's workers). Memory is the buffer plus one block; the disk
 holds 8 bytes x draws x cells x variables (the 6 balances, 100,000 draws: 12 GB), removed
@@ -44,7 +45,7 @@ from .errors import InputError
 #: The quantiles a summary keeps when asked for ``summary=True``.
 DEFAULT_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995)
 #: Draws collected in memory before the quantile variables are written to the store: 2,048
-#: draws of 4 variables x 2,511 cells are 165 MB, and each cell is then one write of 16 kB.
+#: draws of the 6 balances x 2,511 cells are 247 MB, each variable then one write of 41 MB.
 BUFFER_DRAWS = 2048
 #: Bytes of draws read back at once per block of cells in the reduction.
 BLOCK_BYTES = 256 * 2**20
@@ -319,6 +320,24 @@ def draw_quantiles(values: np.ndarray, q, engine: str = "numba") -> np.ndarray:
     return result.reshape((len(q),) + head)
 
 
+def _write_all(fd: int, array: np.ndarray, offset: int) -> None:
+    """Write a C-contiguous ``array`` at byte ``offset`` of the file ``fd``, however many calls it takes."""
+    view = memoryview(array).cast("B")
+    while view.nbytes:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
+
+
+def _read_all(fd: int, array: np.ndarray, offset: int) -> None:
+    """Fill a C-contiguous ``array`` from byte ``offset`` of the file ``fd`` (read straight into it)."""
+    view = memoryview(array).cast("B")
+    while view.nbytes:
+        done = os.preadv(fd, [view], offset)
+        if done <= 0:
+            raise OSError(f"the draws' store ended early at byte {offset}")
+        view, offset = view[done:], offset + done
+
+
 class DrawStore:
     """The values of a few variables for every draw, on disk, cell by cell (see the module notes).
 
@@ -341,11 +360,18 @@ class DrawStore:
         self._fd = self._file.fileno()
         self._buffer_draws = min(BUFFER_DRAWS, self.draws)
         self._buffer = np.empty((len(self.names), self._buffer_draws, self.cells))
+        # the buffer transposed for writing, allocated once: a fresh 41 MB array per variable and
+        # write costs its page faults each time (0.13 s against 0.01 s for the transpose alone)
+        self._transposed = np.empty((self.cells, self._buffer_draws))
+        self._blocks = []  # (first draw, draws) of each block written
         self._start = 0   # first draw of the buffer
         self._filled = 0  # draws in the buffer
 
-    def _offset(self, variable: int, cell: int, draw: int) -> int:
-        return ((variable * self.cells + cell) * self.draws + draw) * 8
+    def _offset(self, variable: int, first_draw: int, cell: int, block_draws: int) -> int:
+        """Byte offset of ``cell`` in the block of ``block_draws`` draws from ``first_draw``: a
+        variable's draws take ``cells x draws`` values, its blocks one after another, each laid
+        out ``[cell, draw in block]``."""
+        return (variable * self.cells * self.draws + first_draw * self.cells + cell * block_draws) * 8
 
     def add(self, start: int, part: dict) -> None:
         """The next chunk of draws ``start..`` (chunks in draw order), ``part[name]`` ``[D, *cell_shape]``."""
@@ -364,10 +390,12 @@ class DrawStore:
 
     def _flush(self) -> None:
         count = self._filled
+        # the block [cell, draw]: contiguous as a whole (a shorter last block gets its own array)
+        transposed = self._transposed if count == self._buffer_draws else np.empty((self.cells, count))
         for v in range(len(self.names)):
-            cells = np.ascontiguousarray(self._buffer[v, :count].T)  # [cell, draw]
-            for cell in range(self.cells):
-                os.pwrite(self._fd, cells[cell].data, self._offset(v, cell, self._start))
+            transposed[...] = self._buffer[v, :count].T
+            _write_all(self._fd, transposed, self._offset(v, self._start, 0, count))
+        self._blocks.append((self._start, count))
         self._start += count
         self._filled = 0
 
@@ -381,12 +409,10 @@ class DrawStore:
         for first in range(0, self.cells, block):
             cells = min(block, self.cells - first)
             values = np.empty((cells, self.draws))
-            view, offset = memoryview(values).cast("B"), self._offset(v, first, 0)
-            while view.nbytes:  # read straight into the array (a regular file reads whole, but be sure)
-                done = os.preadv(self._fd, [view], offset)
-                if done <= 0:
-                    raise OSError(f"the draws' store ended early at byte {offset}")
-                view, offset = view[done:], offset + done
+            for first_draw, count in self._blocks:  # this range of cells of every block of draws
+                part = np.empty((cells, count))
+                _read_all(self._fd, part, self._offset(v, first_draw, first, count))
+                values[:, first_draw:first_draw + count] = part
             # the selection kernel (numpy's quantiles to the bit; 5-8 ns per value against numpy's
             # sort or partition, 38-43 ns: at 100,000 draws, 1e9 values, ~40 s of the run's tail),
             # on this thread: a parallel loop would start OpenMP's threads, and this process could
