@@ -180,6 +180,13 @@ def test_first_year_below_zero_by_hand():
     np.testing.assert_array_equal(first_year_below_zero(balance, years, national_total=True), [2026, np.nan])
 
 
+def test_national_depletion_year_needs_provinces(baseline):
+    national = baseline[["employee_pension_balance"]].sum("province")  # no province left to sum over
+    with pytest.raises(InputError, match="no province dimension"):
+        ssp.depletion_year(national, "employee_pension", national_total=True)
+    assert ssp.depletion_year(national, "employee_pension").dims == ()  # its own first year, as before
+
+
 def test_balancing_rate_keeps_the_fund_solvent(baseline):
     scenario = ssp.load_scenario("baseline")
     rate = ssp.balancing_contribution_rate(baseline, scenario, through_year=2060)

@@ -24,7 +24,8 @@ from .._accelerate import kernel as engine_switch
 from ..errors import InputError
 from ..inputs import data
 from ..inputs.provinces import CODES
-from ..variables import DRAW_CUBE_DTYPE, SEXES, VARIABLES, add
+from .. import variables as declared_variables
+from ..variables import SEXES, VARIABLES, add
 from . import _kernels
 from .lifetable import life_expectancy, survival_ratios
 
@@ -524,7 +525,7 @@ def project_population(ds: xr.Dataset, scenario, *, engine: str = "numba", flows
             factors[factor] = _step_multiplier(ds[f"driver_{driver}"].transpose("draw", "year").values)
     # with draws the cube is stored in single precision (variables.DRAW_CUBE_DTYPE: half the bytes
     # every later stage streams), without them in float64
-    cube_dtype = DRAW_CUBE_DTYPE if "draw" in ds.dims else float
+    cube_dtype = declared_variables.DRAW_CUBE_DTYPE if "draw" in ds.dims else float
     result = project(inputs, keep_cube=True, keep_flows=flows, keep_migration=flows, engine=engine,
                      cube_dtype=cube_dtype, **factors)
     coords = {"province": list(inputs.provinces), "sex": list(SEXES), "age": np.arange(inputs.pop0.shape[-1]),

@@ -86,6 +86,9 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     """
     _check_scheme(ds, scheme)
     balance = ds[f"{scheme}_balance"]
+    if national_total and "province" not in balance.dims:
+        raise InputError(f"{scheme}_balance has no province dimension to sum", key="national_total",
+                         expected="a Dataset by province (a national one: national_total=False)")
     # year last, the province before it where there is one (a national Dataset has none)
     balance = balance.transpose(..., *[dim for dim in ("province", "year") if dim in balance.dims])
     first = first_year_below_zero(balance.values, balance["year"].values, national_total=national_total)
