@@ -202,7 +202,7 @@ def opening_balance(yearbook) -> np.ndarray:
 def fund_years(ds: xr.Dataset, start: int = FUND_BASE_YEAR) -> tuple[np.ndarray, int]:
     """All years of ``ds``, and the index of the first fund year ``start`` (2024, or
     :data:`FUND_FIRST_YEAR` for the funds that start in 2020); 2024 must be in ``ds``."""
-    all_years = ds["year"].values
+    all_years = ds.variables["year"].values
     for year in {start, FUND_BASE_YEAR}:
         if year not in all_years:
             raise InputError(f"the fund stages run from {start} and are calibrated to {FUND_BASE_YEAR}", key="horizon",
@@ -378,10 +378,10 @@ def by_province(parameters, path: str, years, provinces) -> np.ndarray:
     function year by year costs ~0.1 ms, and the fund stages read some forty parameters whose
     values most runs share (a scenario's changes make new parameter objects, so new keys).
     """
-    return _by_province(parameters.get(path), _year_key(years), tuple(provinces))
+    return _by_province(parameters.get(path), year_key(years), tuple(provinces))
 
 
-def _year_key(years) -> tuple:
+def year_key(years) -> tuple:
     """Years as a tuple of Python ints, the memo key (``tolist`` converts 80 years ~20x faster than a generator)."""
     return tuple(np.asarray(years, dtype=np.int64).tolist())
 
@@ -395,7 +395,7 @@ def _by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
 
 def national(parameters, path: str, years) -> np.ndarray:
     """``[Y]`` national annual values of a parameter (read-only, memoised as :func:`by_province`)."""
-    return _national(parameters.get(path), _year_key(years))
+    return _national(parameters.get(path), year_key(years))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -499,11 +499,11 @@ def fund_wages(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
     Without draws memoised on the wage-growth parameter, the years, the provinces and the data
     folder (read-only): three fund stages read it.
     """
-    years = ds["year"].values[first:]
-    provinces = tuple(ds["province"].values)
+    years = ds.variables["year"].values[first:]
+    provinces = tuple(ds.variables["province"].values)
     if "driver_wage" in ds:
         return wage_path(parameters, years, provinces, driver(ds, "wage")[:, first:])
-    return _wages(parameters.get("economy.wage_growth"), _year_key(years), provinces, params_dir())
+    return _wages(parameters.get("economy.wage_growth"), year_key(years), provinces, params_dir())
 
 
 @functools.lru_cache(maxsize=64)
@@ -518,13 +518,13 @@ def _wages(growth, years: tuple, provinces: tuple, folder) -> np.ndarray:
 def investment_return(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
     """The funds' rate of return ``[D, Y]`` of the fund years [/1]: ``employee_pension.investment_return``
     plus the draw's return shock."""
-    years = ds["year"].values[first:]
+    years = ds.variables["year"].values[first:]
     return national(parameters, "employee_pension.investment_return", years)[None, :] + driver(ds, "return")[:, first:]
 
 
 def cpi_inflation(ds: xr.Dataset, parameters, first: int) -> np.ndarray:
     """CPI inflation ``[D, Y]`` of the fund years [/1]: ``economy.cpi_inflation`` plus the draw's CPI shock."""
-    years = ds["year"].values[first:]
+    years = ds.variables["year"].values[first:]
     return national(parameters, "economy.cpi_inflation", years)[None, :] + driver(ds, "cpi")[:, first:]
 
 
@@ -550,8 +550,8 @@ def resident_central_subsidy(ds: xr.Dataset, parameters, first: int, draws: slic
     """The central budget's part of the resident basic pension, ``[D, P, Y]`` [CNY/year] of the
     fund years from index ``first``: beneficiaries x 12 x the national minimum basic pension x
     :func:`central_weight` (国发〔2014〕8号); of the draws ``draws`` (a calibration reads draw 0)."""
-    years = ds["year"].values[first:]
-    provinces = list(ds["province"].values)
+    years = ds.variables["year"].values[first:]
+    provinces = list(ds.variables["province"].values)
     beneficiaries = member_totals(ds, "resident_pension_beneficiaries", first, draws=draws)
     minimum = national(parameters, "resident_pension.minimum_basic_pension", years)
     return beneficiaries * 12.0 * minimum[None, None, :] * central_weight(parameters, provinces)[None, :, None]
@@ -586,8 +586,8 @@ def coverage_ratios(ds: xr.Dataset, parameters, indicator: str, default_path: st
     provinces without the seed provinces gets the same ratios. Years before 2025 are the same
     in every draw, so draw 0 calibrates.
     """
-    years = ds["year"].values
-    provinces = list(ds["province"].values)
+    years = ds.variables["year"].values
+    provinces = list(ds.variables["province"].values)
     ratios = by_province(parameters, default_path, [FUND_BASE_YEAR], provinces)[:, 0].copy()
     insured = None
     for province, (year, value) in data.seed_actuals(indicator, years).items():

@@ -77,13 +77,13 @@ def coverage(ds: xr.Dataset, scenario, scheme: str, year: int) -> np.ndarray:
         or stochastic, and selects a scenario's provinces after), or ``year``, or the seed
         provinces alone exceed the national figure.
     """
-    provinces = list(ds["province"].values)
+    provinces = list(ds.variables["province"].values)
     if not complete(ds):
         raise InputError(f"the {scheme} fund is calibrated to national figures, but the Dataset holds "
                          f"{len(provinces)} provinces", key="provinces",
                          expected="a Dataset of all 31 provinces (ssp.run projects all and selects after)")
     parameters = scenario.parameters
-    years = ds["year"].values
+    years = ds.variables["year"].values
     if year not in years:
         raise InputError(f"the {scheme} fund is calibrated to the national insured of {year}", key="horizon",
                          expected=f"a projection that includes {year}")
@@ -105,7 +105,7 @@ def coverage(ds: xr.Dataset, scenario, scheme: str, year: int) -> np.ndarray:
 
 def complete(ds: xr.Dataset) -> bool:
     """Whether ``ds`` holds all 31 provinces."""
-    return sorted(str(p) for p in ds["province"].values) == sorted(CODES)
+    return sorted(str(p) for p in ds.variables["province"].values) == sorted(CODES)
 
 
 def opening_balance(contributions, expenditure, returns, target_index: int, target: float,

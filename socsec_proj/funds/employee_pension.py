@@ -52,6 +52,7 @@ Calibration to 2024 (the yearbook, 表24-26), per province:
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 
 import numpy as np
@@ -143,6 +144,19 @@ def contribution_base_ratio(floor, cap, dispersion):
         return floor * below(floor) + (mass_below(cap) - mass_below(floor)) + cap * (1.0 - below(cap))
 
 
+@functools.lru_cache(maxsize=64)
+def _base_ratio(floor, cap, dispersion, years: tuple, provinces: tuple) -> np.ndarray:
+    """:func:`contribution_base_ratio` of the parameters' annual values ``[P, Y]`` (read-only),
+    memoised on the (immutable) parameters as :func:`.accounts.by_province` is: the same in
+    every chunk of a stochastic run, and its ~10,000 ``erfc`` calls were ~1 ms of each."""
+    year_array = np.array(years, dtype=np.int64)
+    ratio = contribution_base_ratio(np.asarray(floor.by_province(year_array, list(provinces)), dtype=float),
+                                    np.asarray(cap.by_province(year_array, list(provinces)), dtype=float),
+                                    np.asarray(dispersion.annual(year_array), dtype=float))
+    ratio.setflags(write=False)
+    return ratio
+
+
 def annuity_divisor_at(age_years):
     """Months divisor for a retirement age [years], linear between whole ages of the table."""
     ages, divisors = data.annuity_divisor()
@@ -232,7 +246,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     all_years, first = accounts.fund_years(ds, accounts.FUND_FIRST_YEAR)
     years = all_years[first:]
     cal = int(np.searchsorted(years, FUND_BASE_YEAR))                                # 2024 among the fund years
-    provinces = list(ds["province"].values)
+    provinces = list(ds.variables["province"].values)
     # the scheme's members by province and year, summed once for every fund stage after
     ds = accounts.with_member_totals(ds, ("employee_pension_contributors", "employee_pension_retirees"), engine)
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
@@ -288,10 +302,10 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     # the employee rate is national by law (国发〔2005〕38号)
     employer = accounts.by_province(parameters, "employee_pension.employer_rate", years, provinces)
     employee = accounts.national(parameters, "employee_pension.employee_rate", years)
-    floor = accounts.by_province(parameters, "employee_pension.contribution_base_floor", years, provinces)
-    cap = accounts.by_province(parameters, "employee_pension.contribution_base_cap", years, provinces)
-    base_ratio = contribution_base_ratio(floor, cap, accounts.national(parameters, "employee_pension.wage_dispersion",
-                                                                        years))
+    base_ratio = _base_ratio(parameters.get("employee_pension.contribution_base_floor"),
+                             parameters.get("employee_pension.contribution_base_cap"),
+                             parameters.get("employee_pension.wage_dispersion"), accounts.year_key(years),
+                             tuple(provinces))
     payroll = workers * 12.0 * wages[..., 1:]                                         # covered payroll (D, P, Y)
     capacity = payroll * base_ratio * (employer + employee)
     transfer = pooling.transfers(parameters, years, workers, retirees_total, wages[..., 1:])

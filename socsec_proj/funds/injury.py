@@ -296,7 +296,7 @@ def project_injury(ds: xr.Dataset, scenario, *, engine: str = "numba") -> xr.Dat
         raise InputError("the injury stage reads the year before its first", key="horizon",
                          expected="a projection of at least two years")
     years = all_years[start:]
-    provinces = list(ds["province"].values)
+    provinces = list(ds.variables["province"].values)
     n = len(all_years)
     # the kernel reads the year before the first account year too: the labour stage's whole buffers
     insured_all = accounts.members(ds, "employee_pension_contributors")          # (D, P, S, Y_all, A)

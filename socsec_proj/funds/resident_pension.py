@@ -70,7 +70,7 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     all_years, first = accounts.fund_years(ds, accounts.FUND_FIRST_YEAR)
     years = all_years[first:]
     cal = int(np.searchsorted(years, accounts.FUND_BASE_YEAR))                      # 2024 among the fund years
-    provinces = list(ds["province"].values)
+    provinces = list(ds.variables["province"].values)
     # the scheme's members by province and year, summed once (a stochastic run keeps them too)
     ds = accounts.with_member_totals(ds, ("resident_pension_contributors", "resident_pension_beneficiaries"), engine)
     beneficiaries = accounts.member_totals(ds, "resident_pension_beneficiaries", first, engine)   # (D, P, Y)

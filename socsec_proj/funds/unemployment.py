@@ -128,7 +128,7 @@ def project_unemployment(ds: xr.Dataset, scenario, *, engine: str = "numba") -> 
     all_years, first = accounts.fund_years(ds)
     start = bulletin.account_start(first)
     years = all_years[start:]
-    provinces = list(ds["province"].values)
+    provinces = list(ds.variables["province"].values)
     insured = accounts.members(ds, "employee_pension_contributors")[..., start:, :]   # (D, P, S, Y, A)
     n_age = insured.shape[-1]
 

@@ -7,6 +7,7 @@ non-editable install carries them inside the package as ``socsec_proj/_params`` 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -25,6 +26,13 @@ def params_dir() -> Path:
     override = os.environ.get("SOCSEC_PROJ_PARAMS")
     if override:
         return Path(override)
+    return _embedded_params()
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_params() -> Path:
+    # looked up once per process: the tables' caches ask for the folder on every read (~25 times
+    # in each chunk of a stochastic run, two directory checks each)
     return _first_existing(_PACKAGE / "_params", _PACKAGE.parent / "params")
 
 
