@@ -137,3 +137,29 @@ def test_scenario_changes_move_the_projection(tmp_path):
     assert births_high > 1.5 * births_base
     # before the change nothing moves
     np.testing.assert_allclose(high["population"].sel(year=2024), base["population"].sel(year=2024), rtol=1e-12)
+
+
+def test_stage_inputs_are_prepared_once_per_parameters_years_and_tables():
+    # every chunk of a stochastic run starts from the same rates: prepared and checked once, and
+    # prepared again for changed parameters or re-read tables, never a stale entry
+    from socsec_proj.demography.population import prepare_inputs, stage_inputs
+
+    scenario = ssp.load_scenario("baseline")
+    years = np.arange(2020, 2041)
+    kept = stage_inputs(scenario.parameters, years)
+    assert stage_inputs(scenario.parameters, years.copy()) is kept
+    assert not kept.survival.flags.writeable and kept.in_share.flags.c_contiguous
+    assert kept.in_share.shape == kept.out_rate.shape  # laid out as the kernel reads it
+    fresh = prepare_inputs(scenario.parameters, years)
+    np.testing.assert_array_equal(kept.fertility, fresh.fertility)
+    np.testing.assert_array_equal(kept.in_share, np.broadcast_to(fresh.in_share, kept.in_share.shape)
+                                  if np.ndim(fresh.in_share) == 4 else
+                                  np.broadcast_to(fresh.in_share[:, :, None, None], kept.in_share.shape))
+    higher = scenario.parameters.with_changes({"demography.total_fertility_rate": {"2025-01-01": 2.1}})
+    changed = stage_inputs(higher, years)
+    assert changed is not kept and changed.fertility[-1].sum() > kept.fertility[-1].sum()
+    assert stage_inputs(scenario.parameters, years[:-1]) is not kept
+    data.fertility_age_pattern.cache_clear()  # the table read again: a new object, a new entry
+    again = stage_inputs(scenario.parameters, years)
+    assert again is not kept
+    np.testing.assert_array_equal(again.fertility, kept.fertility)
