@@ -94,15 +94,20 @@ def new_pension_numpy(level, wages, paid, start, per_account, account_first, per
 
 @jit(error_model="numpy")
 def pension_stock(inputs, expenditure):
-    """The expenditure of every row, carrying the average pension by sex and age year by year
+    """The expenditure of every row, carrying what each cohort is paid by sex and age year by year
     (only the last two years' are kept: ~3 kB per row instead of a cube).
 
-    Each row, year and sex is one pass over the ages, without a branch: last year's average is
-    read from the other of two buffers (so no age waits for the one before), and both divisions
-    (the share of a cohort still resident, the mix of kept and new pensions) are taken in every
-    cell and selected where their divisor is positive, the same bits as dividing only there.
-    LLVM then divides 8 ages at a time (compiled with ``error_model="numpy"``: no
-    ``ZeroDivisionError`` branch in a division).
+    A cohort's pensioners continuing from last year (one year younger) are ``c = min(was / r x
+    resident, now)`` (``was`` last year's pensioners, ``r`` last year's residents of the cohort),
+    paid last year's average ``P_before / was`` raised by the indexation; the rest are new. So
+    this year's pension bill of the cohort is ``q x P_before x raise + (now - q x was) x new``
+    with ``q = c / was = min(resident x was, now x r) / (r x was)``: one division per cell (the
+    average and the mix were two, and a division is what bounds this loop), taken in every cell
+    and selected where its divisor is positive (``error_model="numpy"``: no branch, so LLVM
+    divides several ages at a time). The open age gathers two cohorts but pays the open group's
+    own average, which is carried for it alone. Each row, year and sex is one pass over the ages,
+    last year's bills read from the other of two buffers (so no age waits for the one before).
+    Equal to :func:`pension_stock_numpy`'s averages up to rounding (~1e-15 a year).
     """
     retirees, population = inputs.retirees, inputs.population
     wages, account_paid, start = inputs.wages, inputs.paid, inputs.start
@@ -112,8 +117,8 @@ def pension_stock(inputs, expenditure):
     n_prov = population.shape[2]
     n_years = inputs.indexation.shape[1]
     last = n_age - 1
-    average = np.empty((2, n_sex, n_age))  # [t % 2]: this year's, [1 - t % 2]: last year's
-    paid = np.empty(n_age)
+    bill = np.empty((2, n_sex, n_age))  # [t % 2]: this year's pension bill by cohort [CNY/month], [1 - t % 2]: last year's
+    open_average = np.empty(n_sex)      # the open group's average pension [CNY/month]
     new_benefit = np.empty(n_age)
     paid_before = np.empty(n_age)  # account contributions at each cohort's first column
     for row in range(n_rows):
@@ -124,13 +129,13 @@ def pension_stock(inputs, expenditure):
         for s in range(n_sex):
             now = retirees[row, s, first]
             for a in range(n_age):
-                average[0, s, a] = inputs.base_benefit[row]
-                paid[a] = now[a] * average[0, s, a]
-            total += row_sum(paid)
+                bill[0, s, a] = now[a] * inputs.base_benefit[row]
+            open_average[s] = inputs.base_benefit[row]
+            total += row_sum(bill[0, s])
         expenditure[row, 0] = 12.0 * total
         for t in range(1, n_years):
             y = first + t
-            this, then = average[t % 2], average[1 - t % 2]
+            this, then = bill[t % 2], bill[1 - t % 2]
             # the new pension of each age this year, as new_pension_numpy orders it (the gather
             # of each cohort's first column apart, so that the formula's loop is vectorized)
             for a in range(n_age):
@@ -147,31 +152,25 @@ def pension_stock(inputs, expenditure):
                 was = retirees[row, s, y - 1]
                 resident_before = population[d, y - 1, p, s]
                 resident = population[d, y, p, s]
-                before, average_now = then[s], this[s]
-                # last year's pension of those one year younger (the open group keeps its own),
-                # raised; pensioners continuing in the proportion of their cohort still resident
-                raised = before[0] * raise_factor
-                continuing = 0.0
-                mixed = (continuing * raised + (now[0] - continuing) * new_benefit[0]) / now[0]
-                average_now[0] = mixed if now[0] > 0.0 else raised
+                before, bill_now = then[s], this[s]
+                bill_now[0] = now[0] * new_benefit[0]  # nobody of age 0 was a pensioner a year before
                 for a in range(1, last):
-                    raised = before[a - 1] * raise_factor
                     r = resident_before[a - 1]
-                    share = was[a - 1] / r
-                    share = share if r > 0.0 else 0.0
-                    continuing = share * resident[a]
-                    continuing = now[a] if now[a] < continuing else continuing  # min(): a call LLVM does not vectorize
-                    mixed = (continuing * raised + (now[a] - continuing) * new_benefit[a]) / now[a]
-                    average_now[a] = mixed if now[a] > 0.0 else raised
+                    kept = was[a - 1]
+                    below = r * kept
+                    bound = resident[a] * kept
+                    cap = now[a] * r
+                    q = (bound if bound < cap else cap) / below  # min(): a call LLVM does not vectorize
+                    q = q if below > 0.0 else 0.0
+                    bill_now[a] = q * before[a - 1] * raise_factor + (now[a] - q * kept) * new_benefit[a]
+                # the open age: both oldest cohorts' pensioners of last year, at the open group's own average
                 both = resident_before[last - 1] + resident_before[last]
                 share = (was[last - 1] + was[last]) / both if both > 0.0 else 0.0
-                raised = before[last] * raise_factor
+                raised = open_average[s] * raise_factor
                 continuing = min(share * resident[last], now[last])  # one cell: min() as before
-                mixed = (continuing * raised + (now[last] - continuing) * new_benefit[last]) / now[last]
-                average_now[last] = mixed if now[last] > 0.0 else raised
-                for a in range(n_age):
-                    paid[a] = now[a] * average_now[a]
-                total += row_sum(paid)
+                bill_now[last] = continuing * raised + (now[last] - continuing) * new_benefit[last]
+                open_average[s] = bill_now[last] / now[last] if now[last] > 0.0 else raised
+                total += row_sum(bill_now)
             expenditure[row, t] = 12.0 * total
 
 

@@ -125,8 +125,10 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
     Per row, sex and year three passes over the ages, each without a branch: the shares still
     working (kept from the year before for the next), the factor carried from age a-1 of last
     year, then the stock. Every division is taken in every cell and its result selected where
-    the old branch took it (the same bits; compiled with ``error_model="numpy"``, so LLVM
-    divides 8 ages at a time), and ``min`` is written as a select (a call LLVM does not
+    its divisor is positive (compiled with ``error_model="numpy"``, so LLVM divides several ages
+    at a time), the carried factor ``min(1, w / w_before) x min(1, n / n_before)`` as one
+    division, ``min(w, w_before) x min(n, n_before) / (w_before x n_before)`` (divisions bound
+    this loop; equal up to rounding), and ``min`` is written as a select (a call LLVM does not
     vectorize). The stock's sum over ages has vector adds
     (:func:`~socsec_proj._accelerate.row_sum`: a plain loop's chain of dependent adds was a
     sixth of the kernel; the sums differ in the last bits). The two oldest cohorts' carry-over
@@ -165,12 +167,11 @@ def long_term_stock(insured, retirees, population, first, new_rate, stock):
                     share = insured_now[a] / total
                     working[a] = share if total > 0.0 else 1.0
                 for a in range(1, n_age):
+                    # min(1, working / was) x min(1, resident / residents) as one division
                     was, residents = working_before[a - 1], resident_before[a - 1]
-                    still_working = working[a] / was
-                    still_working = still_working if still_working < 1.0 else 1.0
-                    still_resident = resident_now[a] / residents
-                    still_resident = still_resident if still_resident < 1.0 else 1.0
-                    kept = still_working * still_resident
+                    still_working = working[a] if working[a] < was else was
+                    still_resident = resident_now[a] if resident_now[a] < residents else residents
+                    kept = still_working * still_resident / (was * residents)
                     factor[a] = kept if was > 0.0 and residents > 0.0 else 0.0
                 current[0] = insured_now[0] * rate
                 if t == 0:  # the stationary stock: this year's cohort one year younger
