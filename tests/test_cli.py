@@ -297,6 +297,20 @@ def test_progress_bar_only_after_the_delay_and_only_when_enabled():
     assert text.startswith("\r[") and text.endswith("] 100%  second  (00:00)\n")  # redrawn in place
 
 
+def test_a_progress_bar_starts_no_thread_so_draws_may_still_run_in_worker_processes():
+    # tqdm's monitor thread made _accelerate.fork_is_safe() false (another Python thread running)
+    # for the rest of the command: a summary-only run from the shell computed its chunks on
+    # threads instead of worker processes
+    import threading
+
+    before = threading.active_count()
+    for enabled in (False, True):
+        with cli.progress_bar(3, enabled=enabled, stream=io.StringIO(), delay=0.0) as bar:
+            cli._step(bar, "a step")
+            assert threading.active_count() == before
+    assert [t.name for t in threading.enumerate() if "tqdm" in t.name] == []
+
+
 def test_run_with_draws_writes_fans_and_depletion_histograms(tmp_path):
     from socsec_proj import cli
 
