@@ -44,9 +44,10 @@ USABLE_SHARE = 0.8
 
 #: Fixed memory of a summary-only run in the calling process [bytes]: the process itself with
 #: the scenario and the stages' coordinates (~0.3 GB), the store's buffer (2,048 draws x 6
-#: variables x 2,511 cells x 8 bytes, 247 MB, and its transposed copy for writing, 41 MB) and, once the chunks are done, a block read back
-#: with its sorted copy (2 x 256 MB). Measured: 551 MB peak resident at 2,000 draws (the block
-#: small there), 0.81-0.85 GB at 100,000 draws; 1.1 GB rounded up.
+#: variables x 2,511 cells x 8 bytes, 247 MB, and its transposed copy for writing, 41 MB) and,
+#: once the chunks are done, a block read back with its sorted copy (2 x 256 MB). Measured: 551 MB
+#: peak resident at 2,000 draws (the block small there), 0.81-0.85 GB at 100,000 draws; 1.1 GB
+#: rounded up.
 SUMMARY_FIXED = 1_100 * 2**20
 
 #: Memory of each chunk being computed at once [bytes] (one per worker process or thread,

@@ -542,7 +542,8 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
         if f"{scheme}_balance" in values:
             balance = values[f"{scheme}_balance"]
             out["depletion"][scheme] = first_year_below_zero(balance, projected_years)
-            out["depletion"][f"{scheme}_national"] = first_year_below_zero(balance, projected_years, national_total=True)
+            out["depletion"][f"{scheme}_national"] = first_year_below_zero(balance, projected_years,
+                                                                           national_total=True)
     return out
 
 

@@ -438,7 +438,8 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
         factors.append(factor)
     n_sets = max(f.shape[0] for f in factors)
     factors = [np.ascontiguousarray(np.broadcast_to(f, (n_sets, steps))) for f in factors]
-    pop0 = np.ascontiguousarray(inputs.pop0, dtype=float)  # every set starts from it: no copy per set
+    laid_out = kernel_arrays(inputs)  # no copy for stage_inputs' arrays, already laid out
+    pop0 = laid_out["pop0"]  # every set starts from it: no copy per set
     n_prov, n_sex, n_age = pop0.shape
     flow_sets = n_sets if keep_flows else 0
     out = {
@@ -462,12 +463,7 @@ def project(inputs: PopulationInputs, *, mortality_factor=None, fertility_factor
     # the engine switch built here, so that the module's kernel is looked up at the call (tests replace it)
     kernel = engine_switch(_kernels.project_population_kernel, _kernels.project_population_numpy)(
         engine, work=n_sets * steps * n_prov)
-    in_share = np.asarray(inputs.in_share, dtype=float)
-    if in_share.ndim == 2:  # one share per province at every sex and age
-        in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + (n_sex, n_age))
-    contiguous = [np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
-                  ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate")]
-    contiguous += [np.ascontiguousarray(in_share), np.ascontiguousarray(inputs.international, dtype=float)]
+    contiguous = [laid_out[name] for name in _KERNEL_RATES]
     kernel(pop0, *contiguous, *factors, out["population"], out["births"], out["deaths"],
            out["net_migration"], out["population_cube"], out["migration_cube"], weights, weight_ages,
            out["weighted"], _kernels.block_count(n_sets, thread_count()))
@@ -512,19 +508,32 @@ def stage_inputs(parameters, years) -> PopulationInputs:
     if key not in _STAGE_INPUTS:
         inputs = prepare_inputs(parameters, years)
         validate_inputs(inputs)
-        in_share = np.asarray(inputs.in_share, dtype=float)
-        if in_share.ndim == 2:
-            in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + inputs.pop0.shape[1:])
-        laid_out = {name: np.ascontiguousarray(getattr(inputs, name), dtype=float) for name in
-                    ("pop0", "survival", "birth_survival", "fertility", "male_birth_share", "out_rate",
-                     "international")}
-        laid_out["in_share"] = np.ascontiguousarray(in_share)
+        laid_out = kernel_arrays(inputs)
         for array in laid_out.values():
             array.setflags(write=False)
         if len(_STAGE_INPUTS) >= 4:
             _STAGE_INPUTS.pop(next(iter(_STAGE_INPUTS)))
         _STAGE_INPUTS[key] = (replace(inputs, **laid_out), tables)
     return _STAGE_INPUTS[key][0]
+
+
+#: The rate arrays of :class:`PopulationInputs` the kernel takes after ``pop0``, in its order.
+_KERNEL_RATES = ("survival", "birth_survival", "fertility", "male_birth_share", "out_rate", "in_share",
+                 "international")
+
+
+def kernel_arrays(inputs: PopulationInputs) -> dict:
+    """``pop0`` and the :data:`_KERNEL_RATES` of ``inputs`` as the kernel takes them: float64,
+    C-contiguous, ``in_share`` by sex and age (a ``[T, P]`` share repeated at every sex and age);
+    the arrays themselves where they already are so (no copy)."""
+    n_sex, n_age = np.shape(inputs.pop0)[1:]
+    in_share = np.asarray(inputs.in_share, dtype=float)
+    if in_share.ndim == 2:  # one share per province at every sex and age
+        in_share = np.broadcast_to(in_share[:, :, None, None], in_share.shape + (n_sex, n_age))
+    arrays = {name: np.ascontiguousarray(getattr(inputs, name), dtype=float)
+              for name in ("pop0",) + _KERNEL_RATES if name != "in_share"}
+    arrays["in_share"] = np.ascontiguousarray(in_share)
+    return arrays
 
 
 def _with_base_year_nan(flows):

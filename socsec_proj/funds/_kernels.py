@@ -117,7 +117,8 @@ def pension_stock(inputs, expenditure):
     n_prov = population.shape[2]
     n_years = inputs.indexation.shape[1]
     last = n_age - 1
-    bill = np.empty((2, n_sex, n_age))  # [t % 2]: this year's pension bill by cohort [CNY/month], [1 - t % 2]: last year's
+    # each cohort's pension bill [CNY/month]: [t % 2] this year's, [1 - t % 2] last year's
+    bill = np.empty((2, n_sex, n_age))
     open_average = np.empty(n_sex)      # the open group's average pension [CNY/month]
     new_benefit = np.empty(n_age)
     paid_before = np.empty(n_age)  # account contributions at each cohort's first column

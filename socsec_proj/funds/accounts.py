@@ -378,7 +378,7 @@ def by_province(parameters, path: str, years, provinces) -> np.ndarray:
     function year by year costs ~0.1 ms, and the fund stages read some forty parameters whose
     values most runs share (a scenario's changes make new parameter objects, so new keys).
     """
-    return _by_province(parameters.get(path), year_key(years), tuple(provinces))
+    return parameter_by_province(parameters.get(path), year_key(years), tuple(provinces))
 
 
 def year_key(years) -> tuple:
@@ -387,7 +387,8 @@ def year_key(years) -> tuple:
 
 
 @functools.lru_cache(maxsize=1024)
-def _by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
+def parameter_by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
+    """``[P, Y]`` annual values of one (immutable) parameter, memoised: what :func:`by_province` reads."""
     values = np.asarray(parameter.by_province(np.array(years, dtype=np.int64), list(provinces)), dtype=float)
     values.setflags(write=False)
     return values
@@ -395,11 +396,12 @@ def _by_province(parameter, years: tuple, provinces: tuple) -> np.ndarray:
 
 def national(parameters, path: str, years) -> np.ndarray:
     """``[Y]`` national annual values of a parameter (read-only, memoised as :func:`by_province`)."""
-    return _national(parameters.get(path), year_key(years))
+    return parameter_national(parameters.get(path), year_key(years))
 
 
 @functools.lru_cache(maxsize=1024)
-def _national(parameter, years: tuple) -> np.ndarray:
+def parameter_national(parameter, years: tuple) -> np.ndarray:
+    """``[Y]`` national annual values of one (immutable) parameter, memoised: what :func:`national` reads."""
     values = np.asarray(parameter.annual(np.array(years, dtype=np.int64)), dtype=float)
     values.setflags(write=False)
     return values

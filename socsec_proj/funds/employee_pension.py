@@ -149,10 +149,9 @@ def _base_ratio(floor, cap, dispersion, years: tuple, provinces: tuple) -> np.nd
     """:func:`contribution_base_ratio` of the parameters' annual values ``[P, Y]`` (read-only),
     memoised on the (immutable) parameters as :func:`.accounts.by_province` is: the same in
     every chunk of a stochastic run, and its ~10,000 ``erfc`` calls were ~1 ms of each."""
-    year_array = np.array(years, dtype=np.int64)
-    ratio = contribution_base_ratio(np.asarray(floor.by_province(year_array, list(provinces)), dtype=float),
-                                    np.asarray(cap.by_province(year_array, list(provinces)), dtype=float),
-                                    np.asarray(dispersion.annual(year_array), dtype=float))
+    ratio = contribution_base_ratio(accounts.parameter_by_province(floor, years, provinces),
+                                    accounts.parameter_by_province(cap, years, provinces),
+                                    accounts.parameter_national(dispersion, years))
     ratio.setflags(write=False)
     return ratio
 
