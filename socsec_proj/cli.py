@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--draws", type=int, help="also run this many stochastic draws (fan charts, depletion years)")
     run.add_argument("--summary-only", action="store_true",
                      help="with --draws: keep only quantiles, means and depletion years over the draws, reduced as "
-                     "they are computed (memory does not grow with N): draws_summary.nc and CSV, no draws.nc")
+                     "they are computed (memory grows as the square root of N): draws_summary.nc and CSV, no draws.nc")
     run.add_argument("--seed", type=int, default=0, help="seed of the stochastic draws, 0 <= seed < 2**64 (default 0)")
     run.add_argument("--scheduler", help="address of a dask.distributed scheduler to run the draws on "
                                          "(e.g. tcp://10.0.0.5:8786); default: this machine")
@@ -362,7 +362,7 @@ def _check_draws(args, scenarios) -> None:
 
     years = max((s.horizon or 2100) - BASE_YEAR + 1 for s in scenarios)
     check_draws(args.draws, n_years=years, source=COMMAND_LINE, key="--draws",
-                summary_variables=SUMMARY_VARIABLES if args.summary_only else None)
+                summary_variables=SUMMARY_VARIABLES if args.summary_only else None, quantiles=SUMMARY_QUANTILES)
 
 
 def _out(args, names) -> Path:

@@ -150,7 +150,7 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
         if summary is not None:  # bad quantiles are refused before anything, memory check included
             summary = reductions.check_quantiles(summary)
         check_draws(draws, keep=keep, summary_variables=None if summary is None else
-                    stochastic.check_summary_variables(summary_variables))
+                    stochastic.check_summary_variables(summary_variables), quantiles=summary)
         result = stochastic.run(scenario, draws=draws, seed=0 if seed is None else seed, keep=keep, client=client,
                                 summary=summary, summary_variables=summary_variables)
         return record(result, scenario)

@@ -1,7 +1,7 @@
 """Reductions over the draws of a stochastic run: exact quantiles, means, depletion years, chunk by chunk.
 
 ``ssp.run(..., draws=N, summary=(0.01, 0.05, 0.5, 0.95, 0.995))`` keeps only what users read,
-so that its memory does not grow with N (a run that keeps every draw is planned at 1.75 MB per
+so that its memory grows only as the square root of N (a run that keeps every draw is planned at 1.75 MB per
 draw, :func:`socsec_proj.resources.bytes_per_draw`, and stops fitting near 10,000 draws on a
 24 GiB machine):
 
@@ -13,17 +13,29 @@ draw, :func:`socsec_proj.resources.bytes_per_draw`, and stops fitting near 10,00
   depletion by each year**.
 
 How the quantiles stay exact. An exact median needs every value (no one-pass sketch is
-exact), so the quantile variables' values are written to a temporary file on disk
-(:class:`DrawStore`), in blocks of :data:`BUFFER_DRAWS` draws: chunks of draws collect in a
-buffer that is then written out transposed, cell by cell (province x year) with the block's
-draws of a cell side by side, one contiguous write per variable. The reduction reads a range of
-cells at a time, that range of every block (one read per block), and selects the order
-statistics it needs (:func:`draw_quantiles`' kernel,
-no full sort, on the calling thread so that no OpenMP thread is left that would keep this
-process from forking its next run's workers). Memory is the buffer plus one block; the disk
-holds 8 bytes x draws x cells x variables (the 6 balances, 100,000 draws: 12 GB), removed
-when the run ends. A store such as zarr would do the same with a dependency; numpy's file
-reads are enough for one layout.
+exact), but not every value *in memory*: only those near each quantile, and how many lie
+below and above them. :class:`QuantileStore` keeps every value of the first
+:data:`NARROW_FROM` draws; then, per variable, cell (province x year) and quantile, a band
+``[lo, hi]`` of values: ``lo`` and ``hi`` are the order statistics :data:`BAND_Z` standard
+deviations of rank (binomial, ``sqrt(n q (1 - q))``, plus ``BAND_Z**2`` ranks) either side of
+the quantile among the ``n`` draws seen. Each later draw's value is counted below or above
+each band, or kept when inside one (:func:`_into_bands`, blocks of :data:`BATCH_DRAWS`
+draws); whenever the values kept since the last narrowing have caught up with those it kept,
+the bands are narrowed again around the quantiles of all the draws seen (:func:`_narrowed`:
+the counts below and above stay exact, ties inside). At the end each quantile's lower and
+upper order statistic is found among its band's values by its rank less the count below
+(:func:`_band_quantiles`, numpy's linear rule). Whether a band held them is known exactly
+from the counts: a cell whose band missed (the quantile of the first draws more than six
+standard deviations from that of all: a union bound over a 100,000-draw run's checks puts
+it below one run in 400, and none of the runs measured had one) is
+named (:meth:`QuantileStore.missed`), and ``summary_run`` computes every draw again from its
+seed (the same bits), keeping that cell's values whole (:class:`DrawStore`, on disk): the
+result is exact either way. Memory: the values within the bands, a few thousand per cell at
+100,000 draws (it grows as the square root of the draws), against 100,000 per cell kept
+whole; nothing is written to disk. A sketch (t-digest, P²) would be smaller still, but not
+exact; zarr or a temporary file of every draw (what this module did until 2026-12-03: 16 GB
+at 100,000 draws, whose writing cost this process a seventh of the run's CPU) is exact but
+grows with the draws.
 
 :func:`quantiles` is the one quantile rule of the package (``summarize`` uses it too): the
 "linear" method of ``numpy.quantile``, its index arithmetic and interpolation written the
@@ -226,22 +238,34 @@ def _cell_quantiles(a, least, greatest, q, out, cell, ranks, work):
             out[j, cell] = np.nan
         return
     for j in range(nq):  # the lower and upper order statistic of each quantile
-        virtual = (m - 1) * q[j]
-        low = m - 1 if virtual >= m - 1 else int(np.floor(virtual))
+        low, high, _ = _linear_position(m, q[j])
         ranks[2 * j] = low
-        ranks[2 * j + 1] = min(low + 1, m - 1)
+        ranks[2 * j + 1] = high
     ranks.sort()
     _order_statistics(a, least, greatest, ranks, work)
     picked = work[3]
     for j in range(nq):
-        virtual = (m - 1) * q[j]
-        lower = np.floor(virtual)
-        gamma = virtual - lower
-        low = m - 1 if virtual >= m - 1 else int(lower)
-        below = picked[low]
-        above = below if virtual >= m - 1 else picked[low + 1]
-        diff = above - below
-        out[j, cell] = above - diff * (1 - gamma) if gamma >= 0.5 else below + diff * gamma
+        low, high, gamma = _linear_position(m, q[j])
+        out[j, cell] = _mix(picked[low], picked[high], gamma)
+
+
+@jit(inline="always")
+def _linear_position(m, q):
+    """numpy's "linear" quantile position among ``m`` ordered values, as :func:`_positions`
+    writes it: the lower and upper order statistic and the weight of the upper."""
+    virtual = (m - 1) * q
+    lower = np.floor(virtual)
+    gamma = virtual - lower
+    if virtual >= m - 1:
+        return m - 1, m - 1, gamma
+    return int(lower), int(lower) + 1, gamma
+
+
+@jit(inline="always")
+def _mix(below, above, gamma):
+    """numpy's interpolation between neighbouring order statistics, as :func:`_lerp` writes it."""
+    diff = above - below
+    return above - diff * (1 - gamma) if gamma >= 0.5 else below + diff * gamma
 
 
 @jit(parallel=True)
@@ -429,3 +453,290 @@ class DrawStore:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The values near each quantile: what a summary keeps in memory instead of every draw
+
+#: Draws a :class:`QuantileStore` keeps whole before it narrows to the values near each quantile.
+NARROW_FROM = 2048
+#: Half-width of the band of ranks kept around each quantile, in standard deviations of that
+#: quantile's rank among the draws seen so far (binomial, ``sqrt(n q (1 - q))``), plus
+#: ``BAND_Z ** 2`` ranks for the tails, where a few values make the rank's error skewed.
+BAND_Z = 6.0
+#: Draws collected before they are sorted into a store's bands (one kernel call per variable).
+BATCH_DRAWS = 256
+
+
+@jit
+def _into_bands(block, lo, hi, below, above, valid, offsets, kept, keep):
+    """Sort one block of draws into the bands: count each value below or above each band
+    ``[lo, hi]`` (``below``, ``above`` [K, C], ``valid`` [C] updated), keep it if inside a band
+    that is not a single value; ``kept[offsets[c]:offsets[c + 1]]``: cell ``c``'s kept values.
+    Returns how many values were kept. ``block``: [cells, draws], NaN left out; ``keep``: room
+    for one cell's draws."""
+    cells, draws = block.shape
+    bands = lo.shape[0]
+    n = 0
+    # band by band over a cell's draws, without branches: the loops over draws vectorize (a
+    # value's place against a band is a coin toss near it, so branches would be mispredicted),
+    # and NaN compares false everywhere, so it is counted nowhere and kept nowhere
+    for c in range(cells):
+        row = block[c]
+        count = 0
+        for d in range(draws):
+            count += not np.isnan(row[d])
+            keep[d] = False
+        valid[c] += count
+        for k in range(bands):
+            low, high = lo[k, c], hi[k, c]
+            under = 0
+            over = 0
+            for d in range(draws):
+                under += row[d] < low
+                over += row[d] > high
+            below[k, c] += under
+            above[k, c] += over
+            if low < high:
+                for d in range(draws):
+                    keep[d] |= (low <= row[d]) & (row[d] <= high)
+        offsets[c] = n
+        for d in range(draws):
+            kept[n] = row[d]
+            n += keep[d]
+    offsets[cells] = n
+    return n
+
+
+@jit
+def _band_values(values, lo, hi, into):
+    """The values of ``values`` inside ``[lo, hi]`` into the head of ``into``: their count, least, greatest."""
+    n = 0
+    least, greatest = np.inf, -np.inf
+    for i in range(values.shape[0]):  # without branches, as in _into_bands
+        value = values[i]
+        inside = (lo <= value) & (value <= hi)
+        into[n] = value
+        n += inside
+        least = min(least, value if inside else np.inf)
+        greatest = max(greatest, value if inside else -np.inf)
+    return n, least, greatest
+
+
+@jit
+def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below, above, valid, q, z, narrow,
+              out_offsets, out, gathered, inside, ranks, work):
+    """Gather each cell's kept values, those of the last gathering (``compact`` by
+    ``compact_offsets`` [C + 1]) and those of the blocks since (``pending`` by
+    ``pending_offsets`` [blocks, C + 1]), into one (``out``, ``out_offsets``); with ``narrow``,
+    first move each band's bounds in to the order statistics ``z`` standard deviations (plus
+    ``z**2``) of rank either side of its quantile among the ``valid`` values seen, counting
+    what falls outside exactly, and drop the values no band holds any longer. Returns how many
+    values are kept."""
+    blocks = pending_offsets.shape[0]
+    cells = compact_offsets.shape[0] - 1
+    bands = lo.shape[0]
+    n = 0
+    for c in range(cells):
+        m = 0
+        for i in range(compact_offsets[c], compact_offsets[c + 1]):
+            gathered[m] = compact[i]
+            m += 1
+        for b in range(blocks):
+            for i in range(pending_offsets[b, c], pending_offsets[b, c + 1]):
+                gathered[m] = pending[i]
+                m += 1
+        if narrow:
+            for k in range(bands):
+                if not lo[k, c] < hi[k, c]:
+                    continue
+                size, least, greatest = _band_values(gathered[:m], lo[k, c], hi[k, c], inside)
+                virtual = (valid[c] - 1) * q[k]
+                width = z * np.sqrt(valid[c] * q[k] * (1.0 - q[k])) + z * z
+                first = int(np.floor(virtual - width)) - below[k, c]  # ranks within the band
+                last = int(np.ceil(virtual + width)) - below[k, c]
+                move_lo = 0 < first < size
+                move_hi = 0 <= last < size - 1
+                if not (move_lo or move_hi):
+                    continue
+                ranks[0] = first if move_lo else last
+                ranks[1] = last if move_hi else ranks[0]
+                _order_statistics(inside[:size], least, greatest, ranks, work)
+                picked = work[3]
+                new_lo = picked[first] if move_lo else lo[k, c]
+                new_hi = picked[last] if move_hi else hi[k, c]
+                left_below = 0
+                left_above = 0
+                for i in range(size):  # what leaves the band, counted exactly (ties stay inside)
+                    left_below += inside[i] < new_lo
+                    left_above += inside[i] > new_hi
+                below[k, c] += left_below
+                above[k, c] += left_above
+                lo[k, c], hi[k, c] = new_lo, new_hi
+        out_offsets[c] = n
+        for i in range(m):
+            value = gathered[i]
+            keep = False
+            for k in range(bands):
+                keep |= (lo[k, c] <= value) & (value <= hi[k, c]) & (lo[k, c] < hi[k, c])
+            out[n] = value
+            n += keep
+    out_offsets[cells] = n
+    return n
+
+
+@jit
+def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed, inside, ranks, work):
+    """``out[k, c]``: quantile ``q[k]`` of cell ``c``'s values by numpy's linear rule, from the
+    band ``k`` kept around it (``values[offsets[c]:offsets[c + 1]]``: the cell's kept values);
+    ``missed[c]`` where an order statistic needed lies outside its band (``out`` NaN there)."""
+    cells = offsets.shape[0] - 1
+    bands = lo.shape[0]
+    for c in range(cells):
+        m = valid[c]
+        cell_values = values[offsets[c]:offsets[c + 1]]
+        for k in range(bands):
+            out[k, c] = np.nan
+            if m == 0:
+                continue
+            low, high, gamma = _linear_position(m, q[k])
+            if low < below[k, c] or high > m - 1 - above[k, c]:
+                missed[c] = True
+                continue
+            if not lo[k, c] < hi[k, c]:  # a band of one value: every value inside it is that value
+                out[k, c] = _mix(lo[k, c], lo[k, c], gamma)
+                continue
+            size, least, greatest = _band_values(cell_values, lo[k, c], hi[k, c], inside)
+            if size != m - below[k, c] - above[k, c]:  # cannot happen: the band's values are all kept
+                missed[c] = True
+                continue
+            ranks[0] = low - below[k, c]
+            ranks[1] = high - below[k, c]
+            _order_statistics(inside[:size], least, greatest, ranks, work)
+            out[k, c] = _mix(work[3][ranks[0]], work[3][ranks[1]], gamma)
+
+
+def _work_arrays(size: int):
+    """The buffers :func:`_order_statistics` works in, for up to ``size`` values."""
+    buckets = size // _PER_BUCKET + 2
+    return (np.empty(size, dtype=np.int64), np.empty(buckets, dtype=np.int64), np.empty(buckets, dtype=np.int64),
+            np.empty(size))
+
+
+def _room(array: np.ndarray, size: int) -> np.ndarray:
+    """``array``, or a larger one holding its values if it has fewer than ``size`` elements."""
+    if len(array) >= size:
+        return array
+    grown = np.empty(max(size, 2 * len(array)))
+    grown[:len(array)] = array
+    return grown
+
+
+class QuantileStore:
+    """Exact quantiles over many draws from the values near each quantile only (see the module notes).
+
+    Parameters
+    ----------
+    names : sequence of str
+        The variables, each ``[draw, cells...]`` per chunk.
+    draws : int
+        Total number of draws.
+    cell_shape : tuple of int
+        Shape of one draw's values of a variable, e.g. (province, year).
+    q : sequence of float
+        The quantiles, in [0, 1].
+    """
+
+    def __init__(self, names, draws: int, cell_shape, q):
+        self.names, self.draws, self.cell_shape = list(names), int(draws), tuple(cell_shape)
+        self.q = np.ascontiguousarray(q, dtype=float)
+        self.cells = int(np.prod(self.cell_shape))
+        bands = (len(self.q), self.cells)
+        # per variable: the bands and their counts; the values kept at the last gathering
+        # ("compact") and those kept from each block since ("pending", one array, a row of
+        # offsets per block); "spare" receives the next gathering. The arrays are kept and
+        # reused: fresh pages cost more than the kernels that fill them
+        self._state = [{"lo": np.full(bands, -np.inf), "hi": np.full(bands, np.inf),
+                        "below": np.zeros(bands, dtype=np.int64), "above": np.zeros(bands, dtype=np.int64),
+                        "valid": np.zeros(self.cells, dtype=np.int64),
+                        "compact": np.empty(0), "compact_offsets": np.zeros(self.cells + 1, dtype=np.int64),
+                        "pending": np.empty(0), "pending_offsets": [], "pending_size": 0, "spare": np.empty(0)}
+                       for _ in self.names]
+        # a block of draws laid out [variable, cell, draw]: the kernel reads each cell's draws in a row
+        self._batch = np.empty((len(self.names), self.cells, min(BATCH_DRAWS, self.draws)))
+        self._keep = np.empty(self._batch.shape[2], dtype=np.bool_)
+        self._start = 0   # first draw of the batch
+        self._filled = 0  # draws in the batch
+        self._missed = {}
+
+    @property
+    def kept_values(self) -> int:
+        """Values held now, over every variable."""
+        return sum(int(state["compact_offsets"][-1]) + state["pending_size"] for state in self._state)
+
+    def add(self, start: int, part: dict) -> None:
+        """The next chunk of draws ``start..`` (chunks in draw order), ``part[name]`` ``[D, *cell_shape]``."""
+        if start != self._start + self._filled:
+            raise ValueError(f"chunk at draw {start}, expected {self._start + self._filled}")
+        n = len(part[self.names[0]])
+        done = 0
+        while done < n:
+            take = min(n - done, self._batch.shape[2] - self._filled)
+            for v, name in enumerate(self.names):
+                self._batch[v, :, self._filled:self._filled + take] = part[name][done:done + take].reshape(take, -1).T
+            self._filled += take
+            done += take
+            if self._filled == self._batch.shape[2] or self._start + self._filled == self.draws:
+                self._sort_batch()
+
+    def _sort_batch(self) -> None:
+        count = self._filled
+        for v, state in enumerate(self._state):
+            used = state["pending_size"]
+            state["pending"] = _room(state["pending"], used + count * self.cells)
+            offsets = np.empty(self.cells + 1, dtype=np.int64)
+            n = _into_bands(self._batch[v, :, :count], state["lo"], state["hi"], state["below"], state["above"],
+                            state["valid"], offsets, state["pending"][used:], self._keep)
+            state["pending_offsets"].append(offsets + used)
+            state["pending_size"] = used + n
+            # narrow once enough draws are in, then whenever the values kept since have caught
+            # up with those kept at the last narrowing: the memory stays within twice the bands
+            if self._start + count >= NARROW_FROM and state["pending_size"] >= state["compact_offsets"][-1]:
+                self._gather(state, narrow=True)
+        self._start += count
+        self._filled = 0
+
+    def _gather(self, state, narrow: bool) -> None:
+        if not narrow and not state["pending_offsets"]:
+            return
+        pending_offsets = np.array(state["pending_offsets"], dtype=np.int64).reshape(-1, self.cells + 1)
+        per_cell = np.diff(state["compact_offsets"]) + (pending_offsets[:, 1:] - pending_offsets[:, :-1]).sum(axis=0)
+        largest = int(per_cell.max()) if self.cells else 0
+        out = state["spare"] = _room(state["spare"], int(per_cell.sum()))
+        out_offsets = np.empty(self.cells + 1, dtype=np.int64)
+        _narrowed(state["compact"], state["compact_offsets"], state["pending"], pending_offsets, state["lo"],
+                  state["hi"], state["below"], state["above"], state["valid"], self.q, BAND_Z, narrow, out_offsets,
+                  out, np.empty(largest), np.empty(largest), np.empty(2, dtype=np.int64), _work_arrays(largest))
+        state["spare"], state["compact"], state["compact_offsets"] = state["compact"], out, out_offsets
+        state["pending_offsets"], state["pending_size"] = [], 0
+
+    def quantiles(self, name: str) -> np.ndarray:
+        """Exact quantiles of ``name`` over every draw: ``[len(q), *cell_shape]``, NaN in the
+        cells :meth:`missed` names (an order statistic fell outside its band)."""
+        if self._start != self.draws:
+            raise ValueError(f"{self._start} of {self.draws} draws stored")
+        state = self._state[self.names.index(name)]
+        self._gather(state, narrow=False)
+        offsets = state["compact_offsets"]
+        largest = int(np.diff(offsets).max()) if self.cells else 0
+        out = np.empty((len(self.q), self.cells))
+        missed = np.zeros(self.cells, dtype=bool)
+        _band_quantiles(state["compact"], offsets, state["lo"], state["hi"], state["below"], state["above"],
+                        state["valid"], self.q, out, missed, np.empty(largest), np.empty(2, dtype=np.int64),
+                        _work_arrays(largest))
+        self._missed[name] = missed.reshape(self.cell_shape)
+        return out.reshape((len(self.q),) + self.cell_shape)
+
+    def missed(self, name: str) -> np.ndarray:
+        """The cells of ``name`` whose quantiles the bands did not hold (after :meth:`quantiles`)."""
+        return self._missed[name]

@@ -6,10 +6,10 @@ the run is refused before anything is computed, saying how many draws would fit,
 failing with a ``MemoryError`` after the deterministic run.
 
 A summary-only run (``summary=``, :mod:`socsec_proj.reductions`) keeps a fixed working set
-in memory (the calling process's and each worker's chunk, :func:`summary_fixed`) and 512 bytes
-per draw (its depletion years), and writes the draws of the few
-variables it takes exact quantiles of to a temporary file: it is checked against the memory
-and against the free disk space of that file's folder.
+in memory (the calling process's and each worker's chunk, :func:`summary_fixed`), 512 bytes
+per draw (its depletion years) and, for the few variables it takes exact quantiles of, the
+values near each quantile (:func:`summary_store_bytes`, growing as the square root of the
+draws): it is checked against the memory.
 
 The per-draw figure is measured, not derived: update :data:`ARRAYS_PER_DRAW` and
 :data:`PEAK_FACTOR` when :mod:`socsec_proj.stochastic` changes what it keeps.
@@ -43,11 +43,10 @@ PEAK_FACTOR = 3
 USABLE_SHARE = 0.8
 
 #: Fixed memory of a summary-only run in the calling process [bytes]: the process itself with
-#: the scenario and the stages' coordinates (~0.3 GB), the store's buffer (2,048 draws x 6
-#: variables x 2,511 cells x 8 bytes, 247 MB, and its transposed copy for writing, 41 MB) and,
-#: once the chunks are done, a block read back with its sorted copy (2 x 256 MB). Measured: 551 MB
-#: peak resident at 2,000 draws (the block small there), 0.81-0.85 GB at 100,000 draws; 1.1 GB
-#: rounded up.
+#: the scenario and the stages' coordinates (~0.3 GB), a chunk's reduced values as they arrive
+#: and the quantile store's block of 256 draws (6 variables x 2,511 cells x 8 bytes, 31 MB).
+#: Measured: 0.74 GB peak resident at 10,000 draws less the store's values there
+#: (:func:`summary_store_bytes`' measured share); 1.1 GB keeps the margin it had.
 SUMMARY_FIXED = 1_100 * 2**20
 
 #: Memory of each chunk being computed at once [bytes] (one per worker process or thread,
@@ -73,9 +72,6 @@ def summary_fixed(workers: int | None = None) -> int:
 #: Memory a summary-only run keeps per draw [bytes]: the depletion years (float32) of four
 #: funds by province and nationally, 4 x 32 x 4.
 SUMMARY_PER_DRAW = 4 * 32 * 4
-
-#: Share of the free disk space a summary's store may plan to use.
-USABLE_DISK_SHARE = 0.8
 
 _FLOAT = 8  # bytes
 
@@ -139,49 +135,69 @@ def max_draws(n_provinces: int = 31, n_years: int = 81, keep=(), available: int 
     return int(USABLE_SHARE * available) // bytes_per_draw(n_provinces, n_years, keep)
 
 
-def store_bytes_per_draw(n_variables: int, n_provinces: int = 31, n_years: int = 81) -> int:
-    """Disk a summary-only run's store needs per draw [bytes]: float64 values of each quantile
-    variable by province and year."""
-    return int(n_variables * n_provinces * n_years * _FLOAT)
+#: Values per cell and quantile band a summary's store holds, as a multiple of the band's width
+#: (:func:`summary_store_bytes`): the bands of the last narrowing, the values kept since and
+#: the buffer the next narrowing writes. Measured: the store's peak resident growth from
+#: 10,000 to 100,000 draws (6 variables, 7 quantiles) 0.75 GB, 1.2 x the bands' width; 2
+#: leaves the margin.
+STORE_BAND_FACTOR = 2.0
 
 
-def free_disk(folder=None) -> int | None:
-    """Free space [bytes] in ``folder`` (default: the system's temporary folder); None if unknown."""
-    import shutil
-    import tempfile
+def summary_store_bytes(draws: int, n_variables: int, quantiles, n_provinces: int = 31, n_years: int = 81) -> int:
+    """Memory a summary's quantile store needs at ``draws`` draws [bytes].
 
-    try:
-        return shutil.disk_usage(folder or tempfile.gettempdir()).free
-    except OSError:
-        return None
+    :class:`socsec_proj.reductions.QuantileStore` keeps, per variable, cell and quantile ``q``,
+    the values within ``BAND_Z`` standard deviations of rank (``sqrt(draws q (1 - q))``, plus
+    ``BAND_Z**2`` ranks) either side of it: a band of ``2 (BAND_Z sqrt(draws q (1 - q)) +
+    BAND_Z**2)`` values, at most every draw's; :data:`STORE_BAND_FACTOR` of that, in float64.
+    """
+    from .reductions import BAND_Z
+
+    width = sum(2 * (BAND_Z * (draws * q * (1 - q)) ** 0.5 + BAND_Z ** 2) for q in quantiles)
+    per_cell = min(2 * draws, STORE_BAND_FACTOR * width)
+    return int(per_cell * n_variables * n_provinces * n_years * _FLOAT)
 
 
-def max_summary_draws(n_variables: int, n_years: int = 81, *, available=None, disk=None,
-                      folder=None, workers=None) -> tuple[int | None, str]:
-    """The largest number of draws a summary-only run fits, and what limits it (``"memory"``
-    or ``"disk"``); None if neither is known. ``workers``: chunks computed at once (:func:`summary_fixed`)."""
+def _summary_bytes(draws: int, n_variables: int, quantiles, n_years: int, workers) -> int:
+    return summary_fixed(workers) + draws * SUMMARY_PER_DRAW + summary_store_bytes(draws, n_variables, quantiles,
+                                                                                    n_years=n_years)
+
+
+def max_summary_draws(n_variables: int, quantiles, n_years: int = 81, *, available=None,
+                      workers=None) -> int | None:
+    """The largest number of draws whose summary fits in :data:`USABLE_SHARE` of the available
+    memory (``available`` [bytes], measured when not given); None if unknown. ``workers``:
+    chunks computed at once (:func:`summary_fixed`)."""
     available = available_memory() if available is None else available
-    disk = free_disk(folder) if disk is None else disk
-    limits = []
-    if available is not None:
-        limits.append((max(int(USABLE_SHARE * available) - summary_fixed(workers), 0) // SUMMARY_PER_DRAW,
-                       "memory"))
-    if disk is not None:
-        limits.append((int(USABLE_DISK_SHARE * disk) // store_bytes_per_draw(n_variables, n_years=n_years), "disk"))
-    return min(limits) if limits else (None, "")
+    if available is None:
+        return None
+    usable = int(USABLE_SHARE * available)
+    if _summary_bytes(0, n_variables, quantiles, n_years, workers) > usable:
+        return 0
+    low, high = 0, 1
+    while _summary_bytes(high, n_variables, quantiles, n_years, workers) <= usable:  # the need grows with draws
+        low, high = high, 2 * high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _summary_bytes(middle, n_variables, quantiles, n_years, workers) <= usable:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", available=None,
-                summary_variables=None, disk=None, folder=None, workers=None) -> None:
+                summary_variables=None, quantiles=None, workers=None) -> None:
     """Refuse a number of draws that is not a whole number >= 1 or would not fit.
 
     Parameters
     ----------
     summary_variables : sequence of str, optional
-        A summary-only run keeping the quantiles of these variables: checked against the
-        memory it keeps (:func:`summary_fixed` of ``workers``, :data:`SUMMARY_PER_DRAW`) and the free disk
-        [bytes] ``disk`` (measured in ``folder`` when not given) its store needs. Without, a
-        run keeping every draw, against the memory (``available`` [bytes], measured when not given).
+        A summary-only run keeping the ``quantiles`` (default
+        :data:`socsec_proj.reductions.DEFAULT_QUANTILES`) of these variables: checked against
+        the memory it keeps (:func:`summary_fixed` of ``workers``, :data:`SUMMARY_PER_DRAW`,
+        :func:`summary_store_bytes`). Without, a run keeping every draw. Both against the memory
+        (``available`` [bytes], measured when not given).
 
     Raises
     ------
@@ -192,13 +208,15 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
         raise InputError(f"{draws!r} draws", source=source, key=key, expected="a whole number of draws, at least 1")
     draws = int(draws)
     if summary_variables is not None:
-        fit, limit = max_summary_draws(len(summary_variables), n_years, available=available, disk=disk, folder=folder,
-                                       workers=workers)
+        if quantiles is None:
+            from .reductions import DEFAULT_QUANTILES as quantiles
+        fit = max_summary_draws(len(summary_variables), quantiles, n_years, available=available, workers=workers)
         if fit is not None and draws > fit:
-            raise InputError(f"{draws:,} draws summarised would not fit in this machine's {limit}: {fit:,} draws fit "
-                             f"(the quantiles of {len(summary_variables)} variable(s) keep "
-                             f"{store_bytes_per_draw(len(summary_variables), n_years=n_years) / 1e3:,.0f} kB per "
-                             f"draw on disk)", source=source, key=key,
+            need = _summary_bytes(draws, len(summary_variables), quantiles, n_years, workers)
+            raise InputError(f"{draws:,} draws summarised would need about {need / 2**30:,.1f} GiB of memory: "
+                             f"{fit:,} draws fit in this machine's memory (the quantiles of "
+                             f"{len(summary_variables)} variable(s) keep the values near each of "
+                             f"{len(quantiles)} quantiles)", source=source, key=key,
                              expected=f"at most {fit:,} draws on this machine")
         return
     fit = max_draws(n_years=n_years, keep=keep, available=available)
@@ -206,7 +224,7 @@ def check_draws(draws, n_years: int = 81, keep=(), *, source=None, key="draws", 
         need = draws * bytes_per_draw(n_years=n_years, keep=keep)
         raise InputError(f"{draws:,} draws would need about {need / 2**30:,.1f} GiB of memory; "
                          f"{fit:,} draws fit in this machine's available memory (a summary over the draws, "
-                         f"summary= or --summary-only, does not grow with them)", source=source, key=key,
+                         f"summary= or --summary-only, grows only as their square root)", source=source, key=key,
                          expected=f"at most {fit:,} draws on this machine")
 
 

@@ -305,14 +305,15 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     engine : {"numba", "numpy"}
         The compiled kernels or their plain-numpy references (for benchmarks).
     summary : sequence of float, optional
-        Keep only a summary, reduced chunk by chunk (memory does not grow with ``draws``):
+        Keep only a summary, reduced chunk by chunk (memory grows as the square root of ``draws``):
         these quantiles [/1] of ``summary_variables``, exact, the mean of every variable, each
         draw's depletion years and the probability of depletion by year (:func:`summary_run`).
     summary_variables : sequence of str, optional
         Variables whose quantiles a summary keeps (default :data:`SUMMARY_VARIABLES`).
     store_folder : path, optional
-        Where a summary's temporary store of those variables' draws goes (default: the
-        system's temporary folder); 8 bytes per draw, variable, province and year.
+        Where a summary writes the draws of the cells whose quantiles the values it kept near
+        them did not hold, in the rare run that computes its draws a second time for them
+        (:class:`reductions.QuantileStore`; default: the system's temporary folder).
 
     Returns
     -------
@@ -592,6 +593,28 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
         pending = following
 
 
+def _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, client, chunk_size,
+                engine, store_folder) -> None:
+    """The quantiles of the cells ``missed[name]`` (flat indices) whose bands did not hold them
+    (:class:`reductions.QuantileStore`), from every draw again: the chunks are computed anew from
+    their seeds (the same bits) and those cells' values written whole to a :class:`reductions.DrawStore`."""
+    stores = {name: reductions.DrawStore([name], draws, (len(cells),), folder=store_folder)
+              for name, cells in missed.items()}
+    try:
+        for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, tuple(missed), horizon, client,
+                                              chunk_size, engine):
+            for name, cells in missed.items():
+                values = reduced["values"][name]
+                stores[name].add(start, {name: values.reshape(len(values), -1)[:, cells]})
+        for name, cells in missed.items():
+            shape = results[name].shape
+            flat = results[name].reshape(shape[0], -1)
+            flat[:, cells] = stores[name].quantiles(name, quantiles)
+    finally:
+        for store in stores.values():
+            store.close()
+
+
 def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variables=SUMMARY_VARIABLES, *,
                 client=None, chunk_size=None, engine="numba", store_folder=None) -> xr.Dataset:
     """A stochastic run that keeps only a summary, reduced chunk by chunk (see :func:`run` and
@@ -613,26 +636,27 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
     """
     _, horizon = _projection_years(scenario)
     store = sums = counts = depletion = None
-    try:
-        for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client,
-                                              chunk_size, engine):
-            if store is None:
-                first = reduced["values"][variables[0]]
-                store = reductions.DrawStore(variables, draws, first.shape[1:], folder=store_folder)
-                sums = {name: np.zeros_like(total) for name, total in reduced["sums"].items()}
-                counts = {name: np.zeros(total.shape, dtype=np.int64) for name, total in reduced["sums"].items()}
-                depletion = {key: np.empty((draws,) + years.shape[1:], dtype=np.float32)
-                             for key, years in reduced["depletion"].items()}
-            store.add(start, reduced["values"])
-            for name, total in reduced["sums"].items():
-                sums[name] += total
-                counts[name] += reduced["counts"][name]
-            for key, years in reduced["depletion"].items():
-                depletion[key][start:start + reduced["draws"]] = years
-        results = {name: store.quantiles(name, quantiles) for name in variables}
-    finally:
-        if store is not None:
-            store.close()
+    for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client,
+                                          chunk_size, engine):
+        if store is None:
+            first = reduced["values"][variables[0]]
+            store = reductions.QuantileStore(variables, draws, first.shape[1:], quantiles)
+            sums = {name: np.zeros_like(total) for name, total in reduced["sums"].items()}
+            counts = {name: np.zeros(total.shape, dtype=np.int64) for name, total in reduced["sums"].items()}
+            depletion = {key: np.empty((draws,) + years.shape[1:], dtype=np.float32)
+                         for key, years in reduced["depletion"].items()}
+        store.add(start, reduced["values"])
+        for name, total in reduced["sums"].items():
+            sums[name] += total
+            counts[name] += reduced["counts"][name]
+        for key, years in reduced["depletion"].items():
+            depletion[key][start:start + reduced["draws"]] = years
+    results = {name: store.quantiles(name) for name in variables}
+    missed = {name: np.flatnonzero(store.missed(name)) for name in variables if store.missed(name).any()}
+    del store
+    if missed:  # (about one run in a thousand) the draws again, every value of those cells kept
+        _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, client, chunk_size,
+                    engine, store_folder)
     ds, _ = _projection_years(scenario)
     ds = ds.sel(year=slice(None, horizon))
     years = ds["year"].values

@@ -51,8 +51,8 @@ def test_draws_are_written_as_float32_without_what_is_worked_out_from_them(tmp_p
 
 @pytest.mark.parametrize("args, message", [
     (["--summary-only"], "--summary-only without --draws"),
-    (["--draws", "100000000", "--summary-only"], "draws summarised would not fit in this machine's"),
-    (["--draws", "100000000"], "--summary-only, does not grow with them"),
+    (["--draws", "100000000", "--summary-only"], "draws summarised would need about"),
+    (["--draws", "100000000"], "--summary-only, grows only as their square root"),
 ])
 def test_draw_options_are_refused_before_anything_runs(tmp_path, capsys, monkeypatch, args, message):
     from socsec_proj import projection

@@ -92,6 +92,72 @@ def test_store_gives_the_quantiles_of_every_draw(monkeypatch):
         store.add(4, {"a": np.zeros((2, 2))})  # chunks come in draw order
 
 
+def _filled_draws(rng, draws, cells, case):
+    values = rng.standard_normal((draws, cells)) * 1e11
+    if case == "ties":
+        values = np.round(values / 4e10)
+    elif case == "lognormal":
+        values = np.exp(rng.standard_normal((draws, cells)) * 16)
+    elif case == "infinite":
+        values[::7, ::2], values[::11, 1::3] = np.inf, -np.inf
+    elif case == "constant":
+        values[:, ::2] = 2.5
+    values[rng.random(values.shape) < 0.08] = np.nan
+    values[:, 0] = np.nan  # a cell without a number
+    values[:-3, 1] = np.nan  # ... and one with three
+    return values
+
+
+@pytest.mark.parametrize("case", ["normal", "ties", "lognormal", "infinite", "constant"])
+def test_quantile_store_keeps_the_values_near_each_quantile_and_gives_numpys(monkeypatch, case):
+    """The store narrows to bands around each quantile once NARROW_FROM draws are in, and its
+    quantiles are numpy's over every draw, to the bit; far fewer values stay in memory."""
+    monkeypatch.setattr(reductions, "NARROW_FROM", 300)
+    monkeypatch.setattr(reductions, "BATCH_DRAWS", 50)
+    rng = np.random.default_rng(hash(case) % 2**32)
+    values = _filled_draws(rng, 6000, 24, case)
+    q = (0.0, 0.01, 0.05, 0.5, 0.95, 0.995, 1.0)
+    store = reductions.QuantileStore(["a", "b"], 6000, (4, 6), q)
+    most = 0
+    for start in range(0, 6000, 33):  # chunks across batches
+        chunk = values[start:start + 33].reshape(-1, 4, 6)
+        store.add(start, {"a": chunk, "b": -chunk})
+        most = max(most, store.kept_values)
+    for name, sign in (("a", 1), ("b", -1)):
+        np.testing.assert_array_equal(store.quantiles(name), _nanquantile((sign * values).T, q).reshape(-1, 4, 6))
+        assert not store.missed(name).any()
+    if case == "normal":  # 7 bands of ~6 standard deviations: well under half of 288,000 values
+        assert most < 0.45 * values.size * 2
+    with pytest.raises(ValueError, match="expected 0"):
+        reductions.QuantileStore(["a"], 10, (2,), q).add(4, {"a": np.zeros((2, 2))})
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 400), st.integers(1, 5), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5),
+       st.floats(0.0, 3.0), st.integers(0, 2**32 - 1))
+def test_quantile_store_names_every_cell_its_bands_missed(draws, cells, q, z, seed):
+    """Bands far too narrow (``BAND_Z`` from 0): the store says which cells its bands did not
+    hold (summary_run computes those again), and every other cell is numpy's to the bit."""
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.standard_normal((draws, cells)) * 4)  # ties too
+    values[rng.random(values.shape) < 0.1] = np.nan
+    q = sorted(q)
+    old = reductions.NARROW_FROM, reductions.BATCH_DRAWS, reductions.BAND_Z
+    reductions.NARROW_FROM, reductions.BATCH_DRAWS, reductions.BAND_Z = 5, 7, z
+    try:
+        store = reductions.QuantileStore(["a"], draws, (cells,), q)
+        for start in range(0, draws, 3):
+            store.add(start, {"a": values[start:start + 3]})
+        got, missed = store.quantiles("a"), store.missed("a")
+    finally:
+        reductions.NARROW_FROM, reductions.BATCH_DRAWS, reductions.BAND_Z = old
+    expected = _nanquantile(values.T, q)
+    np.testing.assert_array_equal(got[:, ~missed], expected[:, ~missed])
+    held = ~np.isnan(got)  # a missed cell: NaN where a band missed (a number the bands held elsewhere)
+    np.testing.assert_array_equal(got[held], expected[held])
+    assert (np.isnan(got) & ~np.isnan(expected)).any(axis=0).tolist() == missed.tolist()
+
+
 @pytest.fixture(scope="module")
 def whole_and_summary():
     whole = ssp.run("baseline", draws=40, seed=3)
@@ -152,6 +218,24 @@ def test_summary_in_worker_processes_equals_one_thread_here_to_the_bit(whole_and
         np.testing.assert_array_equal(summary[name].values, here[name].values, err_msg=name)
 
 
+def test_summary_whose_bands_miss_computes_those_cells_again(whole_and_summary, monkeypatch):
+    """Bands narrowed after 8 draws to a single rank either side (BAND_Z 0): most cells miss,
+    their draws are computed again from their seeds and kept whole, and the quantiles are
+    still those of the draws kept whole, to the bit."""
+    whole, summary = whole_and_summary
+    monkeypatch.setattr(reductions, "NARROW_FROM", 8)
+    monkeypatch.setattr(reductions, "BATCH_DRAWS", 5)
+    monkeypatch.setattr(reductions, "BAND_Z", 0.0)
+    again = []
+    requantile = stochastic._requantile
+    monkeypatch.setattr(stochastic, "_requantile", lambda results, missed, *args: again.append(missed) or
+                        requantile(results, missed, *args))
+    narrow = stochastic.run("baseline", draws=40, seed=3, summary=QUANTILES, chunk_size=7)
+    assert again and sum(len(cells) for cells in again[0].values()) > 100
+    for name in stochastic.SUMMARY_VARIABLES:
+        np.testing.assert_array_equal(narrow[name].values, summary[name].values, err_msg=name)
+
+
 def test_summary_variables_asked_for(monkeypatch):
     summary = ssp.run("baseline", draws=3, seed=1, summary=[0.5], summary_variables=["population_total"])
     whole = ssp.run("baseline", draws=3, seed=1)
@@ -196,24 +280,29 @@ def test_summarize_is_numpy_quantile():
 
 
 def test_check_draws_of_a_summary_names_how_many_fit():
-    n_vars = len(stochastic.SUMMARY_VARIABLES)
-    per_draw = resources.store_bytes_per_draw(n_vars)
-    assert n_vars == 6 and per_draw == n_vars * 31 * 81 * 8   # the six funds' balances
-    # 1 GB of disk: 80 % of it holds 10**9 * 0.8 // per_draw draws
-    fit = int(0.8 * 10**9) // per_draw
-    resources.check_draws(fit, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9, available=64 * 2**30)
-    with pytest.raises(InputError, match=f"disk: {fit:,} draws fit"):
-        resources.check_draws(fit + 1, summary_variables=stochastic.SUMMARY_VARIABLES, disk=10**9,
-                              available=64 * 2**30)
-    # memory: the fixed working set (the caller's, and a chunk per worker), then 512 bytes per draw
-    assert resources.summary_fixed(3) == resources.SUMMARY_FIXED + 3 * resources.SUMMARY_PER_WORKER
-    available = int((resources.summary_fixed(2) + 1000 * resources.SUMMARY_PER_DRAW) / resources.USABLE_SHARE) + 10
-    with pytest.raises(InputError, match="memory: 1,000 draws fit"):
-        resources.check_draws(1001, summary_variables=["injury_balance"], disk=10**15, available=available, workers=2)
-    resources.check_draws(1000, summary_variables=["injury_balance"], disk=10**15, available=available, workers=2)
+    cells = 31 * 81
+    # the store: per cell and quantile a band of 2 x (6 x sqrt(n q (1 - q)) + 36) values, twice
+    # that in memory, in float64; never more than twice every draw
+    assert resources.summary_store_bytes(10_000, 1, [0.5]) == 2 * 2 * (6 * 50 + 36) * cells * 8
+    assert resources.summary_store_bytes(10, 3, [0.5, 0.9]) == 2 * 10 * 3 * cells * 8
+    n_vars, q = len(stochastic.SUMMARY_VARIABLES), reductions.DEFAULT_QUANTILES
+    assert n_vars == 6  # the six funds' balances
+    available = 8 * 2**30
+    fit = resources.max_summary_draws(n_vars, q, available=available, workers=2)
+    need = resources.summary_fixed(2) + fit * resources.SUMMARY_PER_DRAW + resources.summary_store_bytes(fit, n_vars, q)
+    assert need <= 0.8 * available < need + resources.SUMMARY_PER_DRAW + resources.summary_store_bytes(
+        fit + 1, n_vars, q) - resources.summary_store_bytes(fit, n_vars, q)
+    resources.check_draws(fit, summary_variables=stochastic.SUMMARY_VARIABLES, available=available, workers=2)
+    with pytest.raises(InputError, match=f"{fit + 1:,} draws summarised would need about .* GiB of memory: "
+                                         f"{fit:,} draws fit"):
+        resources.check_draws(fit + 1, summary_variables=stochastic.SUMMARY_VARIABLES, available=available,
+                              workers=2)
+    assert 300_000 < fit < 1_000_000  # the values near 7 quantiles grow as the square root of the draws
+    # the quantiles asked for count: one quantile's band is narrower than seven
+    assert resources.max_summary_draws(n_vars, [0.5], available=available, workers=2) > fit
     # more workers, each with its chunk's cubes: fewer draws fit in the same memory
-    with pytest.raises(InputError, match="memory: 0 draws fit"):
-        resources.check_draws(1000, summary_variables=["injury_balance"], disk=10**15, available=available, workers=4)
+    assert resources.max_summary_draws(n_vars, q, available=available, workers=4) < fit
+    assert resources.max_summary_draws(n_vars, q, available=resources.summary_fixed(4), workers=4) == 0
     # a run keeping every draw that does not fit points to the summary
     with pytest.raises(InputError, match="summary"):
         resources.check_draws(10**6, available=2**30)
