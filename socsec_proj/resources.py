@@ -151,10 +151,9 @@ def summary_store_bytes(draws: int, n_variables: int, quantiles, n_provinces: in
     ``BAND_Z**2`` ranks) either side of it: a band of ``2 (BAND_Z sqrt(draws q (1 - q)) +
     BAND_Z**2)`` values, at most every draw's; :data:`STORE_BAND_FACTOR` of that, in float64.
     """
-    from .reductions import BAND_Z
+    from .reductions import band_width
 
-    width = sum(2 * (BAND_Z * (draws * q * (1 - q)) ** 0.5 + BAND_Z ** 2) for q in quantiles)
-    per_cell = min(2 * draws, STORE_BAND_FACTOR * width)
+    per_cell = min(2 * draws, STORE_BAND_FACTOR * band_width(draws, quantiles))
     return int(per_cell * n_variables * n_provinces * n_years * _FLOAT)
 
 
