@@ -101,7 +101,7 @@ def with_overrides(scenario: Scenario, *, provinces=None, end=None, source=None,
 
 
 def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None, stages=None, keep=(),
-        client=None, summary=None, summary_variables=None) -> xr.Dataset:
+        client=None, summary=None, summary_variables=None, draw_dtype=None) -> xr.Dataset:
     """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
     Parameters
@@ -122,8 +122,11 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
     summary, summary_variables : optional
         With ``draws``: keep only exact quantiles ``summary`` (e.g. ``(0.01, 0.5, 0.995)``) of
         ``summary_variables`` (default each fund's balance), means, depletion years and the
-        probability of depletion by year, reduced chunk by chunk so that memory does not
-        grow with the draws (:func:`socsec_proj.stochastic.summary_run`).
+        probability of depletion by year, reduced chunk by chunk so that memory
+        grows only as the square root of the draws (:func:`socsec_proj.stochastic.summary_run`).
+    draw_dtype : {None, "float64", "float32"}, optional
+        With ``draws`` (and no summary): the precision the draws are kept in; float32 halves
+        their memory (the command line keeps them so, as ``draws.nc`` holds them).
     stages : sequence of callables, optional
         ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
 
@@ -142,6 +145,9 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
     scenario = Scenario.checked(scenario)  # checked however it was made (even in Python)
     if draws is None and (summary is not None or summary_variables is not None):
         raise InputError("a summary over draws without draws", key="summary", expected="draws=N with summary=")
+    if draw_dtype is not None and (draws is None or summary is not None):
+        raise InputError(f"draw_dtype={draw_dtype!r} " + ("without draws" if draws is None else "with a summary"),
+                         key="draw_dtype", expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
     if draws is not None:
         if stages is not None:
             raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")
@@ -151,8 +157,9 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
             summary = reductions.check_quantiles(summary)
         check_draws(draws, keep=keep, summary_variables=None if summary is None else
                     stochastic.check_summary_variables(summary_variables), quantiles=summary)
+        stochastic.check_draw_dtype(draw_dtype)
         result = stochastic.run(scenario, draws=draws, seed=0 if seed is None else seed, keep=keep, client=client,
-                                summary=summary, summary_variables=summary_variables)
+                                summary=summary, summary_variables=summary_variables, draw_dtype=draw_dtype)
         return record(result, scenario)
     stages = STAGES if stages is None else tuple(stages)
     check_stages(scenario, stages)

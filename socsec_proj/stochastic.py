@@ -283,8 +283,20 @@ def _chunk_in_worker(name_or_path, seed, start, stop, keep):
         return simulate_chunk(name_or_path, seed, start, stop, keep)
 
 
+def check_draw_dtype(draw_dtype) -> np.dtype:
+    """The precision a run keeps its draws in: float64 (None, the default) or float32, else InputError."""
+    try:
+        dtype = np.dtype(np.float64 if draw_dtype is None else draw_dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise InputError(f"draw_dtype={draw_dtype!r}", key="draw_dtype", expected="float64 (the default) or float32")
+    return dtype
+
+
 def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=None, chunk_size: int = None,
-        engine: str = "numba", summary=None, summary_variables=None, store_folder=None) -> xr.Dataset:
+        engine: str = "numba", summary=None, summary_variables=None, store_folder=None,
+        draw_dtype=None) -> xr.Dataset:
     """Stochastic projection: ``draws`` paths of the scenario, each through every stage.
 
     Parameters
@@ -315,6 +327,11 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         them did not hold, in the rare run that computes its draws a second time for them
         (:class:`reductions.QuantileStore`; default: the system's temporary folder).
 
+    draw_dtype : {None, "float64", "float32"}
+        The precision the draws are kept in (not that of the computation, float64 but for the
+        cubes): float32 halves their memory and is what ``draws.nc`` holds (the command line
+        keeps them so: no float64 copy of them is ever made).
+
     Returns
     -------
     xarray.Dataset
@@ -323,6 +340,7 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         ``_months_of_reserve`` [months]; the driver paths by draw and year. With ``summary``,
         the Dataset of :func:`summary_run`.
     """
+    dtype = check_draw_dtype(draw_dtype)
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"draws={draws!r}", key="draws", expected="a whole number of draws, at least 1")
     if not isinstance(scenario, Scenario):
@@ -350,7 +368,7 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         for (start, _), part in _chunks_here(_chunk_bounds(draws, chunk_size), lambda bounds: simulate_chunk(
                 scenario, seed, *bounds, keep, engine, setup)):
             if collected is None:  # all draws' arrays at once: no copy to join them at the end
-                collected = {name: np.empty((draws,) + values.shape[1:]) for name, values in part.items()
+                collected = {name: np.empty((draws,) + values.shape[1:], dtype=dtype) for name, values in part.items()
                              if name != "coords"}
                 collected["coords"] = part["coords"]
             for name, values in part.items():
@@ -361,7 +379,7 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         bounds = _chunk_bounds(draws, chunk_size, client)
         futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
         parts = client.gather(futures)
-    return _reported(_to_dataset(scenario, parts, seed), reported)
+    return _reported(_to_dataset(scenario, parts, seed, dtype), reported)
 
 
 def _chunks_here(bounds, compute, processes=False):
@@ -399,10 +417,11 @@ def _chunk_bounds(draws: int, chunk_size=None, client=None, first: int = 0, defa
     return [(s, min(s + size, draws)) for s in range(first, draws, size)]
 
 
-def _to_dataset(scenario, parts, seed) -> xr.Dataset:
-    """The stochastic Dataset of the chunks ``parts`` (in draw order), cut at the scenario's horizon."""
+def _to_dataset(scenario, parts, seed, dtype=np.float64) -> xr.Dataset:
+    """The stochastic Dataset of the chunks ``parts`` (in draw order), cut at the scenario's
+    horizon, its draws in ``dtype``."""
     def join(values):  # one part: no copy
-        return values[0] if len(values) == 1 else np.concatenate(values)
+        return (values[0] if len(values) == 1 else np.concatenate(values)).astype(dtype, copy=False)
 
     coords = parts[0]["coords"]
     variables = {}

@@ -49,6 +49,38 @@ def test_draws_are_written_as_float32_without_what_is_worked_out_from_them(tmp_p
         np.testing.assert_allclose(reread[name].values, whole[name].values, rtol=1e-6, err_msg=name)
 
 
+def test_the_command_line_keeps_its_draws_in_float32_and_its_quantiles_are_those_of_draws_nc(tmp_path):
+    """``run --draws`` keeps the draws in float32 (``draw_dtype``): what draws.nc holds, so no
+    float64 copy of every draw is made, and the quantile tables are those of the file."""
+    out = tmp_path / "results"
+    assert cli.main(["run", "baseline", "--end", "2030", "--draws", "5", "--seed", "3", "--out", str(out)]) == 0
+    scenario = ssp.load_scenario("baseline").model_copy(update={"horizon": 2030})
+    kept = ssp.run(scenario, draws=5, seed=3, draw_dtype="float32")
+    assert {kept[name].dtype for name in kept.data_vars} == {np.dtype("float32")}
+    whole = ssp.run(scenario, draws=5, seed=3)
+    np.testing.assert_array_equal(kept["injury_balance"].values, whole["injury_balance"].values.astype(np.float32))
+    with xr.open_dataset(out / "baseline" / "draws.nc") as draws:
+        for name in draws.data_vars:
+            np.testing.assert_array_equal(draws[name].values, kept[name].values, err_msg=name)
+    table = pd.read_csv(out / "baseline" / "employee_pension_draws_quantiles.csv")
+    expected = ssp.summarize(ssp.open_draws(out / "baseline" / "draws.nc"), quantiles=cli.DRAW_QUANTILES)
+    expected = expected[["employee_pension_balance"]].to_dataframe().reset_index()
+    # to the CSV's 10 significant digits (quantiles of the float64 draws differ by up to 1.6e-7)
+    np.testing.assert_allclose(table["employee_pension_balance"].values, expected["employee_pension_balance"].values,
+                               rtol=5e-10)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"draws": 2, "draw_dtype": "float16"}, "float64 .the default. or float32"),
+                                             ({"draw_dtype": "float32"}, "without draws"),
+                                             ({"draws": 2, "draw_dtype": "float32", "summary": [0.5]}, "with a summary")])
+def test_a_draw_precision_other_than_float64_or_float32_is_refused_before_anything_runs(monkeypatch, kwargs, message):
+    from socsec_proj import stochastic
+
+    monkeypatch.setattr(stochastic, "simulate_chunk", lambda *a, **k: pytest.fail("computed before refusing"))
+    with pytest.raises(ssp.InputError, match=message):
+        ssp.run("baseline", **kwargs)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--summary-only"], "--summary-only without --draws"),
     (["--draws", "100000000", "--summary-only"], "draws summarised would need about"),
