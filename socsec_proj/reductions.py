@@ -667,12 +667,12 @@ class QuantileStore:
         bands = (len(self.q), self.cells)
         # per variable: the bands and their counts; the values kept at the last gathering
         # ("compact") and those kept from each block since ("pending", one array, a row of
-        # offsets per block); "spare" receives the next gathering. The arrays are kept and
-        # reused: fresh pages cost more than the kernels that fill them
-        # Each buffer is allocated once at the size the bands should need (a page is memory
-        # only once written: on this VM a first-written page costs ~5-10 ms per MB, so a
-        # buffer grown by copying costs its pages twice); _room grows one that runs short.
-        expected = self.cells * int(min(self.draws, BAND_SLACK * band_width(self.draws, self.q)) + BATCH_DRAWS)
+        # offsets per block); "spare" receives the next gathering, then the two swap. Each
+        # buffer is allocated once at the size the bands should need (a page is memory only
+        # once written, and on this VM a page written the first time costs ~5-10 ms per MB: a
+        # buffer grown by copying pays twice); _room grows one that runs short.
+        per_cell = max(min(self.draws, NARROW_FROM), min(self.draws, BAND_SLACK * band_width(self.draws, self.q)))
+        expected = self.cells * int(per_cell + BATCH_DRAWS)  # (every draw is kept until NARROW_FROM)
         self._state = [{"lo": np.full(bands, -np.inf), "hi": np.full(bands, np.inf),
                         "below": np.zeros(bands, dtype=np.int64), "above": np.zeros(bands, dtype=np.int64),
                         "valid": np.zeros(self.cells, dtype=np.int64),
