@@ -326,7 +326,6 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         Where a summary writes the draws of the cells whose quantiles the values it kept near
         them did not hold, in the rare run that computes its draws a second time for them
         (:class:`reductions.QuantileStore`; default: the system's temporary folder).
-
     draw_dtype : {None, "float64", "float32"}
         The precision the draws are kept in (not that of the computation, float64 but for the
         cubes): float32 halves their memory and is what ``draws.nc`` holds (the command line
