@@ -362,40 +362,17 @@ def _read_all(fd: int, array: np.ndarray, offset: int) -> None:
         view, offset = view[done:], offset + done
 
 
-class DrawStore:
-    """The values of a few variables for every draw, on disk, cell by cell (see the module notes).
+class _DrawBlocks:
+    """Chunks of draws of a few variables (``names``, ``draws``, ``cell_shape``: as
+    :class:`QuantileStore`'s) collected, in draw order, into blocks of up to ``block_draws``
+    draws, each handed to :meth:`_block` when full (or the last)."""
 
-    Parameters
-    ----------
-    names : sequence of str
-        The variables, each ``[draw, cells...]`` per chunk.
-    draws : int
-        Total number of draws.
-    cell_shape : tuple of int
-        Shape of one draw's values of a variable, e.g. (province, year).
-    folder : path, optional
-        Where the temporary file goes (default: the system's temporary folder).
-    """
-
-    def __init__(self, names, draws: int, cell_shape, folder=None):
+    def __init__(self, names, draws: int, cell_shape, block_draws: int):
         self.names, self.draws, self.cell_shape = list(names), int(draws), tuple(cell_shape)
         self.cells = int(np.prod(self.cell_shape))
-        self._file = tempfile.TemporaryFile(dir=folder, prefix="socsec_proj-draws-")  # gone when closed
-        self._fd = self._file.fileno()
-        self._buffer_draws = min(BUFFER_DRAWS, self.draws)
-        self._buffer = np.empty((len(self.names), self._buffer_draws, self.cells))
-        # the buffer transposed for writing, allocated once: a fresh 41 MB array per variable and
-        # write costs its page faults each time (0.13 s against 0.01 s for the transpose alone)
-        self._transposed = np.empty((self.cells, self._buffer_draws))
-        self._blocks = []  # (first draw, draws) of each block written
-        self._start = 0   # first draw of the buffer
-        self._filled = 0  # draws in the buffer
-
-    def _offset(self, variable: int, first_draw: int, cell: int, block_draws: int) -> int:
-        """Byte offset of ``cell`` in the block of ``block_draws`` draws from ``first_draw``: a
-        variable's draws take ``cells x draws`` values, its blocks one after another, each laid
-        out ``[cell, draw in block]``."""
-        return (variable * self.cells * self.draws + first_draw * self.cells + cell * block_draws) * 8
+        self._block_draws = min(block_draws, self.draws)
+        self._start = 0   # first draw of the block being filled
+        self._filled = 0  # draws in it
 
     def add(self, start: int, part: dict) -> None:
         """The next chunk of draws ``start..`` (chunks in draw order), ``part[name]`` ``[D, *cell_shape]``."""
@@ -404,24 +381,62 @@ class DrawStore:
         n = len(part[self.names[0]])
         done = 0
         while done < n:
-            take = min(n - done, self._buffer_draws - self._filled)
+            take = min(n - done, self._block_draws - self._filled)
             for v, name in enumerate(self.names):
-                self._buffer[v, self._filled:self._filled + take] = part[name][done:done + take].reshape(take, -1)
+                self._put(v, self._filled, part[name][done:done + take].reshape(take, -1))
             self._filled += take
             done += take
-            if self._filled == self._buffer_draws or self._start + self._filled == self.draws:
-                self._flush()
+            if self._filled == self._block_draws or self._start + self._filled == self.draws:
+                self._block(self._filled)
+                self._start += self._filled
+                self._filled = 0
 
-    def _flush(self) -> None:
-        count = self._filled
+    def _put(self, variable: int, first: int, values: np.ndarray) -> None:
+        """Values ``[draws, cells]`` of ``variable`` at draw ``first`` of the block being filled."""
+        raise NotImplementedError
+
+    def _block(self, count: int) -> None:
+        """The block of ``count`` draws from draw ``self._start`` is complete."""
+        raise NotImplementedError
+
+
+class DrawStore(_DrawBlocks):
+    """The values of a few variables for every draw, on disk, cell by cell (see the module notes).
+
+    Parameters
+    ----------
+    names, draws, cell_shape
+        As :class:`QuantileStore`'s.
+    folder : path, optional
+        Where the temporary file goes (default: the system's temporary folder).
+    """
+
+    def __init__(self, names, draws: int, cell_shape, folder=None):
+        super().__init__(names, draws, cell_shape, BUFFER_DRAWS)
+        self._file = tempfile.TemporaryFile(dir=folder, prefix="socsec_proj-draws-")  # gone when closed
+        self._fd = self._file.fileno()
+        self._buffer = np.empty((len(self.names), self._block_draws, self.cells))
+        # the buffer transposed for writing, allocated once: a fresh 41 MB array per variable and
+        # write costs its page faults each time (0.13 s against 0.01 s for the transpose alone)
+        self._transposed = np.empty((self.cells, self._block_draws))
+        self._blocks = []  # (first draw, draws) of each block written
+
+    def _offset(self, variable: int, first_draw: int, cell: int, block_draws: int) -> int:
+        """Byte offset of ``cell`` in the block of ``block_draws`` draws from ``first_draw``: a
+        variable's draws take ``cells x draws`` values, its blocks one after another, each laid
+        out ``[cell, draw in block]``."""
+        return (variable * self.cells * self.draws + first_draw * self.cells + cell * block_draws) * 8
+
+    def _put(self, variable: int, first: int, values: np.ndarray) -> None:
+        self._buffer[variable, first:first + len(values)] = values
+
+    def _block(self, count: int) -> None:
         # the block [cell, draw]: contiguous as a whole (a shorter last block gets its own array)
-        transposed = self._transposed if count == self._buffer_draws else np.empty((self.cells, count))
+        transposed = self._transposed if count == self._block_draws else np.empty((self.cells, count))
         for v in range(len(self.names)):
             transposed[...] = self._buffer[v, :count].T
             _write_all(self._fd, transposed, self._offset(v, self._start, 0, count))
         self._blocks.append((self._start, count))
-        self._start += count
-        self._filled = 0
 
     def quantiles(self, name: str, q) -> np.ndarray:
         """Exact quantiles over every draw of ``name``: ``[len(q), *cell_shape]``."""
@@ -645,7 +660,7 @@ def _room(array: np.ndarray, size: int) -> np.ndarray:
     return grown
 
 
-class QuantileStore:
+class QuantileStore(_DrawBlocks):
     """Exact quantiles over many draws from the values near each quantile only (see the module notes).
 
     Parameters
@@ -661,9 +676,8 @@ class QuantileStore:
     """
 
     def __init__(self, names, draws: int, cell_shape, q):
-        self.names, self.draws, self.cell_shape = list(names), int(draws), tuple(cell_shape)
+        super().__init__(names, draws, cell_shape, BATCH_DRAWS)
         self.q = np.ascontiguousarray(q, dtype=float)
-        self.cells = int(np.prod(self.cell_shape))
         bands = (len(self.q), self.cells)
         # per variable: the bands and their counts; the values kept at the last gathering
         # ("compact") and those kept from each block since ("pending", one array, a row of
@@ -681,10 +695,8 @@ class QuantileStore:
                         "spare": np.empty(expected)}
                        for _ in self.names]
         # a block of draws laid out [variable, cell, draw]: the kernel reads each cell's draws in a row
-        self._batch = np.empty((len(self.names), self.cells, min(BATCH_DRAWS, self.draws)))
-        self._keep = np.empty(self._batch.shape[2], dtype=np.bool_)
-        self._start = 0   # first draw of the batch
-        self._filled = 0  # draws in the batch
+        self._batch = np.empty((len(self.names), self.cells, self._block_draws))
+        self._keep = np.empty(self._block_draws, dtype=np.bool_)
         self._missed = {}
 
     @property
@@ -692,23 +704,10 @@ class QuantileStore:
         """Values held now, over every variable."""
         return sum(int(state["compact_offsets"][-1]) + state["pending_size"] for state in self._state)
 
-    def add(self, start: int, part: dict) -> None:
-        """The next chunk of draws ``start..`` (chunks in draw order), ``part[name]`` ``[D, *cell_shape]``."""
-        if start != self._start + self._filled:
-            raise ValueError(f"chunk at draw {start}, expected {self._start + self._filled}")
-        n = len(part[self.names[0]])
-        done = 0
-        while done < n:
-            take = min(n - done, self._batch.shape[2] - self._filled)
-            for v, name in enumerate(self.names):
-                self._batch[v, :, self._filled:self._filled + take] = part[name][done:done + take].reshape(take, -1).T
-            self._filled += take
-            done += take
-            if self._filled == self._batch.shape[2] or self._start + self._filled == self.draws:
-                self._sort_batch()
+    def _put(self, variable: int, first: int, values: np.ndarray) -> None:
+        self._batch[variable, :, first:first + len(values)] = values.T
 
-    def _sort_batch(self) -> None:
-        count = self._filled
+    def _block(self, count: int) -> None:
         for v, state in enumerate(self._state):
             used = state["pending_size"]
             state["pending"] = _room(state["pending"], used + count * self.cells)
@@ -721,8 +720,6 @@ class QuantileStore:
             # up with those kept at the last narrowing: the memory stays within twice the bands
             if self._start + count >= NARROW_FROM and state["pending_size"] >= state["compact_offsets"][-1]:
                 self._gather(state, narrow=True)
-        self._start += count
-        self._filled = 0
 
     def _gather(self, state, narrow: bool) -> None:
         if not narrow and not state["pending_offsets"]:
