@@ -469,14 +469,20 @@ def _write_draw_summary(summary, folder: Path) -> None:
 def _write_netcdf(ds, folder: Path, draws=None) -> None:
     """``projection.nc``, and ``draws.nc`` (float32, without the variables worked out from
     others: ``ssp.open_draws`` adds them back) or a summary-only run's ``draws_summary.nc``."""
+    from .outputs import WrittenThrough
     from .stochastic import without_derived
 
-    ds.to_netcdf(folder / "projection.nc")
+    # each through to the disk as it goes (outputs.WrittenThrough: on this VM the page cache's
+    # new pages were most of draws.nc's writing); the same bytes as to_netcdf(path)
+    with WrittenThrough(folder / "projection.nc") as file:
+        ds.to_netcdf(file, engine="scipy")
     if draws is not None and "quantile" in draws.dims:
-        draws.to_netcdf(folder / "draws_summary.nc")
+        with WrittenThrough(folder / "draws_summary.nc") as file:
+            draws.to_netcdf(file, engine="scipy")
     elif draws is not None:
         draws = without_derived(draws)
-        draws.to_netcdf(folder / "draws.nc", encoding=_compact(draws))
+        with WrittenThrough(folder / "draws.nc") as file:
+            draws.to_netcdf(file, engine="scipy", encoding=_compact(draws))
 
 
 def _import_writers(charts_here: bool = True) -> None:

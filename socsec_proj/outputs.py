@@ -31,6 +31,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -310,3 +311,35 @@ def file_in_place(path: Path):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+class WrittenThrough(io.FileIO):
+    """A file opened for writing whose every :data:`WRITE_THROUGH_BYTES` are sent to the disk
+    and dropped from the page cache as they are written (``fdatasync``, then
+    ``posix_fadvise(DONTNEED)``), for the large files a command writes and does not read again.
+
+    Why: the kernel keeps a written file's pages in memory, and each new page is memory
+    written for the first time. On a virtual machine whose freed memory goes back to the host
+    (free page reporting, as on the 2-core VM the benchmarks run on) that costs ~7 ms per MB:
+    232 MB written in 8 MB pieces took 2.3-2.5 s, and 0.27-0.33 s when every 32 MB was
+    written through and dropped, so that the next pieces reuse those pages; ``draws.nc`` of
+    1,000 draws, 2.31 -> 1.30 s. Elsewhere it leaves the page cache to files that are read.
+    The bytes are the same. Where the calls do not exist (macOS, Windows) it is a plain file.
+    """
+
+    def __init__(self, path):
+        super().__init__(path, "w")
+        self._dropped = 0  # bytes from the start already written through and dropped
+
+    def write(self, data) -> int:
+        written = super().write(data)
+        end = self.tell()
+        if end - self._dropped >= WRITE_THROUGH_BYTES and hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync"):
+            os.fdatasync(self.fileno())  # dirty pages cannot be dropped: clean them first
+            os.posix_fadvise(self.fileno(), self._dropped, end - self._dropped, os.POSIX_FADV_DONTNEED)
+            self._dropped = end
+        return written
+
+
+#: Bytes a :class:`WrittenThrough` file writes between two drops from the page cache.
+WRITE_THROUGH_BYTES = 32 * 2**20

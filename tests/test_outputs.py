@@ -193,3 +193,25 @@ def test_staging_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
     with outputs.destination(out):  # what the next run does first
         pass
     assert _visible(out) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_a_written_through_file_holds_the_same_bytes_and_drops_each_part_as_it_goes(tmp_path, monkeypatch):
+    """Every WRITE_THROUGH_BYTES written: synced, then dropped from the page cache, from where
+    the last drop ended; writes after a seek back (as scipy's NetCDF writer patches its header)
+    land where they should."""
+    monkeypatch.setattr(outputs, "WRITE_THROUGH_BYTES", 1000)
+    dropped = []
+    advise = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, start, length, how: dropped.append((start, length, how))
+                        or advise(fd, start, length, how))
+    data = os.urandom(3500)
+    with outputs.WrittenThrough(tmp_path / "f.bin") as file:
+        for i in range(0, 3500, 300):
+            file.write(data[i:i + 300])
+        file.seek(10)
+        file.write(b"header")
+        file.seek(0, os.SEEK_END)
+    assert (tmp_path / "f.bin").read_bytes() == data[:10] + b"header" + data[16:]
+    assert dropped == [(0, 1200, os.POSIX_FADV_DONTNEED), (1200, 1200, os.POSIX_FADV_DONTNEED),
+                       (2400, 1100, os.POSIX_FADV_DONTNEED)]
