@@ -455,6 +455,24 @@ def received(connection):
         yield job
 
 
+def _own_thread_start_lock() -> None:
+    """In a forked worker: numba's lock around starting its threading layer, made this
+    process's own before numba is called.
+
+    numba guards that start with a ``multiprocessing`` lock, which a forked process shares
+    with its parent once the parent has made it (its first parallel call). A worker killed
+    while it held the lock (a caller that stops early, Ctrl-C: workers are killed on any way
+    out) left it held for ever, and the parent's next parallel call waited on it for ever:
+    seen once in the test suite, where ``can_fork`` forks a parent whose threads had started
+    (``fork_is_safe`` refuses that by default). The lock only orders the start of threads
+    within one process here: a worker starts its own.
+    """
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_backend_init_process_lock", None) is not None:
+        parallel._backend_init_process_lock = threading.RLock()
+
+
 def die_with_parent() -> None:
     """Linux: this process gets SIGKILL when the one that started it ends, even by SIGKILL."""
     if sys.platform.startswith("linux"):
@@ -508,6 +526,7 @@ def _serve_items(function, connection) -> None:
     until told to stop (``None``) or the other end is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the caller's: it stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _own_thread_start_lock()  # before single_threaded() below calls numba
     die_with_parent()
     _keep_freed_memory()
     with single_threaded(), kept_buffers():

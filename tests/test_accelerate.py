@@ -273,6 +273,31 @@ def test_unpicklable_results_are_an_error_here(can_fork):
         list(_accelerate.map_on_processes(lambda item: (lambda: item), range(4), processes=2))
 
 
+def _under_a_shared_lock(item):
+    import multiprocessing.synchronize
+
+    from numba.np.ufunc import parallel
+
+    return isinstance(parallel._backend_init_process_lock, multiprocessing.synchronize.RLock)
+
+
+def test_a_worker_starts_numba_under_a_lock_of_its_own(can_fork):
+    """numba's lock around the start of its threads is a multiprocessing lock a forked worker
+    would share with its parent: a worker killed while holding it left the parent's next
+    parallel call waiting for ever (seen once in this suite). Workers make it their own."""
+    import multiprocessing.synchronize
+
+    import numba
+    from numba.np.ufunc import parallel
+
+    numba.get_num_threads()  # this process's threads started: its lock made
+    shared = parallel._backend_init_process_lock
+    assert isinstance(shared, multiprocessing.synchronize.RLock)
+    assert list(_accelerate.map_on_processes(_under_a_shared_lock, range(4), processes=2)) == [False] * 4
+    assert shared.acquire(timeout=10)  # and no worker left it held
+    shared.release()
+
+
 def test_without_a_safe_fork_the_items_run_on_threads(monkeypatch):
     monkeypatch.setattr(_accelerate, "fork_is_safe", lambda: False)
     names = list(_accelerate.map_on_processes(lambda item: threading.current_thread().name, range(6), processes=2))
