@@ -34,9 +34,9 @@ from socsec_proj import stochastic
 draws, synthetic = int(sys.argv[1]), sys.argv[2] == "synthetic"
 ssp.run("baseline", draws=2, seed=1, summary=(0.5,))  # warm
 if synthetic:
-    real = stochastic.simulate_chunk(ssp.load_scenario("baseline"), 1, 0, stochastic.CHUNK_SIZE)
+    real = stochastic.simulate_chunk(ssp.load_scenario("baseline"), 1, 0, stochastic.SUMMARY_CHUNK_SIZE)
 
-    def copies(scenario, seed, start, stop, keep=(), engine="numba"):
+    def copies(scenario, seed, start, stop, keep=(), engine="numba", **_):  # (setup=, copy=)
         factor = 1 + 0.01 * np.random.default_rng(start).standard_normal((stop - start, 1, 1))
         out = {k: v[: stop - start] * (factor if v.ndim == 3 else factor[:, 0])
                for k, v in real.items() if k != "coords"}
