@@ -45,8 +45,9 @@ USABLE_SHARE = 0.8
 #: Fixed memory of a summary-only run in the calling process [bytes]: the process itself with
 #: the scenario and the stages' coordinates (~0.3 GB), a chunk's reduced values as they arrive
 #: and the quantile store's block of 256 draws (6 variables x 2,511 cells x 8 bytes, 31 MB).
-#: Measured: 0.74 GB peak resident at 10,000 draws less the store's values there
-#: (:func:`summary_store_bytes`' measured share); 1.1 GB keeps the margin it had.
+#: Measured peak resident: 0.73 GB at 3,000 draws, 0.96-1.03 GB at 10,000, 1.74 GB at 100,000,
+#: of which the store's values take about 2 x its bands' width (0.13, 0.41 and 1.1 GB): ~0.6 GB
+#: besides; 1.1 GB keeps the margin it had.
 SUMMARY_FIXED = 1_100 * 2**20
 
 #: Memory of each chunk being computed at once [bytes] (one per worker process or thread,
@@ -135,12 +136,12 @@ def max_draws(n_provinces: int = 31, n_years: int = 81, keep=(), available: int 
     return int(USABLE_SHARE * available) // bytes_per_draw(n_provinces, n_years, keep)
 
 
-#: Values per cell and quantile band a summary's store holds, as a multiple of the band's width
-#: (:func:`summary_store_bytes`): the bands of the last narrowing, the values kept since and
-#: the buffer the next narrowing writes. Measured: the store's peak resident growth from
-#: 10,000 to 100,000 draws (6 variables, 7 quantiles) 0.75 GB, 1.2 x the bands' width; 2
-#: leaves the margin.
-STORE_BAND_FACTOR = 2.0
+#: Values per cell a summary's store holds in memory, as a multiple of its bands' width
+#: (:func:`summary_store_bytes`): the values of the last narrowing, those kept since, and the
+#: buffer the next narrowing writes. Their high-water marks sum to 3.0-3.1 x the width in a
+#: simulation (5,000 and 100,000 draws, 7 quantiles); measured, this process's peak grew 0.71 GB
+#: from 10,000 to 100,000 draws (6 variables, 5 quantiles) while the width grew 0.35 GB: 2.0 x.
+STORE_BAND_FACTOR = 3.0
 
 
 def summary_store_bytes(draws: int, n_variables: int, quantiles, n_provinces: int = 31, n_years: int = 81) -> int:

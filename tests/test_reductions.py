@@ -281,9 +281,9 @@ def test_summarize_is_numpy_quantile():
 
 def test_check_draws_of_a_summary_names_how_many_fit():
     cells = 31 * 81
-    # the store: per cell and quantile a band of 2 x (6 x sqrt(n q (1 - q)) + 36) values, twice
-    # that in memory, in float64; never more than twice every draw
-    assert resources.summary_store_bytes(10_000, 1, [0.5]) == 2 * 2 * (6 * 50 + 36) * cells * 8
+    # the store: per cell and quantile a band of 2 x (6 x sqrt(n q (1 - q)) + 36) values, three
+    # times that in memory, in float64; never more than twice every draw
+    assert resources.summary_store_bytes(10_000, 1, [0.5]) == 3 * 2 * (6 * 50 + 36) * cells * 8
     assert resources.summary_store_bytes(10, 3, [0.5, 0.9]) == 2 * 10 * 3 * cells * 8
     n_vars, q = len(stochastic.SUMMARY_VARIABLES), reductions.DEFAULT_QUANTILES
     assert n_vars == 6  # the six funds' balances
@@ -297,7 +297,7 @@ def test_check_draws_of_a_summary_names_how_many_fit():
                                          f"{fit:,} draws fit"):
         resources.check_draws(fit + 1, summary_variables=stochastic.SUMMARY_VARIABLES, available=available,
                               workers=2)
-    assert 300_000 < fit < 1_000_000  # the values near 7 quantiles grow as the square root of the draws
+    assert 150_000 < fit < 600_000  # the values near 7 quantiles grow as the square root of the draws
     # the quantiles asked for count: one quantile's band is narrower than seven
     assert resources.max_summary_draws(n_vars, [0.5], available=available, workers=2) > fit
     # more workers, each with its chunk's cubes: fewer draws fit in the same memory
