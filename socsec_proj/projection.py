@@ -157,7 +157,6 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
             summary = reductions.check_quantiles(summary)
         check_draws(draws, keep=keep, summary_variables=None if summary is None else
                     stochastic.check_summary_variables(summary_variables), quantiles=summary)
-        stochastic.check_draw_dtype(draw_dtype)
         result = stochastic.run(scenario, draws=draws, seed=0 if seed is None else seed, keep=keep, client=client,
                                 summary=summary, summary_variables=summary_variables, draw_dtype=draw_dtype)
         return record(result, scenario)

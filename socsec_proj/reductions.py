@@ -268,6 +268,15 @@ def _mix(below, above, gamma):
     return above - diff * (1 - gamma) if gamma >= 0.5 else below + diff * gamma
 
 
+@jit(inline="always")
+def _work_arrays(size):
+    """The buffers :func:`_order_statistics` works in, for up to ``size`` values (bucket of
+    each value, counts and slots per bucket, the values put in order); from Python too."""
+    buckets = size // _PER_BUCKET + 2
+    return (np.empty(size, dtype=np.int64), np.empty(buckets, dtype=np.int64), np.empty(buckets, dtype=np.int64),
+            np.empty(size))
+
+
 @jit(parallel=True)
 def _draw_quantiles_numba(values, q, out):
     """``out[j, c]``: quantile ``q[j]`` of ``values[:, c]`` (draws x cells, any layout), NaN
@@ -281,8 +290,7 @@ def _draw_quantiles_numba(values, q, out):
         for d in range(draws):  # a block's values of one draw are adjacent: read together
             for b in range(width):
                 gathered[b, d] = values[d, first + b]
-        work = (np.empty(draws, dtype=np.int64), np.empty(draws // _PER_BUCKET + 2, dtype=np.int64),
-                np.empty(draws // _PER_BUCKET + 2, dtype=np.int64), np.empty(draws))
+        work = _work_arrays(draws)
         ranks = np.empty(2 * q.shape[0], dtype=np.int64)
         for b in range(width):
             row = gathered[b]
@@ -631,13 +639,6 @@ def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed
             out[k, c] = _mix(work[3][ranks[0]], work[3][ranks[1]], gamma)
 
 
-def _work_arrays(size: int):
-    """The buffers :func:`_order_statistics` works in, for up to ``size`` values."""
-    buckets = size // _PER_BUCKET + 2
-    return (np.empty(size, dtype=np.int64), np.empty(buckets, dtype=np.int64), np.empty(buckets, dtype=np.int64),
-            np.empty(size))
-
-
 #: How many values per cell a buffer of the store is allocated for, as a multiple of the
 #: bands' width at the run's draws (:func:`band_width`): measured 1.23 x at 100,000 draws
 #: (the last gathering, the bands and the values since), 1.44 x at 5,000.
@@ -717,7 +718,8 @@ class QuantileStore(_DrawBlocks):
             state["pending_offsets"].append(offsets + used)
             state["pending_size"] = used + n
             # narrow once enough draws are in, then whenever the values kept since have caught
-            # up with those kept at the last narrowing: the memory stays within twice the bands
+            # up with those kept at the last narrowing: the memory stays within about three times
+            # the bands (resources.STORE_BAND_FACTOR)
             if self._start + count >= NARROW_FROM and state["pending_size"] >= state["compact_offsets"][-1]:
                 self._gather(state, narrow=True)
 
