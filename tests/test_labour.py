@@ -100,12 +100,18 @@ def test_kernel_equals_numpy_reference(n_years, seed, realistic):
     slow = coverage.run_coverage(*args, engine="numpy", minimum_years=minimum)
     for name in fast:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)
-    # the resident cubes left out (a stochastic chunk): the same totals, to the bit, from both engines
+    # the resident cubes left out (a stochastic chunk): the same cubes and totals, to the bit, from
+    # both engines, but the kernel's resident totals, summed as they are worked out instead of from
+    # written rows (another order of the same values)
     for engine, full in (("numba", fast), ("numpy", slow)):
         totals_only = coverage.run_coverage(*args, engine=engine, minimum_years=minimum, resident_cubes=False)
         assert totals_only["resident_contributors"].size == totals_only["resident_beneficiaries"].size == 0
         for name in full:
-            if totals_only[name].size:
+            if not totals_only[name].size:
+                continue
+            if engine == "numba" and name in ("outside_contributing", "outside_old"):
+                np.testing.assert_allclose(totals_only[name], full[name], rtol=1e-14, atol=0, err_msg=name)
+            else:
                 np.testing.assert_array_equal(totals_only[name], full[name], err_msg=f"{engine}: {name}")
 
 
