@@ -58,11 +58,13 @@ from .variables import SCHEMES, VARIABLES, add
 SHOCKS = ("wage", "cpi", "return", "unemployment")
 #: Drivers start moving in this year; earlier years are the calibrated history.
 FIRST_SHOCK_YEAR = 2025
-#: Draws projected together (in this process, and at most per dask task): 16 draws' cubes
-#: (float32, ``variables.DRAW_CUBE_DTYPE``) are ~0.25 GB while the stages run, and this
-#: process runs a chunk per thread (two on 2 cores: peak 1.09 GB for 1000 draws kept, 1.26 GB
-#: with float64 cubes).
-CHUNK_SIZE = 16
+#: Draws projected together (in this process, and at most per dask task): 32 draws' cubes
+#: (float32, ``variables.DRAW_CUBE_DTYPE``) are ~0.5 GB while the stages run, and this
+#: process runs a chunk per thread. Each chunk's fixed Python work (~20 ms) is spread over
+#: twice the draws of 16: ``socsec-proj run baseline --draws 1000``, seven alternating pairs
+#: on 2 shared cores (2026-12-03), 63.3 s in all against 69.0 s (five pairs faster, one
+#: slower), peak 1.10 against 0.96 GB.
+CHUNK_SIZE = 32
 #: Draws per chunk of a summary-only run in this process: it keeps no draw, so its memory is
 #: the chunks' cubes alone (peak 1.2 GB on 2 threads against 0.8 GB at 16), and each chunk's
 #: fixed Python work is spread over twice the draws (one thread: 10.0 against 11.4 ms per draw).
