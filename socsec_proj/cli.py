@@ -636,7 +636,10 @@ _COLLECTOR = {"enabled": True, "ours": True}
 def _run(args) -> int:
     gc.disable()  # until _settled: the imports and checks make objects that last as long as the command
     from . import outputs
+    from ._accelerate import _keep_freed_memory
     from .projection import run
+
+    _keep_freed_memory()  # the process ends with the command: memory it frees is reused, not faulted in again
     from .report.background import ChartProcess, core_free
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first

@@ -47,7 +47,7 @@ import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import kept_buffers, map_on_processes, map_on_threads, single_threaded
+from ._accelerate import freed_memory_kept, kept_buffers, map_on_processes, map_on_threads, single_threaded
 from .errors import InputError
 from .funds.accounts import member_totals, reserve_months
 from .inputs import data
@@ -361,26 +361,29 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         variables = check_summary_variables(summary_variables)
         if keep:
             raise InputError(f"keep={list(keep)!r} with a summary", key="keep", expected="keep=() with summary=")
-        return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
-                                     chunk_size=chunk_size, engine=engine, store_folder=store_folder), reported)
-    if client is None:
-        collected = None
-        setup = chunk_setup(scenario)
-        for (start, _), part in _chunks_here(_chunk_bounds(draws, chunk_size), lambda bounds: simulate_chunk(
-                scenario, seed, *bounds, keep, engine, setup)):
-            if collected is None:  # all draws' arrays at once: no copy to join them at the end
-                collected = {name: np.empty((draws,) + values.shape[1:], dtype=dtype) for name, values in part.items()
-                             if name != "coords"}
-                collected["coords"] = part["coords"]
-            for name, values in part.items():
-                if name != "coords":
-                    collected[name][start:start + len(values)] = values
-        parts = [collected]
-    else:
-        bounds = _chunk_bounds(draws, chunk_size, client)
-        futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
-        parts = client.gather(futures)
-    return _reported(_to_dataset(scenario, parts, seed, dtype), reported)
+    # freed memory reused, not faulted in afresh, while the chunks run here or their results arrive
+    with freed_memory_kept():
+        if summary is not None:
+            return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
+                                         chunk_size=chunk_size, engine=engine, store_folder=store_folder), reported)
+        if client is None:
+            collected = None
+            setup = chunk_setup(scenario)
+            for (start, _), part in _chunks_here(_chunk_bounds(draws, chunk_size), lambda bounds: simulate_chunk(
+                    scenario, seed, *bounds, keep, engine, setup)):
+                if collected is None:  # all draws' arrays at once: no copy to join them at the end
+                    collected = {name: np.empty((draws,) + values.shape[1:], dtype=dtype) for name, values in part.items()
+                                 if name != "coords"}
+                    collected["coords"] = part["coords"]
+                for name, values in part.items():
+                    if name != "coords":
+                        collected[name][start:start + len(values)] = values
+            parts = [collected]
+        else:
+            bounds = _chunk_bounds(draws, chunk_size, client)
+            futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
+            parts = client.gather(futures)
+        return _reported(_to_dataset(scenario, parts, seed, dtype), reported)
 
 
 def _chunks_here(bounds, compute, processes=False):

@@ -350,3 +350,45 @@ def test_ctrl_c_stops_the_workers_and_leaves_nothing_running():
     for pid in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+_FREED_MEMORY = r"""
+import numpy as np
+from socsec_proj import _accelerate
+
+def resident():  # [bytes]
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+def churn():  # 200 blocks of 1 MB written and freed: glibc's heap, not mmap (below the threshold)
+    blocks = [np.ones(2**17) for _ in range(200)]
+    del blocks
+
+before = resident()
+with _accelerate.freed_memory_kept():
+    assert _accelerate._keeping_freed
+    churn()
+    kept = resident() - before
+assert not _accelerate._keeping_freed
+handed_back = resident() - before
+_accelerate._keep_freed_memory()  # a process that keeps it all along (a worker, the command line)
+with _accelerate.freed_memory_kept():
+    pass
+assert _accelerate._keeping_freed
+print(kept, handed_back)
+"""
+
+
+def test_a_run_keeps_the_memory_it_frees_only_while_it_runs():
+    # a chunk's temporaries reused instead of faulted in afresh while the run goes on; after it,
+    # what was freed is handed back and the process is as before (a notebook goes on)
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or _accelerate._malloc_library() is None:
+        pytest.skip("glibc's malloc on Linux")
+    done = subprocess.run([sys.executable, "-c", _FREED_MEMORY], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    kept, handed_back = (int(value) for value in done.stdout.split())
+    assert kept > 150 * 2**20, kept            # the 200 MB freed inside stayed mapped
+    assert handed_back < 50 * 2**20, handed_back  # and were handed back after
