@@ -97,8 +97,10 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
             now = current[p, s]
             ratio = survival[t, p, s]
             for a in range(n_age):
-                # survivors; k_mort >= 0 and ratio <= 1, so only the floor needs guarding
-                work[a] = now[a] * max(1.0 - k_mort * (1.0 - ratio[a]), 0.0)
+                # survivors; k_mort >= 0 and ratio <= 1, so only the floor needs guarding (max() written
+                # as a select, as Python's max(kept, 0.0) picks: a call LLVM does not vectorize)
+                kept = 1.0 - k_mort * (1.0 - ratio[a])
+                work[a] = now[a] * (0.0 if 0.0 > kept else kept)
                 exposure[a] = now[a] - work[a]  # deaths, by age at the start
             dead = row_sum(exposure)
             if keep_flows:
@@ -142,8 +144,10 @@ def _advance_one_year(i, t, current, pool, national, arriving, work, exposure, s
             rate = out_rate[t, p, s]
             share_in = in_share[t, p, s]
             for a in range(n_age):
-                # migration never takes a cell below zero
-                work[a] = max(pool[s, a] * share_in[a] - rate[a] * k_mig * now[a] + arriving[s, a] * now[a], -now[a])
+                # migration never takes a cell below zero (max() as a select, as above)
+                moving = pool[s, a] * share_in[a] - rate[a] * k_mig * now[a] + arriving[s, a] * now[a]
+                floor = -now[a]
+                work[a] = floor if floor > moving else moving
                 now[a] += work[a]
             moved = row_sum(work)
             if keep_flows:

@@ -445,7 +445,8 @@ def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, ope
                     ret = cast(ret_row[a] * people[a])
                     ins_out[a] = ins
                     ret_out[a] = ret
-                    outside = max(people[a] - ins - ret, 0.0)
+                    outside = people[a] - ins - ret
+                    outside = 0.0 if 0.0 > outside else outside  # max(outside, 0.0): a select LLVM vectorizes
                     totals_contributing += cast(outside * paying * contributing_mask[a])
                     totals_old += cast(outside * take_up * pension_mask[a])
                 ins = cast(open_rows_insured[d, t, s] * people[last])
