@@ -638,9 +638,9 @@ def _run(args) -> int:
     from . import outputs
     from ._accelerate import _keep_freed_memory
     from .projection import run
+    from .report.background import ChartProcess, core_free
 
     _keep_freed_memory()  # the process ends with the command: memory it frees is reused, not faulted in again
-    from .report.background import ChartProcess, core_free
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
