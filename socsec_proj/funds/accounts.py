@@ -313,20 +313,34 @@ def member_totals(ds: xr.Dataset, name: str, first: int = 0, engine: str = "numb
     return totals.reshape(n_draws, n_prov, n_all - first)
 
 
-@jit
+@jit(fastmath={"reassoc", "nsz"})
 def sex_age_weighted_totals(cube, first, weights, totals):
     """``totals[k, n, t]`` = the sum over sex s and age a of ``cube[n, s, first + t, a] x
-    weights[k, s, t, a]``: every weighting of the cube in one pass over it (dot products with
-    vector adds, :func:`~socsec_proj._accelerate.row_dot`). Not parallel, as :func:`sex_age_totals`."""
-    n_rows, n_sex = cube.shape[:2]
+    weights[k, s, t, a]``: every weighting of the cube in one pass over it, two weightings at a
+    time (each row of the cube read once for both: the unemployment stage's two, on a captured
+    chunk of 32 draws, 0.27 -> 0.19 ms per draw against a dot product per weighting,
+    :func:`~socsec_proj._accelerate.row_dot`; the same bits there). Reassociated sums only (vector
+    adds). Not parallel, as :func:`sex_age_totals`."""
+    n_rows, n_sex, _, n_age = cube.shape
     n_weights, _, n_years = totals.shape
     for row in range(n_rows):
         for t in range(n_years):
-            for k in range(n_weights):
+            for k in range(0, n_weights - 1, 2):
+                total = 0.0
+                other = 0.0
+                for s in range(n_sex):
+                    values = cube[row, s, first + t]
+                    weight, weight_other = weights[k, s, t], weights[k + 1, s, t]
+                    for a in range(n_age):
+                        total += values[a] * weight[a]
+                        other += values[a] * weight_other[a]
+                totals[k, row, t] = total
+                totals[k + 1, row, t] = other
+            if n_weights % 2:
                 total = 0.0
                 for s in range(n_sex):
-                    total += row_dot(cube[row, s, first + t], weights[k, s, t])
-                totals[k, row, t] = total
+                    total += row_dot(cube[row, s, first + t], weights[n_weights - 1, s, t])
+                totals[n_weights - 1, row, t] = total
 
 
 def sex_age_weighted_totals_numpy(cube, first, weights, totals):
