@@ -539,17 +539,18 @@ def freed_memory_kept():
     """:func:`_keep_freed_memory` in this process while the block runs (a stochastic run's
     chunks on its threads, the reduced chunks of its workers arriving), then the memory freed
     meanwhile handed back (``malloc_trim``) and the trim threshold where glibc's own rule would
-    have it after such a run (:data:`_TRIM_THRESHOLD_AFTER`).
+    have it after such a run (:data:`_TRIM_THRESHOLD_AFTER`; the mmap threshold stays at 32 MB,
+    where that rule moves it too once blocks that size are freed).
 
     A run keeping 1,000 draws ran its chunks on two threads here with 191,000-237,000 page faults
     and 2.0-5.8 s of system time, 106,000-113,000 and 1.6-1.9 s with this (three alternating
     pairs: 7.39 / 5.23 / 4.77 s against 5.19 / 4.47 / 4.65 s). One run at a time: a second run
-    ending on another thread would hand the memory back under the first. The mmap threshold stays at 32 MB after: where glibc's own rule would have moved it
-    for blocks that size once they are freed. Nothing changes in a process that keeps its freed
-    memory all along (a worker; the command line, which ends with its command).
+    ending on another thread would hand the memory back under the first. Nothing changes in a
+    process that keeps its freed memory all along (a worker; the command line, which ends with
+    its command), nor without glibc.
     """
     global _keeping_freed
-    functions = None if _keeping_freed else _malloc_library()  # a process that keeps it all along: as it is
+    functions = None if _keeping_freed else _malloc_library()
     if functions is not None:
         _keep_freed_memory()
     try:

@@ -472,17 +472,18 @@ def _write_netcdf(ds, folder: Path, draws=None) -> None:
     from .outputs import WrittenThrough
     from .stochastic import without_derived
 
-    # each through to the disk as it goes (outputs.WrittenThrough: on this VM the page cache's
-    # new pages were most of draws.nc's writing); the same bytes as to_netcdf(path)
-    with WrittenThrough(folder / "projection.nc") as file:
-        ds.to_netcdf(file, engine="scipy")
+    def write(dataset, name, **options):
+        # through to the disk as it goes (outputs.WrittenThrough: on this VM the page cache's
+        # new pages were most of draws.nc's writing); the same bytes as to_netcdf(path)
+        with WrittenThrough(folder / name) as file:
+            dataset.to_netcdf(file, engine="scipy", **options)
+
+    write(ds, "projection.nc")
     if draws is not None and "quantile" in draws.dims:
-        with WrittenThrough(folder / "draws_summary.nc") as file:
-            draws.to_netcdf(file, engine="scipy")
+        write(draws, "draws_summary.nc")
     elif draws is not None:
         draws = without_derived(draws)
-        with WrittenThrough(folder / "draws.nc") as file:
-            draws.to_netcdf(file, engine="scipy", encoding=_compact(draws))
+        write(draws, "draws.nc", encoding=_compact(draws))
 
 
 def _import_writers(charts_here: bool = True) -> None:

@@ -145,9 +145,9 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
     scenario = Scenario.checked(scenario)  # checked however it was made (even in Python)
     if draws is None and (summary is not None or summary_variables is not None):
         raise InputError("a summary over draws without draws", key="summary", expected="draws=N with summary=")
-    if draw_dtype is not None and (draws is None or summary is not None):
-        raise InputError(f"draw_dtype={draw_dtype!r} " + ("without draws" if draws is None else "with a summary"),
-                         key="draw_dtype", expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
+    if draw_dtype is not None and draws is None:  # with a summary: stochastic.run refuses it
+        raise InputError(f"draw_dtype={draw_dtype!r} without draws", key="draw_dtype",
+                         expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
     if draws is not None:
         if stages is not None:
             raise InputError("stochastic runs use the standard stages", key="stages", expected="stages=None with draws")

@@ -342,6 +342,9 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         the Dataset of :func:`summary_run`.
     """
     dtype = check_draw_dtype(draw_dtype)
+    if draw_dtype is not None and summary is not None:  # a summary keeps no draws: it would be ignored
+        raise InputError(f"draw_dtype={draw_dtype!r} with a summary", key="draw_dtype",
+                         expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"draws={draws!r}", key="draws", expected="a whole number of draws, at least 1")
     if not isinstance(scenario, Scenario):

@@ -79,6 +79,9 @@ def test_a_draw_precision_other_than_float64_or_float32_is_refused_before_anythi
     monkeypatch.setattr(stochastic, "simulate_chunk", lambda *a, **k: pytest.fail("computed before refusing"))
     with pytest.raises(ssp.InputError, match=message):
         ssp.run("baseline", **kwargs)
+    if "draws" in kwargs:  # the stochastic run itself, not only through ssp.run (it had ignored it with a summary)
+        with pytest.raises(ssp.InputError, match=message):
+            stochastic.run("baseline", **kwargs)
 
 
 @pytest.mark.parametrize("args, message", [
