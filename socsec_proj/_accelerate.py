@@ -504,7 +504,8 @@ def _malloc_library():
 
 
 def _keep_freed_memory() -> None:
-    """Let this process's ``malloc`` (glibc) reuse the memory it frees instead of handing it back.
+    """Let this process's ``malloc`` (glibc) reuse the memory it frees instead of handing it back,
+    and numpy fault new arrays in as small pages (:func:`small_pages`).
 
     A chunk of draws makes hundreds of numpy temporaries of 0.5-30 MB (a fund variable padded to
     all years is 640 kB for 32 draws); by default glibc maps each afresh and unmaps it when it is
@@ -512,9 +513,10 @@ def _keep_freed_memory() -> None:
     thread, chunks of 32, 0.8-0.9 ms of system time per draw, ~0 with this (user time within the
     noise). For a worker process, which ends with its run: the memory it keeps is what its
     busiest moment needed anyway; a run in this process keeps it only while it runs
-    (:func:`freed_memory_kept`). Elsewhere (no glibc) nothing changes.
+    (:func:`freed_memory_kept`). Elsewhere (no glibc) only the page size changes.
     """
     global _keeping_freed
+    _ask_for_huge_pages(False)
     functions = _malloc_library()
     if functions is None:
         return
@@ -522,6 +524,45 @@ def _keep_freed_memory() -> None:
     mallopt(_M_TRIM_THRESHOLD, KEEP_FREED)
     mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
     _keeping_freed = True
+
+
+def _ask_for_huge_pages(enabled: bool):
+    """Whether numpy asks Linux for transparent huge pages for its arrays of 4 MB and more
+    (``madvise(MADV_HUGEPAGE)``, numpy's default); the previous setting, None where numpy has
+    no such switch."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage
+        except ImportError:
+            return None
+    return bool(_set_madvise_hugepage(enabled))
+
+
+@contextlib.contextmanager
+def small_pages():
+    """Inside the block numpy does not ask for transparent huge pages (:func:`_ask_for_huge_pages`);
+    after it, as before.
+
+    Where Linux gives huge pages only to memory that asks for them (``transparent_hugepage`` in
+    ``madvise`` mode, the default of many distributions and of this VM), numpy asks for every array
+    of 4 MB and more; the first touch of each 2 MB page then waits for the kernel to find and
+    clear a free 2 MB block (``defrag`` is ``madvise`` too: compacted on the spot), which on this VM
+    took up to ~10 ms per MB where 4 kB pages took 0.8. Measured here (2 cores, 2026-12-03, four
+    alternating pairs each): 1,000 draws kept, in-process, 7.85-9.16 s with 5.3-6.3 s of system
+    time against 4.71-5.27 s with 0.8 s; the kernels' user time the same (8.4-9.6 s against
+    8.7-9.2 s: the cubes are few, reused buffers, so the TLB's reach does not show). A stochastic
+    run and the command line fault their memory in this way (:func:`freed_memory_kept`,
+    :func:`_keep_freed_memory`); a notebook's numpy is as it was after the run. Process-wide while
+    it lasts (numpy's switch is), which changes only how pages are faulted in, never a value.
+    """
+    before = _ask_for_huge_pages(False)
+    try:
+        yield
+    finally:
+        if before is not None:
+            _ask_for_huge_pages(before)
 
 
 #: Whether this process keeps the memory it frees (:func:`_keep_freed_memory` was called).
@@ -540,27 +581,32 @@ def freed_memory_kept():
     chunks on its threads, the reduced chunks of its workers arriving), then the memory freed
     meanwhile handed back (``malloc_trim``) and the trim threshold where glibc's own rule would
     have it after such a run (:data:`_TRIM_THRESHOLD_AFTER`; the mmap threshold stays at 32 MB,
-    where that rule moves it too once blocks that size are freed).
+    where that rule moves it too once blocks that size are freed), and numpy's huge-page
+    requests as they were (:func:`small_pages`).
 
     A run keeping 1,000 draws ran its chunks on two threads here with 191,000-237,000 page faults
     and 2.0-5.8 s of system time, 106,000-113,000 and 1.6-1.9 s with this (three alternating
-    pairs: 7.39 / 5.23 / 4.77 s against 5.19 / 4.47 / 4.65 s). One run at a time: a second run
-    ending on another thread would hand the memory back under the first. Nothing changes in a
-    process that keeps its freed memory all along (a worker; the command line, which ends with
-    its command), nor without glibc.
+    pairs: 7.39 / 5.23 / 4.77 s against 5.19 / 4.47 / 4.65 s), before the small pages. One run at
+    a time: a second run ending on another thread would hand the memory back under the first.
+    Nothing changes in a process that keeps its freed memory all along (a worker; the command
+    line, which ends with its command), nor, but for the page size, without glibc.
     """
     global _keeping_freed
-    functions = None if _keeping_freed else _malloc_library()
-    if functions is not None:
-        _keep_freed_memory()
-    try:
+    if _keeping_freed:
         yield
-    finally:
+        return
+    functions = _malloc_library()
+    with small_pages():
         if functions is not None:
-            mallopt, malloc_trim = functions
-            mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
-            malloc_trim(0)
-            _keeping_freed = False
+            _keep_freed_memory()
+        try:
+            yield
+        finally:
+            if functions is not None:
+                mallopt, malloc_trim = functions
+                mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_AFTER)
+                malloc_trim(0)
+                _keeping_freed = False
 
 
 class WorkerTraceback(Exception):

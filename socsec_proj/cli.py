@@ -641,7 +641,9 @@ def _run(args) -> int:
     from .projection import run
     from .report.background import ChartProcess, core_free
 
-    _keep_freed_memory()  # the process ends with the command: memory it frees is reused, not faulted in again
+    # the process ends with the command: memory it frees is reused, not faulted in again, and
+    # new arrays come in small pages (_accelerate.small_pages: huge ones cost most of --draws' system time)
+    _keep_freed_memory()
 
     scenarios = [_load(name, args.provinces, args.end) for name in args.scenarios]  # every check first
     _check_names(scenarios)
@@ -686,12 +688,14 @@ def _run(args) -> int:
 
 def _compare(args) -> int:
     from . import outputs
+    from ._accelerate import _keep_freed_memory
     from .errors import InputError
     from .projection import run
     from .provenance import stamp
     from .report.outputs import comparison_variables, write_comparison
     from .report.summary import comparison_markdown, differences
 
+    _keep_freed_memory()  # as in run: freed memory reused, new arrays in small pages, until the command ends
     a, b = (_load(name, args.provinces, args.end) for name in (args.a, args.b))
     if a.name == b.name:
         raise InputError(f"both scenarios are named {a.name!r}", source=COMMAND_LINE, key="A B",
@@ -720,10 +724,12 @@ def _compare(args) -> int:
 def _sensitivity(args) -> int:
     """``sensitivity``: the one-at-a-time table (CSV) and its tornado chart (PNG)."""
     from . import outputs
+    from ._accelerate import _keep_freed_memory
     from .errors import InputError
     from .report.outputs import png
     from .sensitivity import MAIN_ASSUMPTIONS, sensitivity, tornado_chart
 
+    _keep_freed_memory()  # as in run: 23 projections' memory reused, new arrays in small pages
     scenario = _load(args.scenario)
     parameters = [p.strip() for p in args.parameters.split(",")] if args.parameters else None
     shift = None

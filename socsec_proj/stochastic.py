@@ -47,7 +47,7 @@ import pandas as pd
 import xarray as xr
 
 from . import reductions
-from ._accelerate import freed_memory_kept, kept_buffers, map_on_processes, map_on_threads, single_threaded
+from ._accelerate import freed_memory_kept, kept_buffers, map_on_processes, map_on_threads, single_threaded, small_pages
 from .errors import InputError
 from .funds.accounts import member_totals, reserve_months
 from .inputs import data
@@ -280,8 +280,9 @@ def chunk_setup(scenario) -> tuple:
 
 def _chunk_in_worker(name_or_path, seed, start, stop, keep):
     """What a dask worker runs: numba on one thread, so its threads never nest in dask's; the
-    cubes written where the worker's previous chunk's were (``kept`` copies what it keeps)."""
-    with single_threaded(), kept_buffers():
+    cubes written where the worker's previous chunk's were (``kept`` copies what it keeps), new
+    arrays in small pages (``_accelerate.small_pages``)."""
+    with single_threaded(), kept_buffers(), small_pages():
         return simulate_chunk(name_or_path, seed, start, stop, keep)
 
 
@@ -576,8 +577,8 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
 
 def _summary_chunk_in_worker(name_or_path, seed, start, stop, variables, horizon):
     """What a dask worker runs for a summary: its chunk, reduced there (numba on one thread, the
-    worker's cubes reused as in :func:`_chunk_in_worker`)."""
-    with single_threaded(), kept_buffers():
+    worker's cubes reused and small pages as in :func:`_chunk_in_worker`)."""
+    with single_threaded(), kept_buffers(), small_pages():
         return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop, copy=False), variables, horizon)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import numba
@@ -392,3 +393,49 @@ def test_a_run_keeps_the_memory_it_frees_only_while_it_runs():
     kept, handed_back = (int(value) for value in done.stdout.split())
     assert kept > 150 * 2**20, kept            # the 200 MB freed inside stayed mapped
     assert handed_back < 50 * 2**20, handed_back  # and were handed back after
+
+
+_SMALL_PAGES = r"""
+import numpy as np
+from socsec_proj import _accelerate
+
+def huge():  # [bytes] of this process's memory in transparent huge pages
+    with open("/proc/self/smaps_rollup") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("AnonHugePages:"))
+
+def touched():  # 64 MB, the size of a chunk's cube, written
+    array = np.empty(2**23)
+    array[:] = 1.0
+    return array
+
+asked = _accelerate._ask_for_huge_pages(True)  # numpy's default
+before = huge()
+with _accelerate.freed_memory_kept():
+    inside = touched()
+    in_run = huge() - before
+    assert _accelerate._ask_for_huge_pages(False) is False  # not asked for while the run goes on
+assert _accelerate._ask_for_huge_pages(True) is True        # and as before after it
+with _accelerate.small_pages():
+    with _accelerate.small_pages():
+        pass
+    assert _accelerate._ask_for_huge_pages(False) is False  # a nested block leaves the outer one's
+assert _accelerate._ask_for_huge_pages(True) is True
+print(in_run)
+"""
+
+
+def test_a_run_faults_new_arrays_in_small_pages_and_leaves_numpy_as_it_was():
+    # numpy asks for a huge page for every array of 4 MB and more; where Linux then compacts a
+    # 2 MB block on the first touch (transparent_hugepage in madvise mode) that was most of a
+    # run's system time here. Inside a run no array is in huge pages; after it numpy asks again.
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or _accelerate._ask_for_huge_pages(True) is None:
+        pytest.skip("numpy's huge-page switch, on Linux")
+    mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not mode.exists() or "[always]" in mode.read_text():
+        pytest.skip("transparent huge pages only where asked for (madvise) or never")
+    done = subprocess.run([sys.executable, "-c", _SMALL_PAGES], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == 0  # the 64 MB written inside the run: none of it in huge pages
