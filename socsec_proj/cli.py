@@ -544,9 +544,8 @@ def _write_tables(ds, scenario, folder: Path, progress, draws, *, chart_end, lan
     tables = tidy_tables(ds)
     for name, table in tables.items():
         _csv(table, folder / f"{name}.csv")
-    if draws is not None and "quantile" in draws.dims:  # --summary-only: no draw is kept
+    if draws is not None and "quantile" in draws.dims:  # --summary-only: no draw is kept; the report from the summary
         _write_draw_summary(draws, folder)
-        draws = None
     elif draws is not None:
         quantiles = summarize(draws, quantiles=DRAW_QUANTILES)
         for scheme in SCHEMES:
@@ -665,8 +664,7 @@ def _run(args) -> int:
             charts = _draw_charts(worker, ds, scenario, chart_end, args.lang)
             draws = _stochastic(scenario, args.draws, args.seed, args.scheduler, args.summary_only) if args.draws \
                 else None
-            draw_charts = _draw_charts(worker, ds, scenario, chart_end, args.lang, draws) \
-                if draws is not None and "quantile" not in draws.dims else None
+            draw_charts = _draw_charts(worker, ds, scenario, chart_end, args.lang, draws) if draws is not None else None
             sets = _assumption_sets(scenario, projected)
             _step(progress, f"{scenario.name}: projected")
             _import_writers(charts_here=not worker.running)  # matplotlib is the chart process's

@@ -539,11 +539,29 @@ def check_summary_variables(names=None) -> tuple:
     return names
 
 
+#: The suffix of a summary's national quantiles: ``{variable}_national`` (quantile, year), the
+#: quantiles over draws of China's total of the variable (``funds.measures.national_sum``; a
+#: quantile of a sum is not the sum of the provinces' quantiles).
+NATIONAL = "_national"
+
+
+def _quantile_values(values: dict, name: str) -> np.ndarray:
+    """A chunk's values of the summary variable ``name`` ``[draw, province, year]``, a copy (``values``
+    may be views of buffers the next chunk writes), or of China's total ``[draw, year]`` for
+    ``{variable}_national`` (:data:`NATIONAL`)."""
+    from .funds.measures import national_sum
+
+    if name.endswith(NATIONAL) and name not in values:
+        return national_sum(values[name[:-len(NATIONAL)]])
+    return values[name].copy()
+
+
 def reduce_chunk(part: dict, variables, horizon: int) -> dict:
     """What a summary keeps of one chunk (:func:`kept`'s dict), cut at ``horizon``: the sum over
     its draws of every variable and how many draws it holds a number for (NaN left out, as in
     the quantiles and in xarray's ``mean``), each draw's depletion years (per province and national; NaN:
-    never) and the values of ``variables`` (for the exact quantiles).
+    never) and the values of ``variables`` (for the exact quantiles; ``{variable}_national``: of
+    China's total, :func:`_quantile_values`).
 
     Runs where the chunk was computed (a dask worker reduces its own chunks).
     """
@@ -557,8 +575,7 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
     values = {name: array[..., cut] for name, array in part.items() if name != "coords"}
     n_draws = len(values["population_total"])
     out = {"draws": n_draws, "sums": {}, "counts": {},
-           # copies: ``part`` may hold views of buffers the next chunk writes (kept(copy=False))
-           "values": {name: values[name].copy() for name in variables}, "depletion": {}}
+           "values": {name: _quantile_values(values, name) for name in variables}, "depletion": {}}
     for name, array in values.items():
         missing = np.isnan(array)  # once for both: numpy's nansum would look for NaN again
         out["sums"][name] = np.where(missing, 0.0, array).sum(axis=0)  # nansum's own sum, the same bits
@@ -652,6 +669,8 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
     xarray.Dataset
         - ``{variable}`` of ``variables``: dims ``quantile``, ``province``, ``year``, exact
           quantiles over the draws (equal to ``summarize`` of the same draws kept whole);
+        - ``{variable}_national``: dims ``quantile``, ``year``, the exact quantiles over the draws
+          of China's total (all 31 provinces, as the national depletion years);
         - ``{name}_mean`` of every variable a stochastic run keeps: the mean over draws
           (``province``, ``year``; the drivers by ``year``);
         - ``{scheme}_depletion_year`` (``draw``, ``province``) and
@@ -662,25 +681,28 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
           depleted in or before each year.
     """
     _, horizon = _projection_years(scenario)
-    store = sums = counts = depletion = None
-    for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client,
-                                          chunk_size, engine):
-        if store is None:
-            first = reduced["values"][variables[0]]
-            store = reductions.QuantileStore(variables, draws, first.shape[1:], quantiles)
+    national = tuple(name + NATIONAL for name in variables)
+    stores = sums = counts = depletion = None
+    for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables + national, horizon,
+                                          client, chunk_size, engine):
+        if stores is None:  # by province and year, and China's totals by year: two shapes of cells
+            stores = [reductions.QuantileStore(names, draws, reduced["values"][names[0]].shape[1:], quantiles)
+                      for names in (variables, national)]
             sums = {name: np.zeros_like(total) for name, total in reduced["sums"].items()}
             counts = {name: np.zeros(total.shape, dtype=np.int64) for name, total in reduced["sums"].items()}
             depletion = {key: np.empty((draws,) + years.shape[1:], dtype=np.float32)
                          for key, years in reduced["depletion"].items()}
-        store.add(start, reduced["values"])
+        for store in stores:
+            store.add(start, reduced["values"])
         for name, total in reduced["sums"].items():
             sums[name] += total
             counts[name] += reduced["counts"][name]
         for key, years in reduced["depletion"].items():
             depletion[key][start:start + reduced["draws"]] = years
-    results = {name: store.quantiles(name) for name in variables}
-    missed = {name: np.flatnonzero(store.missed(name)) for name in variables if store.missed(name).any()}
-    del store
+    results = {name: store.quantiles(name) for store in stores for name in store.names}
+    missed = {name: np.flatnonzero(store.missed(name)) for store in stores for name in store.names
+              if store.missed(name).any()}
+    del stores
     if missed:  # (about one run in a thousand) the draws again, every value of those cells kept
         _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, client, chunk_size,
                     engine, store_folder)
@@ -692,6 +714,8 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
         declared = VARIABLES[name]
         variables_out[name] = (("quantile", "province", "year"), results[name],
                                {"units": declared.units, "long_name": f"{declared.long_name}: quantiles over draws"})
+        variables_out[name + NATIONAL] = (("quantile", "year"), results[name + NATIONAL], {
+            "units": declared.units, "long_name": f"{declared.long_name}, China's total: quantiles over draws"})
     for name, total in sums.items():
         declared = VARIABLES[name]
         dims = ("year",) if name.startswith("driver_") else ("province", "year")

@@ -30,6 +30,30 @@ def test_summary_only_writes_the_summary_and_no_draws(tmp_path):
     assert probability.iloc[:, 1].between(0, 1).all()
 
 
+def test_a_summary_only_run_reports_its_draws_as_a_run_keeping_them(tmp_path):
+    """summary.md and report.html of ``--summary-only`` hold the depletion years over the draws
+    (the same table as of the draws kept whole: each draw's years are kept as it is reduced), and
+    the fan charts (China's total, 1 % to 99.5 %) and depletion-year histograms are drawn."""
+    from socsec_proj.report.summary import draws_depletion
+
+    out = tmp_path / "results"
+    assert cli.main(["run", "baseline", "--end", "2040", "--draws", "12", "--seed", "2", "--summary-only",
+                     "--lang", "en", "--out", str(out)]) == 0
+    folder = out / "baseline"
+    for scheme in ("employee_pension", "injury"):
+        for chart in (f"{scheme}_fan.png", f"{scheme}_depletion_years.png"):
+            assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", chart
+    text = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "## Stochastic draws" in text and "12 stochastic draws (seed 2)" in text
+    whole = ssp.run(ssp.load_scenario("baseline").model_copy(update={"horizon": 2040}), draws=12, seed=2)
+    table = draws_depletion(whole)
+    for scheme, row in table.iterrows():
+        assert f"| {scheme} | " + " | ".join(row.tolist()) + " |" in text, scheme
+    assert "![Work-injury insurance: fund balance across draws](injury_fan.png)" in text
+    section = (folder / "report.html").read_text(encoding="utf-8").split("Stochastic draws</span>", 1)[1]
+    assert "12 draws of fertility" in section and section.count("<img src=\"data:image/png;base64,") >= 12
+
+
 def test_draws_are_written_as_float32_without_what_is_worked_out_from_them(tmp_path):
     from socsec_proj.stochastic import DERIVED
 

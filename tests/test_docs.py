@@ -46,6 +46,16 @@ def test_parameter_reference_is_generated_and_lists_every_parameter():
     assert employer in committed
 
 
+def test_pages_hold_no_control_characters():
+    # a formula once written through a Python string lost "\text" to tabs ("\t"; "\rfloor" to a
+    # line break): the page still built, with "ext{below}" in its maths
+    pages = [*DOCS.glob("*.md"), ROOT / "README.md", ROOT / "ARCHITECTURE.md", ROOT / "params" / "SOURCES.md",
+             ROOT / "benchmarks" / "README.md"]
+    for page in pages:
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            assert not any(ord(c) < 32 for c in line), f"{page.name}:{number}: {line!r}"
+
+
 def test_formulas_become_mathml_without_a_script():
     spec = importlib.util.spec_from_file_location("_math", DOCS / "_math.py")
     module = importlib.util.module_from_spec(spec)

@@ -179,6 +179,34 @@ def test_summary_equals_the_summary_of_the_draws_kept_whole(whole_and_summary):
                                    err_msg=name)
 
 
+def test_summary_national_quantiles_are_those_of_china_s_total_of_the_draws_kept_whole(whole_and_summary):
+    # a quantile of the provinces' sum is not the sum of their quantiles: kept per draw as it is reduced
+    whole, summary = whole_and_summary
+    for name in stochastic.SUMMARY_VARIABLES:
+        national = summary[f"{name}_national"]
+        assert national.dims == ("quantile", "year")
+        total = whole[name].sum("province", min_count=1).transpose("draw", "year").values
+        np.testing.assert_array_equal(national.values, _nanquantile(total.T, QUANTILES), err_msg=name)
+        held = ~np.isnan(national.values)
+        assert not np.array_equal(national.values[held], summary[name].sum("province").values[held])
+
+
+def test_a_summary_s_depletion_years_and_their_quantiles_are_those_of_the_draws_kept_whole(whole_and_summary):
+    from socsec_proj.funds.measures import depletion_year_quantiles
+
+    whole, summary = whole_and_summary
+    for scheme in ("employee_pension", "injury"):
+        for national in (True, False):
+            np.testing.assert_array_equal(
+                depletion_year(summary, scheme, national_total=national).transpose("draw", ...).values,
+                depletion_year(whole, scheme, national_total=national).transpose("draw", ...).values)
+        np.testing.assert_array_equal(depletion_year_quantiles(summary, scheme, (0.05, 0.5, 0.95)).values,
+                                      depletion_year_quantiles(whole, scheme, (0.05, 0.5, 0.95)).values)
+    with pytest.raises(InputError, match="employee_pension_national_depletion_year"):
+        depletion_year(summary.drop_vars("employee_pension_national_depletion_year"), "employee_pension",
+                       national_total=True)
+
+
 def test_summary_depletion_years_and_probability_by_year(whole_and_summary):
     whole, summary = whole_and_summary
     for scheme in ("employee_pension", "unemployment"):
@@ -338,3 +366,22 @@ def test_the_store_takes_its_quantiles_on_this_thread_alone(monkeypatch):
         got = store.quantiles("a", QUANTILES)
     assert threads == [1]
     np.testing.assert_array_equal(got, _nanquantile(np.moveaxis(values, 0, -1), QUANTILES))
+
+
+def test_a_summary_s_fan_chart_and_histogram_are_those_of_the_draws_kept_whole(whole_and_summary):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from socsec_proj.report import plots
+
+    whole, summary = whole_and_summary
+
+    for province in (None, "CN-GD"):  # the median line as drawn, and the bars (each a count of draws)
+        medians = [plots.fan_chart(ds, "employee_pension", province, quantiles=(0.05, 0.5, 0.95), end=None)
+                   .axes[0].lines[0].get_ydata() for ds in (whole, summary)]
+        np.testing.assert_allclose(medians[1], medians[0], rtol=1e-12, err_msg=str(province))
+        bars = [[p.get_height() for p in plots.depletion_histogram(ds, "injury", province).axes[0].patches]
+                for ds in (whole, summary)]
+        assert bars[0] == bars[1] and sum(bars[0]) == 40
+    with pytest.raises(InputError, match="quantiles it holds: 0.01, 0.05, 0.5, 0.95, 0.995"):
+        plots.fan_chart(summary, "employee_pension", quantiles=(0.25, 0.5, 0.75))

@@ -41,6 +41,12 @@ def national(ds: xr.Dataset, scheme: str) -> xr.Dataset:
     return out
 
 
+def national_sum(values: np.ndarray) -> np.ndarray:
+    """China's total of values by province, ``(..., province, year) -> (..., year)``: the sum over
+    provinces, NaN where no province has a number (as xarray's ``sum("province", min_count=1)``)."""
+    return np.where(np.isnan(values).all(axis=-2), np.nan, np.nansum(values, axis=-2))
+
+
 def first_year_below_zero(balance: np.ndarray, years: np.ndarray, national_total: bool = False) -> np.ndarray:
     """The rule of :func:`depletion_year` on arrays: the smallest year from 2024 with a balance below zero.
 
@@ -59,8 +65,7 @@ def first_year_below_zero(balance: np.ndarray, years: np.ndarray, national_total
         First year [year], NaN if the balance never falls below zero within the years given.
     """
     if national_total:
-        # NaN where no province has a number, as xarray's sum(min_count=1)
-        balance = np.where(np.isnan(balance).all(axis=-2), np.nan, np.nansum(balance, axis=-2))
+        balance = national_sum(balance)
     # a summary-only run asks this twelve times per chunk of draws: on the values, not through
     # xarray (about 1 ms a call there, 0.3 ms of a draw's ~6)
     below = (balance < 0) & (years >= FUND_BASE_YEAR)
@@ -75,6 +80,11 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     on: the pension funds' years 2020-2023 are the model's backcast of the past, held against
     the bulletins by :mod:`socsec_proj.validation`, not a projection.
 
+    A stochastic summary (``ssp.run(..., draws=N, summary=...)``, whose balances are quantiles)
+    keeps each draw's depletion years as it reduces the draws: they are returned as kept
+    (``{scheme}_depletion_year`` by draw and province, ``{scheme}_national_depletion_year`` by
+    draw), the same years as of the draws kept whole.
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -86,6 +96,12 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     """
     _check_scheme(ds, scheme)
     balance = ds[f"{scheme}_balance"]
+    if "quantile" in balance.dims:
+        kept = f"{scheme}_national_depletion_year" if national_total else f"{scheme}_depletion_year"
+        if kept not in ds.data_vars:
+            raise InputError(f"a summary without {kept}", key=kept,
+                             expected="a summary of ssp.run(..., summary=...), which keeps each draw's depletion years")
+        return ds[kept]
     if national_total and "province" not in balance.dims:
         raise InputError(f"{scheme}_balance has no province dimension to sum", key="national_total",
                          expected="a Dataset by province (a national one: national_total=False)")
@@ -136,13 +152,19 @@ def depletion_year_quantiles(draws: xr.Dataset, scheme: str = "employee_pension"
         raise InputError("the Dataset has no draw dimension", key="draws", expected="a stochastic projection")
     years = depletion_year(draws, scheme, national_total=national_total)
     never = years.isnull()
-    result = years.fillna(np.inf).quantile(q, dim="draw", method="inverted_cdf")
+    result = year_quantiles(years, q)
     result.name = f"{scheme}_depletion_year"
     horizon = int(draws["year"].values[-1])
     result.attrs.update(units="year", horizon=horizon, never_depleted=float(never.mean("draw").max()),
                         long_name=f"quantiles over draws of the first year the {scheme.replace('_', ' ')} balance "
                                   f"is below zero (inf: not by {horizon})")
     return result
+
+
+def year_quantiles(years: xr.DataArray, quantiles) -> xr.DataArray:
+    """The rule of :func:`depletion_year_quantiles` on depletion years by draw (NaN: never): a
+    never-depleted draw counts as +inf, and a quantile is a year some draw has (``inverted_cdf``)."""
+    return years.fillna(np.inf).quantile([float(x) for x in quantiles], dim="draw", method="inverted_cdf")
 
 
 def format_depletion_year(year, horizon: int) -> str:

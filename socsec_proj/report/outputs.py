@@ -343,17 +343,24 @@ def chart_plan(ds: xr.Dataset, prices, end: int, lang: str | None = None) -> lis
 
 def draw_chart_plan(draws: xr.Dataset, prices, end: int, lang: str | None = None) -> list[tuple]:
     """The fan chart and the depletion-year histogram of each scheme of a stochastic run
-    (``draws``; ``prices`` over its years), as :func:`chart_plan`."""
+    (``draws``, or its summary; ``prices`` over its years), as :func:`chart_plan`. A summary's fan
+    shows every quantile it holds when they pair around the median (the command line's 1 % to
+    99.5 %), else the fan's own."""
     from . import plots
     from .fonts import resolve_language
 
     lang = resolve_language(lang)
+    fan = {}
+    if "quantile" in draws.dims:
+        held = [float(q) for q in draws["quantile"].values]
+        if len(held) % 2 == 1 and held[len(held) // 2] == 0.5:
+            fan = {"quantiles": tuple(held)}
     plan = []
     for scheme in SCHEMES:
         if f"{scheme}_balance" not in draws.data_vars:
             continue
         plan.append((f"fan:{scheme}", f"{scheme}_fan.png", f"{SCHEME_TITLES[scheme]}: fund balance across draws",
-                     lambda scheme=scheme: plots.fan_chart(draws, scheme, prices=prices, end=end, lang=lang)))
+                     lambda scheme=scheme: plots.fan_chart(draws, scheme, prices=prices, end=end, lang=lang, **fan)))
         plan.append((f"depletion:{scheme}", f"{scheme}_depletion_years.png",
                      f"{SCHEME_TITLES[scheme]}: depletion year across draws",
                      lambda scheme=scheme: plots.depletion_histogram(draws, scheme)))
@@ -434,9 +441,12 @@ def rehearse(lang: str | None = None, dpi: int = 150, stop=None) -> None:
 
 
 def chart_draws(draws: xr.Dataset) -> xr.Dataset:
-    """The part of a stochastic run its charts read (the balances, with every coordinate):
-    what the command line sends to the process drawing them."""
-    return draws[[f"{scheme}_balance" for scheme in SCHEMES if f"{scheme}_balance" in draws.data_vars]]
+    """The part of a stochastic run its charts read (the balances, with every coordinate; of a
+    summary also China's balance and the depletion years it keeps): what the command line sends
+    to the process drawing them."""
+    read = [f"{scheme}_{part}" for scheme in SCHEMES if f"{scheme}_balance" in draws.data_vars
+            for part in ("balance", "balance_national", "depletion_year", "national_depletion_year")]
+    return draws[[name for name in read if name in draws.data_vars]]
 
 
 def last_chart_year(ds: xr.Dataset, chart_end: int = CHART_END) -> int:

@@ -34,6 +34,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ..errors import InputError
 from .fonts import font_family, resolve_language
 from .prices import to_base_prices
 from .summary import CHART_END, SCHEME_TITLES, SCHEME_TITLES_ZH, SCHEMES, aggregate
@@ -745,12 +746,14 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     ----------
     draws : xarray.Dataset
         A stochastic projection (``ssp.run(..., draws=N)``) with ``{scheme}_balance``
-        (draw, province, year) [CNY].
+        (draw, province, year) [CNY]; or its summary (``ssp.run(..., draws=N, summary=...)``),
+        whose quantiles are drawn as they are (``{scheme}_balance_national`` for China's total).
     scheme : str
     province : str, optional
-        One province; None for the total of the Dataset's provinces.
+        One province; None for the total of the Dataset's provinces (of a summary: China's, all 31).
     quantiles : sequence of float
-        Odd number of symmetric quantiles; the middle one is drawn as the line.
+        Odd number of quantiles, paired from the outside in (the 1st with the last, ...); the
+        middle one is drawn as the line. Of a summary, quantiles it holds.
     prices : xarray.DataArray, optional
         Price index over ``year`` [1]: the scenario's central CPI path (every draw deflated by
         it, so the fan shows the spread of the balances, not of the price level); None for
@@ -764,9 +767,20 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     name = f"{scheme}_balance"
     _require(draws, name)
     part = _until(draws, end)
-    balance = part[name].sel(province=province) if province else part[name].sum("province", min_count=1)
-    balance = to_base_prices(balance.dropna("year", how="all"), prices)
-    bands = balance.quantile(list(quantiles), dim="draw")
+    if "quantile" in part[name].dims:  # a summary: its quantiles are the bands
+        if not province:
+            _require(draws, name + "_national")
+        held = part[name].sel(province=province) if province else part[name + "_national"]
+        absent = [q for q in quantiles if not np.isclose(held["quantile"].values, q).any()]
+        if absent:
+            raise InputError(f"quantiles {absent} are not in the summary", key="quantiles",
+                             expected=f"quantiles it holds: {', '.join(f'{q:g}' for q in held['quantile'].values)}")
+        picked = [int(np.flatnonzero(np.isclose(held["quantile"].values, q))[0]) for q in quantiles]
+        bands = to_base_prices(held.isel(quantile=picked).dropna("year", how="all"), prices)
+    else:
+        balance = part[name].sel(province=province) if province else part[name].sum("province", min_count=1)
+        balance = to_base_prices(balance.dropna("year", how="all"), prices)
+        bands = balance.quantile(list(quantiles), dim="draw")
     units = str(draws[name].attrs.get("units", "CNY"))
     divisor, shown = _scale(float(np.nanmax(np.abs(bands.values))), units)
     fig, axes = _figure(9.0, 5.0, top=0.75 if lang != "both" else 1.0, left=0.95 if lang != "both" else 1.35,
@@ -777,7 +791,8 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     for i in range(n // 2):
         low, high = bands.isel(quantile=i).values, bands.isel(quantile=n - 1 - i).values
         ax.fill_between(years, low / divisor, high / divisor, color="tab:blue", alpha=0.18 + 0.12 * i, linewidth=0,
-                        label=f"{quantiles[i]:.0%}-{quantiles[n - 1 - i]:.0%} " + _say(lang, "of draws", "的模拟"))
+                        label=f"{100 * quantiles[i]:g}%-{100 * quantiles[n - 1 - i]:g}% "
+                        + _say(lang, "of draws", "的模拟"))
     ax.plot(years, bands.isel(quantile=n // 2).values / divisor, color="tab:blue", linewidth=2.2,
             label=_say(lang, "median", "中位数"))
     ax.axhline(0, color="0.3", linestyle="--", linewidth=0.9)
@@ -785,8 +800,9 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     ax.set_xlabel(_say(lang, "year (balance at the end of the fund year)", "年份（年末累计结余）"))
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     _thousands(ax.yaxis)
-    where = _name(draws, province) if province else _place(draws)
-    where_zh = _name(draws, province, "zh") if province else _place(draws, lang="zh")
+    summary_total = not province and "quantile" in draws[name].dims  # China's total, whatever is reported
+    where = _name(draws, province) if province else "China" if summary_total else _place(draws)
+    where_zh = _name(draws, province, "zh") if province else "全国" if summary_total else _place(draws, lang="zh")
     _title(fig, f"{SCHEME_TITLES[scheme]}: fund balance, {where}",
            f"{draws.sizes['draw']:,} " + _say(lang, "stochastic draws", "次随机模拟")
            + f"; {_scenario(draws, lang)}".rstrip("; "), f"{SCHEME_TITLES_ZH[scheme]}：基金累计结余，{where_zh}", lang)
@@ -800,12 +816,15 @@ def depletion_histogram(draws: xr.Dataset, scheme: str, province: str | None = N
     the median and 5-95 % range in the subtitle count them as after the horizon
     (:func:`~socsec_proj.funds.measures.depletion_year_quantiles`).
     """
-    from ..funds.measures import depletion_year, depletion_year_quantiles, format_depletion_year
+    from ..funds.measures import depletion_year, format_depletion_year, year_quantiles
 
     _check_scheme(scheme)
     _require(draws, f"{scheme}_balance")
-    selected = draws.sel(province=[province]) if province else draws
-    years = depletion_year(selected, scheme, national_total=True).values.ravel()
+    if province and "quantile" in draws[f"{scheme}_balance"].dims:  # a summary: the province's kept years
+        found = depletion_year(draws, scheme).sel(province=province)
+    else:
+        found = depletion_year(draws.sel(province=[province]) if province else draws, scheme, national_total=True)
+    years = found.values.ravel()
     horizon = int(draws["year"].values[-1])
     depleted = years[np.isfinite(years)].astype(int)
     fig, axes = _figure(9.0, 4.8)
@@ -821,7 +840,7 @@ def depletion_histogram(draws: xr.Dataset, scheme: str, province: str | None = N
     ax.set_ylabel("draws")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     low, median, high = (format_depletion_year(q, horizon) for q in
-                         depletion_year_quantiles(selected, scheme, (0.05, 0.5, 0.95)).values)
+                         year_quantiles(found, (0.05, 0.5, 0.95)).values)
     share = f"median {median}, 5-95 %: {low} to {high}"
     where = _name(draws, province) if province else _place(draws)
     _title(fig, f"{SCHEME_TITLES[scheme]}: depletion year, {where}",
