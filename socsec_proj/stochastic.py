@@ -368,8 +368,10 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
     # freed memory reused, not faulted in afresh, while the chunks run here or their results arrive
     with freed_memory_kept():
         if summary is not None:
+            # the national figures those of the provinces reported, pooled, as of draws kept whole
             return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
-                                         chunk_size=chunk_size, engine=engine, store_folder=store_folder), reported)
+                                         chunk_size=chunk_size, engine=engine, store_folder=store_folder,
+                                         pooled=reported), reported)
         if client is None:
             collected = None
             setup = chunk_setup(scenario)
@@ -540,32 +542,40 @@ def check_summary_variables(names=None) -> tuple:
 
 
 #: The suffix of a summary's national quantiles: ``{variable}_national`` (quantile, year), the
-#: quantiles over draws of China's total of the variable (``funds.measures.national_sum``; a
-#: quantile of a sum is not the sum of the provinces' quantiles).
+#: quantiles over draws of the variable's total over the provinces the run reports (China's, all
+#: 31, by default; ``funds.measures.national_sum``): a quantile of a sum is not the sum of the
+#: provinces' quantiles.
 NATIONAL = "_national"
 
 
-def _quantile_values(values: dict, name: str) -> np.ndarray:
+def _quantile_values(values: dict, name: str, pooled) -> np.ndarray:
     """A chunk's values of the summary variable ``name`` ``[draw, province, year]``, a copy (``values``
-    may be views of buffers the next chunk writes), or of China's total ``[draw, year]`` for
-    ``{variable}_national`` (:data:`NATIONAL`)."""
+    may be views of buffers the next chunk writes), or for ``{variable}_national`` (:data:`NATIONAL`)
+    the total ``[draw, year]`` of the provinces ``pooled`` (indices; all of them if None)."""
     from .funds.measures import national_sum
 
     if name.endswith(NATIONAL) and name not in values:
-        return national_sum(values[name[:-len(NATIONAL)]])
+        by_province = values[name[:-len(NATIONAL)]]
+        return national_sum(by_province if pooled is None else by_province[:, pooled])
     return values[name].copy()
 
 
-def reduce_chunk(part: dict, variables, horizon: int) -> dict:
+def reduce_chunk(part: dict, variables, horizon: int, pooled=None) -> dict:
     """What a summary keeps of one chunk (:func:`kept`'s dict), cut at ``horizon``: the sum over
     its draws of every variable and how many draws it holds a number for (NaN left out, as in
-    the quantiles and in xarray's ``mean``), each draw's depletion years (per province and national; NaN:
-    never) and the values of ``variables`` (for the exact quantiles; ``{variable}_national``: of
-    China's total, :func:`_quantile_values`).
+    the quantiles and in xarray's ``mean``), each draw's depletion years (per province and of the
+    provinces ``pooled``; NaN: never) and the values of ``variables`` (for the exact quantiles;
+    ``{variable}_national``: of the provinces ``pooled``, :func:`_quantile_values`).
 
+    ``pooled``: the codes of the provinces a run reports, whose pooled balance is its national
+    one (as ``depletion_year(..., national_total=True)`` sums a Dataset's provinces); None: all.
     Runs where the chunk was computed (a dask worker reduces its own chunks).
     """
     from .funds.measures import first_year_below_zero
+
+    if pooled is not None:
+        codes = list(part["coords"]["province"])
+        pooled = [codes.index(code) for code in pooled]
 
     years = np.asarray(part["coords"]["year"])
     cut = years <= horizon
@@ -575,7 +585,7 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
     values = {name: array[..., cut] for name, array in part.items() if name != "coords"}
     n_draws = len(values["population_total"])
     out = {"draws": n_draws, "sums": {}, "counts": {},
-           "values": {name: _quantile_values(values, name) for name in variables}, "depletion": {}}
+           "values": {name: _quantile_values(values, name, pooled) for name in variables}, "depletion": {}}
     for name, array in values.items():
         missing = np.isnan(array)  # once for both: numpy's nansum would look for NaN again
         out["sums"][name] = np.where(missing, 0.0, array).sum(axis=0)  # nansum's own sum, the same bits
@@ -587,19 +597,19 @@ def reduce_chunk(part: dict, variables, horizon: int) -> dict:
         if f"{scheme}_balance" in values:
             balance = values[f"{scheme}_balance"]
             out["depletion"][scheme] = first_year_below_zero(balance, projected_years)
-            out["depletion"][f"{scheme}_national"] = first_year_below_zero(balance, projected_years,
-                                                                           national_total=True)
+            out["depletion"][f"{scheme}_national"] = first_year_below_zero(
+                balance if pooled is None else balance[:, pooled], projected_years, national_total=True)
     return out
 
 
-def _summary_chunk_in_worker(name_or_path, seed, start, stop, variables, horizon):
+def _summary_chunk_in_worker(name_or_path, seed, start, stop, variables, horizon, pooled):
     """What a dask worker runs for a summary: its chunk, reduced there (numba on one thread, the
     worker's cubes reused and small pages as in :func:`_chunk_in_worker`)."""
     with single_threaded(), kept_buffers(), small_pages():
-        return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop, copy=False), variables, horizon)
+        return reduce_chunk(simulate_chunk(name_or_path, seed, start, stop, copy=False), variables, horizon, pooled)
 
 
-def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, client, chunk_size, engine):
+def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, pooled, client, chunk_size, engine):
     """``(start, reduced chunk)`` in draw order, computed here or on ``client``'s workers.
 
     With a client the chunks go out in waves of :data:`reductions.BUFFER_DRAWS` draws, the
@@ -612,7 +622,8 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
         # in worker processes if asked: a reduced chunk is small (~4 MB for 32 draws), and on
         # threads the chunks' Python holds the GIL (1.6 of 2 cores busy)
         for (start, _), reduced in _chunks_here(bounds, lambda bounds: reduce_chunk(
-                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup, copy=False), variables, horizon),
+                simulate_chunk(scenario, seed, *bounds, engine=engine, setup=setup, copy=False), variables, horizon,
+                pooled),
                 processes=SUMMARY_ON_PROCESSES):
             yield start, reduced
         return
@@ -625,7 +636,7 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
     waves += [wave] if wave else []
 
     def submit(wave):
-        return [(a, client.submit(_summary_chunk_in_worker, name_or_path, seed, a, b, variables, horizon,
+        return [(a, client.submit(_summary_chunk_in_worker, name_or_path, seed, a, b, variables, horizon, pooled,
                                   pure=False)) for a, b in wave]
 
     pending = submit(waves[0])
@@ -637,16 +648,16 @@ def _reduced_chunks(scenario, name_or_path, draws, seed, variables, horizon, cli
         pending = following
 
 
-def _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, client, chunk_size,
-                engine, store_folder) -> None:
+def _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, pooled, client,
+                chunk_size, engine, store_folder) -> None:
     """The quantiles of the cells ``missed[name]`` (flat indices) whose bands did not hold them
     (:class:`reductions.QuantileStore`), from every draw again: the chunks are computed anew from
     their seeds (the same bits) and those cells' values written whole to a :class:`reductions.DrawStore`."""
     stores = {name: reductions.DrawStore([name], draws, (len(cells),), folder=store_folder)
               for name, cells in missed.items()}
     try:
-        for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, tuple(missed), horizon, client,
-                                              chunk_size, engine):
+        for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, tuple(missed), horizon, pooled,
+                                              client, chunk_size, engine):
             for name, cells in missed.items():
                 values = reduced["values"][name]
                 stores[name].add(start, {name: values.reshape(len(values), -1)[:, cells]})
@@ -660,9 +671,10 @@ def _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed,
 
 
 def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variables=SUMMARY_VARIABLES, *,
-                client=None, chunk_size=None, engine="numba", store_folder=None) -> xr.Dataset:
+                client=None, chunk_size=None, engine="numba", store_folder=None, pooled=None) -> xr.Dataset:
     """A stochastic run that keeps only a summary, reduced chunk by chunk (see :func:`run` and
-    :mod:`socsec_proj.reductions`); ``scenario`` already checked.
+    :mod:`socsec_proj.reductions`); ``scenario`` already checked. ``pooled``: the codes of the
+    provinces whose pooled balance is the national one (those the run reports; None: all 31).
 
     Returns
     -------
@@ -670,12 +682,12 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
         - ``{variable}`` of ``variables``: dims ``quantile``, ``province``, ``year``, exact
           quantiles over the draws (equal to ``summarize`` of the same draws kept whole);
         - ``{variable}_national``: dims ``quantile``, ``year``, the exact quantiles over the draws
-          of China's total (all 31 provinces, as the national depletion years);
+          of the total of the provinces ``pooled`` (China's, by default);
         - ``{name}_mean`` of every variable a stochastic run keeps: the mean over draws
           (``province``, ``year``; the drivers by ``year``);
         - ``{scheme}_depletion_year`` (``draw``, ``province``) and
-          ``{scheme}_national_depletion_year`` (``draw``): each draw's first year with a balance
-          below zero [year], NaN if never within the horizon;
+          ``{scheme}_national_depletion_year`` (``draw``, of the provinces ``pooled``): each draw's
+          first year with a balance below zero [year], NaN if never within the horizon;
         - ``{scheme}_depletion_probability`` (``province``, ``year``) and
           ``{scheme}_national_depletion_probability`` (``year``): the share of draws [/1]
           depleted in or before each year.
@@ -684,8 +696,8 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
     national = tuple(name + NATIONAL for name in variables)
     stores = sums = counts = depletion = None
     for start, reduced in _reduced_chunks(scenario, name_or_path, draws, seed, variables + national, horizon,
-                                          client, chunk_size, engine):
-        if stores is None:  # by province and year, and China's totals by year: two shapes of cells
+                                          pooled, client, chunk_size, engine):
+        if stores is None:  # by province and year, and the pooled totals by year: two shapes of cells
             stores = [reductions.QuantileStore(names, draws, reduced["values"][names[0]].shape[1:], quantiles)
                       for names in (variables, national)]
             sums = {name: np.zeros_like(total) for name, total in reduced["sums"].items()}
@@ -704,8 +716,8 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
               if store.missed(name).any()}
     del stores
     if missed:  # (about one run in a thousand) the draws again, every value of those cells kept
-        _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, client, chunk_size,
-                    engine, store_folder)
+        _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed, horizon, pooled, client,
+                    chunk_size, engine, store_folder)
     ds, _ = _projection_years(scenario)
     ds = ds.sel(year=slice(None, horizon))
     years = ds["year"].values

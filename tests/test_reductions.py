@@ -191,6 +191,19 @@ def test_summary_national_quantiles_are_those_of_china_s_total_of_the_draws_kept
         assert not np.array_equal(national.values[held], summary[name].sum("province").values[held])
 
 
+def test_a_summary_of_some_provinces_pools_those_provinces_as_the_draws_kept_whole_do():
+    # every draw projects all 31; the national figures of a run reporting two are those two pooled
+    scenario = ssp.load_scenario("baseline").model_copy(update={"provinces": ["CN-GD", "CN-HE"], "horizon": 2060})
+    whole = ssp.run(scenario, draws=12, seed=4)
+    summary = stochastic.run(scenario, draws=12, seed=4, summary=QUANTILES, chunk_size=5)
+    assert list(summary["province"].values) == ["CN-GD", "CN-HE"]
+    for scheme in ("employee_pension", "unemployment"):
+        pooled = whole[f"{scheme}_balance"].sum("province", min_count=1).transpose("draw", "year").values
+        np.testing.assert_array_equal(summary[f"{scheme}_balance_national"].values, _nanquantile(pooled.T, QUANTILES))
+        np.testing.assert_array_equal(summary[f"{scheme}_national_depletion_year"].values,
+                                      depletion_year(whole, scheme, national_total=True).values)
+
+
 def test_a_summary_s_depletion_years_and_their_quantiles_are_those_of_the_draws_kept_whole(whole_and_summary):
     from socsec_proj.funds.measures import depletion_year_quantiles
 

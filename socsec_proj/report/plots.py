@@ -750,7 +750,7 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
         whose quantiles are drawn as they are (``{scheme}_balance_national`` for China's total).
     scheme : str
     province : str, optional
-        One province; None for the total of the Dataset's provinces (of a summary: China's, all 31).
+        One province; None for the total of the Dataset's provinces.
     quantiles : sequence of float
         Odd number of quantiles, paired from the outside in (the 1st with the last, ...); the
         middle one is drawn as the line. Of a summary, quantiles it holds.
@@ -800,9 +800,8 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     ax.set_xlabel(_say(lang, "year (balance at the end of the fund year)", "年份（年末累计结余）"))
     ax.legend(loc="lower left", fontsize=8, frameon=False)
     _thousands(ax.yaxis)
-    summary_total = not province and "quantile" in draws[name].dims  # China's total, whatever is reported
-    where = _name(draws, province) if province else "China" if summary_total else _place(draws)
-    where_zh = _name(draws, province, "zh") if province else "全国" if summary_total else _place(draws, lang="zh")
+    where = _name(draws, province) if province else _place(draws)
+    where_zh = _name(draws, province, "zh") if province else _place(draws, lang="zh")
     _title(fig, f"{SCHEME_TITLES[scheme]}: fund balance, {where}",
            f"{draws.sizes['draw']:,} " + _say(lang, "stochastic draws", "次随机模拟")
            + f"; {_scenario(draws, lang)}".rstrip("; "), f"{SCHEME_TITLES_ZH[scheme]}：基金累计结余，{where_zh}", lang)
