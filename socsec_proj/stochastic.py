@@ -555,9 +555,13 @@ def _quantile_values(values: dict, name: str, pooled) -> np.ndarray:
     from .funds.measures import national_sum
 
     if name.endswith(NATIONAL) and name not in values:
-        by_province = values[name[:-len(NATIONAL)]]
-        return national_sum(by_province if pooled is None else by_province[:, pooled])
+        return national_sum(_pooled(values[name[:-len(NATIONAL)]], pooled))
     return values[name].copy()
+
+
+def _pooled(by_province: np.ndarray, pooled) -> np.ndarray:
+    """The provinces ``pooled`` (indices; None: all) of values ``[draw, province, year]``."""
+    return by_province if pooled is None else by_province[:, pooled]
 
 
 def reduce_chunk(part: dict, variables, horizon: int, pooled=None) -> dict:
@@ -597,8 +601,8 @@ def reduce_chunk(part: dict, variables, horizon: int, pooled=None) -> dict:
         if f"{scheme}_balance" in values:
             balance = values[f"{scheme}_balance"]
             out["depletion"][scheme] = first_year_below_zero(balance, projected_years)
-            out["depletion"][f"{scheme}_national"] = first_year_below_zero(
-                balance if pooled is None else balance[:, pooled], projected_years, national_total=True)
+            out["depletion"][f"{scheme}_national"] = first_year_below_zero(_pooled(balance, pooled), projected_years,
+                                                                           national_total=True)
     return out
 
 
@@ -721,13 +725,16 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
     ds, _ = _projection_years(scenario)
     ds = ds.sel(year=slice(None, horizon))
     years = ds["year"].values
+    # which provinces the national figures pool: measures.check_pooled refuses them for any other set
+    pooled_codes = {"pooled": ",".join(pooled if pooled is not None else (str(p) for p in ds["province"].values))}
     variables_out = {}
     for name in variables:
         declared = VARIABLES[name]
         variables_out[name] = (("quantile", "province", "year"), results[name],
                                {"units": declared.units, "long_name": f"{declared.long_name}: quantiles over draws"})
         variables_out[name + NATIONAL] = (("quantile", "year"), results[name + NATIONAL], {
-            "units": declared.units, "long_name": f"{declared.long_name}, China's total: quantiles over draws"})
+            "units": declared.units, "long_name": f"{declared.long_name}, provinces pooled: quantiles over draws",
+            **pooled_codes})
     for name, total in sums.items():
         declared = VARIABLES[name]
         dims = ("year",) if name.startswith("driver_") else ("province", "year")
@@ -741,7 +748,8 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
         for key, dims in ((scheme, ("draw", "province")), (f"{scheme}_national", ("draw",))):
             first_years = depletion[key]
             variables_out[f"{key}_depletion_year"] = (dims, first_years, {
-                "units": "year", "long_name": "first year the balance is below zero (NaN: not within the horizon)"})
+                "units": "year", "long_name": "first year the balance is below zero (NaN: not within the horizon)",
+                **(pooled_codes if key != scheme else {})})
             # NaN <= year is False: a draw never depleted counts as not depleted in any year
             by_year = np.stack([(first_years <= year).mean(axis=0) for year in years], axis=-1)
             variables_out[f"{key}_depletion_probability"] = (dims[1:] + ("year",), by_year, {

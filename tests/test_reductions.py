@@ -202,6 +202,15 @@ def test_a_summary_of_some_provinces_pools_those_provinces_as_the_draws_kept_who
         np.testing.assert_array_equal(summary[f"{scheme}_balance_national"].values, _nanquantile(pooled.T, QUANTILES))
         np.testing.assert_array_equal(summary[f"{scheme}_national_depletion_year"].values,
                                       depletion_year(whole, scheme, national_total=True).values)
+    # selected to fewer provinces, the summary has no national figure of them: refused, not China's or the two's
+    one = summary.sel(province=["CN-GD"])
+    with pytest.raises(InputError, match="pools CN-GD,CN-HE, the Dataset holds CN-GD"):
+        depletion_year(one, "employee_pension", national_total=True)
+    from socsec_proj.report import plots
+
+    with pytest.raises(InputError, match="employee_pension_balance_national pools CN-GD,CN-HE"):
+        plots.fan_chart(one, "employee_pension", quantiles=(0.05, 0.5, 0.95))
+    assert depletion_year(one, "employee_pension").sizes == {"draw": 12, "province": 1}  # by province: kept
 
 
 def test_a_summary_s_depletion_years_and_their_quantiles_are_those_of_the_draws_kept_whole(whole_and_summary):

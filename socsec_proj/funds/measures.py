@@ -47,6 +47,18 @@ def national_sum(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values).all(axis=-2), np.nan, np.nansum(values, axis=-2))
 
 
+def check_pooled(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """``ds[name]``, a summary's figure of its provinces pooled (``{variable}_national``,
+    ``{scheme}_national_depletion_year``), if ``ds`` holds the provinces it pooled; else
+    InputError: a summary selected to other provinces has no national figure of them."""
+    pooled = ds[name].attrs.get("pooled")
+    provinces = [str(code) for code in ds["province"].values]
+    if pooled is not None and pooled.split(",") != provinces:
+        raise InputError(f"{name} pools {pooled}, the Dataset holds {','.join(provinces)}", key=name,
+                         expected="the summary's own provinces (ssp.run(..., summary=...) with those provinces)")
+    return ds[name]
+
+
 def first_year_below_zero(balance: np.ndarray, years: np.ndarray, national_total: bool = False) -> np.ndarray:
     """The rule of :func:`depletion_year` on arrays: the smallest year from 2024 with a balance below zero.
 
@@ -83,7 +95,8 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
     A stochastic summary (``ssp.run(..., draws=N, summary=...)``, whose balances are quantiles)
     keeps each draw's depletion years as it reduces the draws: they are returned as kept
     (``{scheme}_depletion_year`` by draw and province, ``{scheme}_national_depletion_year`` by
-    draw), the same years as of the draws kept whole.
+    draw), the same years as of the draws kept whole; the national ones only of the provinces the
+    summary pooled (:func:`check_pooled`).
 
     Parameters
     ----------
@@ -101,7 +114,7 @@ def depletion_year(ds: xr.Dataset, scheme: str = "employee_pension", national_to
         if kept not in ds.data_vars:
             raise InputError(f"a summary without {kept}", key=kept,
                              expected="a summary of ssp.run(..., summary=...), which keeps each draw's depletion years")
-        return ds[kept]
+        return check_pooled(ds, kept) if national_total else ds[kept]
     if national_total and "province" not in balance.dims:
         raise InputError(f"{scheme}_balance has no province dimension to sum", key="national_total",
                          expected="a Dataset by province (a national one: national_total=False)")

@@ -747,7 +747,8 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     draws : xarray.Dataset
         A stochastic projection (``ssp.run(..., draws=N)``) with ``{scheme}_balance``
         (draw, province, year) [CNY]; or its summary (``ssp.run(..., draws=N, summary=...)``),
-        whose quantiles are drawn as they are (``{scheme}_balance_national`` for China's total).
+        whose quantiles are drawn as they are (``{scheme}_balance_national`` for its provinces
+        pooled; a summary selected to other provinces has none of them: InputError).
     scheme : str
     province : str, optional
         One province; None for the total of the Dataset's provinces.
@@ -768,15 +769,18 @@ def fan_chart(draws: xr.Dataset, scheme: str, province: str | None = None,
     _require(draws, name)
     part = _until(draws, end)
     if "quantile" in part[name].dims:  # a summary: its quantiles are the bands
+        from ..funds.measures import check_pooled
+
         if not province:
             _require(draws, name + "_national")
-        held = part[name].sel(province=province) if province else part[name + "_national"]
-        absent = [q for q in quantiles if not np.isclose(held["quantile"].values, q).any()]
+        held = part[name].sel(province=province) if province else check_pooled(part, name + "_national")
+        found = [np.flatnonzero(np.isclose(held["quantile"].values, q)) for q in quantiles]
+        absent = [q for q, where in zip(quantiles, found) if not where.size]
         if absent:
             raise InputError(f"quantiles {absent} are not in the summary", key="quantiles",
                              expected=f"quantiles it holds: {', '.join(f'{q:g}' for q in held['quantile'].values)}")
-        picked = [int(np.flatnonzero(np.isclose(held["quantile"].values, q))[0]) for q in quantiles]
-        bands = to_base_prices(held.isel(quantile=picked).dropna("year", how="all"), prices)
+        bands = to_base_prices(held.isel(quantile=[int(where[0]) for where in found]).dropna("year", how="all"),
+                               prices)
     else:
         balance = part[name].sel(province=province) if province else part[name].sum("province", min_count=1)
         balance = to_base_prices(balance.dropna("year", how="all"), prices)
