@@ -208,13 +208,15 @@ def test_balancing_rate_keeps_the_fund_solvent(baseline):
 def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
     rng = np.random.default_rng(seed)
     n_all, first, n_age = n_years + 2, 2, 12
-    retirees = rng.uniform(0, 1e4, (n_draws * n_prov, 2, n_all, n_age)) * (rng.uniform(0, 1, (1, 1, 1, n_age)) > 0.2)
-    population = np.moveaxis(retirees.reshape(n_draws, n_prov, 2, n_all, n_age), 3, 1) \
-        * rng.uniform(1.0, 3.0, (n_draws, n_all, n_prov, 2, n_age))
+    population = rng.uniform(0, 1e4, (n_draws, n_all, n_prov, 2, n_age))
     population[rng.uniform(0, 1, population.shape) < 0.1] = 0.0
+    # the labour stage's shares of residents drawing a pension (the same in every draw), some 0
+    share = rng.uniform(0, 1, (n_prov, 2, n_all, n_age)) * (rng.uniform(0, 1, (1, 1, 1, n_age)) > 0.2)
+    retirees = (share * np.moveaxis(population, 1, 3)).reshape(n_draws * n_prov, 2, n_all, n_age)
     n_rows = n_draws * n_prov
     inputs = _kernels.PensionStockInputs(
-        retirees=retirees, population=np.ascontiguousarray(population), first=first,
+        retirees=retirees, population=np.ascontiguousarray(population),
+        continuing=_kernels.continuing_share(share), first=first,
         level=rng.uniform(0.5, 2.0, n_rows), wages=rng.uniform(5000, 9000, (n_rows, n_years + 1)),
         paid=np.cumsum(rng.uniform(0, 1e4, (n_rows, n_years + 1)), axis=1),
         start=rng.integers(0, n_years + 1, (n_years, n_age)), per_account=rng.uniform(0, 0.01, (n_years, n_age)),
@@ -226,13 +228,33 @@ def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
     _kernels.pension_stock_numpy(inputs, slow)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
     # one new pensioner of a single age, in the last year: the kernel pays the reference's new pension
-    alone = inputs._replace(retirees=np.zeros_like(retirees))
+    alone = inputs._replace(retirees=np.zeros_like(retirees), continuing=np.zeros_like(inputs.continuing))
     alone.retirees[:, 0, first + n_years - 1, 3] = 1.0
     _kernels.pension_stock(alone, fast)
     new = _kernels.new_pension_numpy(alone.level, alone.wages, alone.paid, alone.start, alone.per_account,
                                      alone.account_first, np.tile(alone.per_wage, (n_draws, 1, 1)))
     if n_years > 1:
         np.testing.assert_array_equal(fast[:, -1], 12.0 * new[:, -1, 3])
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_continuing_pensioners_from_shares_are_those_of_the_cubes(n_draws, n_prov, n_years, seed):
+    # pensioners = share x residents: the continuing pensioners from the draw-free shares are, below the
+    # open age, min(last year's pensioners / last year's residents x residents, this year's pensioners)
+    # (the rule on each draw's cubes, one year younger last year) wherever the cohort had residents
+    rng = np.random.default_rng(seed)
+    n_age = 10
+    population = rng.uniform(1.0, 1e4, (n_draws, n_years, n_prov, 2, n_age))
+    share = rng.uniform(0, 1, (n_prov, 2, n_years, n_age)) * (rng.uniform(0, 1, (n_prov, 2, n_years, n_age)) > 0.2)
+    residents = np.moveaxis(population, 1, 3)                                           # (D, P, S, Y, A)
+    retirees = share * residents
+    continuing = _kernels.continuing_pensioners(retirees, population, _kernels.continuing_share(share))
+    from_cubes = np.minimum(retirees[..., :-1, :-2] / residents[..., :-1, :-2] * residents[..., 1:, 1:-1],
+                            retirees[..., 1:, 1:-1])
+    np.testing.assert_allclose(continuing[..., 1:, 1:-1], from_cubes, rtol=1e-12, atol=1e-9)
+    assert np.all(continuing <= retirees * (1 + 1e-12)) and np.all(continuing[..., 0, :] == 0.0)
+    assert np.all(continuing[..., 0] == 0.0)  # nobody of age 0 was a pensioner a year before
 
 
 @settings(deadline=None, max_examples=60)

@@ -250,6 +250,12 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     ds = accounts.with_member_totals(ds, ("employee_pension_contributors", "employee_pension_retirees"), engine)
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
+    # of each cohort's pensioners, those continuing from last year: the same in every draw (P, S, Y_all, A)
+    if "employee_pension_retiree_share" not in ds:
+        raise InputError("the Dataset has no employee_pension_retiree_share", key="stages",
+                         expected="the labour stage (project_coverage) before the fund stages")
+    continuing = _kernels.continuing_share(
+        ds.variables["employee_pension_retiree_share"].transpose("province", "sex", "year", "age").values)
     workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     retirees = retirees_all[..., first:, :]
     retirees_total = accounts.member_totals(ds, "employee_pension_retirees", first, engine)  # (D, P, Y)
@@ -269,7 +275,8 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     benefit_2024 = yearbook["fund_expenditure"].to_numpy() / (retirees_total[0, :, cal] * 12.0)
     at_2024 = first + cal
     joining = retirees[0, :, :, cal] - continuing_and_new(retirees_all[0, ..., at_2024 - 1:at_2024 + 1, :],
-                                                          population[0, at_2024 - 1:at_2024 + 1])[:, :, 1]
+                                                          population[0, at_2024 - 1:at_2024 + 1],
+                                                          continuing[:, :, at_2024 - 1:at_2024 + 1])[:, :, 1]
     weights = joining.sum(axis=1)
     # the formula of 2024 (draw 0): the terms cut to the years up to 2024 (paid and wages to one more column)
     paid, start, per_account, account_first, per_wage = terms
@@ -286,7 +293,8 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
 
     stock = _kernels.PensionStockInputs(
         retirees=np.ascontiguousarray(retirees_all).reshape((n_draws * n_prov,) + retirees_all.shape[2:]),
-        population=np.ascontiguousarray(population), first=first, level=np.tile(level, n_draws),
+        population=np.ascontiguousarray(population), continuing=continuing, first=first,
+        level=np.tile(level, n_draws),
         wages=rows(wages), paid=rows(paid), start=start, per_account=np.ascontiguousarray(per_account),
         account_first=np.ascontiguousarray(account_first), per_wage=np.ascontiguousarray(per_wage),
         indexation=rows(np.broadcast_to(index[:, None, :], (index.shape[0], n_prov, n_years))),

@@ -62,7 +62,11 @@ Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y
 their first axis, when only their totals are asked for);
 totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
-``outside_old`` (what calibrating the resident shares needs).
+``outside_old`` (what calibrating the resident shares needs); and ``retired_share[P, S, Y, A]``
+[/1], the share of the residents drawing a pension, the same in every draw below the open age
+(the retired cube is it times each draw's population there), at the open age that of draw 0
+(the open group merges two cohorts by each draw's population): what the pension stock's
+continuing pensioners follow (:func:`socsec_proj.funds._kernels.continuing_share`).
 """
 
 from __future__ import annotations
@@ -154,7 +158,8 @@ class CoverageInputs(NamedTuple):
 
 
 class CoverageOutputs(NamedTuple):
-    """Outputs of :func:`coverage_kernel`: cubes ``[D, P, S, Y, A]``, totals ``[D, P, Y]`` [persons]."""
+    """Outputs of :func:`coverage_kernel`: cubes ``[D, P, S, Y, A]``, totals ``[D, P, Y]`` [persons];
+    ``retired_share[P, S, Y, A]`` [/1] (no draw axis: see the module docstring)."""
 
     insured: np.ndarray
     retired: np.ndarray
@@ -164,6 +169,7 @@ class CoverageOutputs(NamedTuple):
     retired_total: np.ndarray
     outside_contributing: np.ndarray
     outside_old: np.ndarray
+    retired_share: np.ndarray
 
 
 @jit
@@ -263,6 +269,7 @@ def coverage_kernel(inputs, outputs):
     resident_contributors, resident_beneficiaries = outputs.resident_contributors, outputs.resident_beneficiaries
     insured_total, retired_total = outputs.insured_total, outputs.retired_total
     outside_contributing, outside_old = outputs.outside_contributing, outputs.outside_old
+    retired_share = outputs.retired_share
     n_draws, n_years, n_prov, n_sex, n_age = population.shape
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
@@ -402,6 +409,12 @@ def coverage_kernel(inputs, outputs):
                 open_rows_insured[d, t, 1] = open_insured[1] + open_insured[2] + open_waiting[t, 1] \
                     + open_waiting[t, 2]
                 open_rows_retired[d, t, 1] = open_retired[1] + open_retired[2]
+        # the retired shares by sex, the same for every draw below the open age; draw 0's at the open age
+        for s in range(n_sex):
+            for t in range(n_years):
+                for a in range(last):
+                    retired_share[p, s, t, a] = rows_retired[t, s, a]
+                retired_share[p, s, t, last] = open_rows_retired[0, t, s]
         _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, open_rows_retired,
                    resident_contribution[p], take_up, contributing_mask, pension_mask, insured, retired,
                    resident_contributors, resident_beneficiaries, insured_total, retired_total,
@@ -559,6 +572,8 @@ def _coverage_numpy_one(inputs, outputs, d):
         everyone = share_insured + waiting.sum(axis=2)             # insured workers, waiting included
         ins = np.stack([everyone[:, 0], everyone[:, 1] + everyone[:, 2]], axis=1)  # (P, S, A)
         ret = np.stack([share_retired[:, 0], share_retired[:, 1] + share_retired[:, 2]], axis=1)
+        if d == 0:  # the same in every draw below the open age; draw 0's at the open age
+            outputs.retired_share[:, :, t] = ret
         people = population[t]
         insured[:, :, t] = ins * people
         retired[:, :, t] = ret * people
