@@ -262,6 +262,15 @@ def members(ds: xr.Dataset, name: str) -> np.ndarray:
     return by_draw(ds, name, ("province", "sex", "year", "age"))
 
 
+def labour_share(ds: xr.Dataset, name: str) -> np.ndarray:
+    """A share of residents by cohort of the labour stage (``employee_pension_retiree_share``) as
+    ``[P, S, Y, A]`` (all years; no draw axis: the same in every draw below the open age), a view."""
+    if name not in ds:
+        raise InputError(f"the Dataset has no {name}", key="stages",
+                         expected="the labour stage (project_coverage) before the fund stages")
+    return ds.variables[name].transpose("province", "sex", "year", "age").values
+
+
 @jit
 def sex_age_totals(cube, first, totals):
     """``totals[n, t]`` = the sum over sex and age of ``cube[n, :, first + t, :]`` (the sums over

@@ -251,11 +251,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
     # of each cohort's pensioners, those continuing from last year: the same in every draw (P, S, Y_all, A)
-    if "employee_pension_retiree_share" not in ds:
-        raise InputError("the Dataset has no employee_pension_retiree_share", key="stages",
-                         expected="the labour stage (project_coverage) before the fund stages")
-    continuing = _kernels.continuing_share(
-        ds.variables["employee_pension_retiree_share"].transpose("province", "sex", "year", "age").values)
+    continuing = _kernels.continuing_share(accounts.labour_share(ds, "employee_pension_retiree_share"))
     workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     retirees = retirees_all[..., first:, :]
     retirees_total = accounts.member_totals(ds, "employee_pension_retirees", first, engine)  # (D, P, Y)
