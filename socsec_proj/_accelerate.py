@@ -233,6 +233,57 @@ def row_dot(x, y):
     return total
 
 
+def _prefetch_intrinsic():
+    """LLVM's ``llvm.prefetch`` of the cache line holding ``row[index]`` (a 1-d array), for
+    kernels: a read, kept in every cache level. A hint only: it changes no value."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def prefetch(typingctx, row, index):
+        if not isinstance(row, types.Array) or row.ndim != 1 or not isinstance(index, types.Integer):
+            return None
+
+        def codegen(context, builder, signature, args):
+            array_type = signature.args[0]
+            array = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1]], wraparound=False,
+                                               boundscheck=False)
+            byte_pointer = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            function = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0")
+            # read (0), the highest locality (3), data, not instructions (1)
+            builder.call(function, [builder.bitcast(pointer, byte_pointer), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                                    ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(row, index), codegen
+
+    return prefetch
+
+
+if DISABLE_JIT:
+    def prefetch_row(row):
+        """Nothing to fetch ahead of plain Python (numba disabled)."""
+else:
+    _prefetch = _prefetch_intrinsic()
+
+    @jit(inline="always")
+    def prefetch_row(row):
+        """Ask the CPU to bring ``row`` (a 1-d array) into its caches while the kernel works on
+        something else: a row a kernel reads a few steps later, at a stride the hardware does not
+        follow (the population cube ``[D, Y, P, S, A]`` read year after year for one province:
+        25 kB apart, each row 404 B). A hint only: it changes no value. The injury stock on a
+        captured chunk of 32 draws: 0.75-0.77 -> 0.51-0.53 ms per draw with the rows of two
+        years ahead (one year ahead was too late to cover the latency)."""
+        step = max(1, 64 // row.itemsize)  # one per cache line of 64 bytes
+        for index in range(0, row.shape[0], step):
+            _prefetch(row, index)
+
+
 ENGINES = ("numba", "numpy")
 
 #: A parallel kernel given less work than this (rows x years, e.g. provinces x draws x years)

@@ -103,6 +103,10 @@ _DECLARED = [
              "insured workers of the urban-employee pension (参保职工), not yet retired, at 1 July"),
     Variable("employee_pension_retirees", ("province", "sex", "age", "year"), "persons",
              "pensioners of the urban-employee pension (离退休人员) at 1 July"),
+    Variable("employee_pension_contributor_share", ("province", "sex", "age", "year"), "1",
+             "share of the residents insured as workers of the urban-employee pension at 1 July (the same "
+             "in every draw below the open age; at the open age, where each draw merges two cohorts by "
+             "its own population, that of the first draw)"),
     Variable("employee_pension_retiree_share", ("province", "sex", "age", "year"), "1",
              "share of the residents drawing an urban-employee pension at 1 July (the same in every draw "
              "below the open age; at the open age, where each draw merges two cohorts by its own "
@@ -346,6 +350,7 @@ def _rules() -> dict:
         "pension_coverage_rate": ("mean", ("population_total",), 1.0),
         "medical_coverage_rate": ("mean", ("population_total",), 1.0),
         "system_dependency_ratio": ("ratio", ("employee_pension_retirees", "employee_pension_contributors"), 1.0),
+        "employee_pension_contributor_share": ("ratio", ("employee_pension_contributors", "population"), 1.0),
         "employee_pension_retiree_share": ("ratio", ("employee_pension_retirees", "population"), 1.0),
         "employee_pension_average_benefit": ("mean", ("employee_pension_retirees",), 1.0),
         "resident_pension_average_benefit": ("mean", ("resident_pension_beneficiaries",), 1.0),
@@ -365,8 +370,8 @@ def _scheme(name: str) -> str | None:
         return "employee_pension"
     if name in _MEMBER_TOTALS:  # a scheme's tables sum the cube itself: the same column twice otherwise
         return None
-    if name == "employee_pension_retiree_share":  # a rate by age for the fund kernels: the tables show the members
-        return None
+    if name in ("employee_pension_contributor_share", "employee_pension_retiree_share"):
+        return None  # rates by age for the fund kernels: the tables show the members
     return next((scheme for scheme in SCHEMES if name.startswith(scheme + "_")), None)
 
 

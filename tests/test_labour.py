@@ -130,7 +130,7 @@ def test_draws_are_each_their_own_run(n_years, n_draws, seed, realistic):
     for d in range(n_draws):
         alone = coverage.run_coverage(population[d], *args[1:], engine="numba", minimum_years=minimum)
         for name in alone:
-            if name == "retired_share":  # no draw axis: every draw's below the open age, draw 0's there
+            if name in coverage.SHARES:  # no draw axis: every draw's below the open age, draw 0's there
                 share = together[name]
                 np.testing.assert_array_equal(share[..., :-1], alone[name][..., :-1], err_msg=f"draw {d}: {name}")
                 if d == 0:
@@ -138,8 +138,9 @@ def test_draws_are_each_their_own_run(n_years, n_draws, seed, realistic):
                 np.testing.assert_allclose(reference[name], share, rtol=1e-12, atol=1e-12, err_msg=name)
                 # the retired cube is the share times the draw's residents below the open age
                 residents = np.moveaxis(population[d], 0, 2)                               # (P, S, Y, A)
-                np.testing.assert_allclose(together["retired"][d][..., :-1], (share * residents)[..., :-1],
-                                           rtol=1e-14, atol=0, err_msg=name)
+                cube = together["insured" if name == "insured_share" else "retired"][d]
+                np.testing.assert_allclose(cube[..., :-1], (share * residents)[..., :-1], rtol=1e-14, atol=0,
+                                           err_msg=name)
                 continue
             np.testing.assert_array_equal(together[name][d], alone[name], err_msg=f"draw {d}: {name}")
             np.testing.assert_allclose(reference[name][d], alone[name], rtol=1e-12, atol=1e-9, err_msg=name)

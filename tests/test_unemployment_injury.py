@@ -269,9 +269,11 @@ def test_long_term_stock_by_hand():
     population = np.full((3, 1, 1, 3), 200.0)
     population[2, 0, 0, 2] = 180.0  # the oldest cohort loses 10 % of its residents in the last year
     new_rate = np.array([[0.01, 0.02]])
+    residents = np.moveaxis(population, 0, 2)                                   # (P, S, Y, A)
+    carried = injury.carried_working_share(insured / residents, retirees / residents)
     for kernel in (injury.long_term_stock, injury.long_term_stock_numpy):
         stock = np.empty((1, 2))
-        kernel(insured, retirees, population[None], 1, new_rate, stock)
+        kernel(insured, retirees, population[None], carried, 1, new_rate, stock)
         # year 1 (stationary): age 0: 1; age 1: 1 x 1 + 1 = 2; age 2: 2 x (0.5 / 1) + 0.5 = 1.5 -> 4.5
         # year 2: age 0: 2; age 1: 1 + 2 = 3; age 2: the open age gathers ages 1 and 2 of year 1,
         #   (2 + 1.5) x min(1, 0.4 / 0.75) x min(1, 180 / 400) + 40 x 0.02 = 3.5 x 0.5333 x 0.45 + 0.8 = 1.64
@@ -284,15 +286,40 @@ def test_long_term_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     rng = np.random.default_rng(seed)
     n_all = n_years + 2
     shape = (n_prov, 2, n_all, n_age)
-    insured = rng.uniform(0, 1e4, shape) * (rng.uniform(0, 1, shape) > 0.2)   # some cells empty
-    retirees = rng.uniform(0, 1e4, shape) * (rng.uniform(0, 1, shape) > 0.5)
-    population = np.moveaxis(insured + retirees + rng.uniform(0, 1e3, shape), 2, 0).copy()
-    population[rng.uniform(0, 1, population.shape) < 0.1] = 0.0
+    # the labour stage's shares of residents (some 0), the cubes their products with the residents
+    insured_share = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.2)
+    retiree_share = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.5)
+    residents = rng.uniform(0, 1e4, shape) * (rng.uniform(0, 1, shape) > 0.1)   # some cohorts empty
+    insured, retirees = insured_share * residents, retiree_share * residents
+    population = np.moveaxis(residents, 2, 0).copy()
+    carried = injury.carried_working_share(insured_share, retiree_share)
     new_rate = rng.uniform(0, 0.01, (n_prov, n_years))
     fast, slow = np.empty((n_prov, n_years)), np.empty((n_prov, n_years))
-    injury.long_term_stock(insured, retirees, population[None], 2, new_rate, fast)
-    injury.long_term_stock_numpy(insured, retirees, population[None], 2, new_rate, slow)
+    injury.long_term_stock(insured, retirees, population[None], carried, 2, new_rate, fast)
+    injury.long_term_stock_numpy(insured, retirees, population[None], carried, 2, new_rate, slow)
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 3), st.integers(2, 6), st.integers(3, 9), st.integers(0, 2**32 - 1))
+def test_carried_working_share_is_that_of_the_cubes(n_prov, n_years, n_age, seed):
+    # with the cubes share x residents, min(1, W / W_before) on the cubes (the rule by cohort, one
+    # year younger last year; W the insured over insured and pensioners) is the draw-free factor
+    # wherever both cohorts have residents (where either has none, the stock's factor is 0 either way)
+    rng = np.random.default_rng(seed)
+    shape = (n_prov, 2, n_years, n_age)
+    insured_share = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.2)
+    retiree_share = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3)
+    residents = rng.uniform(1.0, 1e4, shape)
+    insured, retirees = insured_share * residents, retiree_share * residents
+    with np.errstate(divide="ignore", invalid="ignore"):
+        working = np.where(insured + retirees > 0, insured / (insured + retirees), 1.0)
+        before, now = working[..., :-1, :-2], working[..., 1:, 1:-1]
+        from_cubes = np.where(before > 0, np.minimum(1.0, now / before), 0.0)
+    carried = injury.carried_working_share(insured_share, retiree_share)
+    np.testing.assert_allclose(carried[..., 1:, 1:-1], from_cubes, rtol=1e-12, atol=1e-15)
+    assert np.all(carried[..., 0, :] == 0.0) and np.all(carried[..., 0] == 0.0) and np.all(carried[..., -1] == 0.0)
+    assert np.all((carried >= 0.0) & (carried <= 1.0))
 
 
 def test_stage_numba_equals_numpy(baseline):

@@ -263,8 +263,9 @@ def members(ds: xr.Dataset, name: str) -> np.ndarray:
 
 
 def labour_share(ds: xr.Dataset, name: str) -> np.ndarray:
-    """A share of residents by cohort of the labour stage (``employee_pension_retiree_share``) as
-    ``[P, S, Y, A]`` (all years; no draw axis: the same in every draw below the open age), a view."""
+    """A share of residents by cohort of the labour stage (``employee_pension_contributor_share``,
+    ``_retiree_share``) as ``[P, S, Y, A]`` (all years; no draw axis: the same in every draw below
+    the open age), a view."""
     if name not in ds:
         raise InputError(f"the Dataset has no {name}", key="stages",
                          expected="the labour stage (project_coverage) before the fund stages")

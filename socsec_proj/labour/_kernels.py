@@ -62,11 +62,13 @@ Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y
 their first axis, when only their totals are asked for);
 totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
-``outside_old`` (what calibrating the resident shares needs); and ``retired_share[P, S, Y, A]``
-[/1], the share of the residents drawing a pension, the same in every draw below the open age
-(the retired cube is it times each draw's population there), at the open age that of draw 0
-(the open group merges two cohorts by each draw's population): what the pension stock's
-continuing pensioners follow (:func:`socsec_proj.funds._kernels.continuing_share`).
+``outside_old`` (what calibrating the resident shares needs); and ``insured_share``,
+``retired_share`` ``[P, S, Y, A]`` [/1], the shares of the residents insured and drawing a
+pension, the same in every draw below the open age (each cube is its share times each draw's
+population there), at the open age those of draw 0 (the open group merges two cohorts by each
+draw's population): what the pension stock's continuing pensioners and the injury stock's
+carried recipients follow (:func:`socsec_proj.funds._kernels.continuing_share`,
+:func:`socsec_proj.funds.injury.carried_working_share`).
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._accelerate import jit, kernel, row_sum
+from .._accelerate import jit, kernel, prefetch_row, row_sum
 
 #: sex of each category
 CATEGORY_SEX = np.array([0, 1, 1])
+#: Years ahead whose residents' rows the cubes' writing asks the CPU for (``_accelerate.prefetch_row``).
+PREFETCH_YEARS = 2
 
 
 def leaving_fraction(retired_fraction):
@@ -159,7 +163,7 @@ class CoverageInputs(NamedTuple):
 
 class CoverageOutputs(NamedTuple):
     """Outputs of :func:`coverage_kernel`: cubes ``[D, P, S, Y, A]``, totals ``[D, P, Y]`` [persons];
-    ``retired_share[P, S, Y, A]`` [/1] (no draw axis: see the module docstring)."""
+    ``insured_share``, ``retired_share`` ``[P, S, Y, A]`` [/1] (no draw axis: see the module docstring)."""
 
     insured: np.ndarray
     retired: np.ndarray
@@ -169,6 +173,7 @@ class CoverageOutputs(NamedTuple):
     retired_total: np.ndarray
     outside_contributing: np.ndarray
     outside_old: np.ndarray
+    insured_share: np.ndarray
     retired_share: np.ndarray
 
 
@@ -269,7 +274,7 @@ def coverage_kernel(inputs, outputs):
     resident_contributors, resident_beneficiaries = outputs.resident_contributors, outputs.resident_beneficiaries
     insured_total, retired_total = outputs.insured_total, outputs.retired_total
     outside_contributing, outside_old = outputs.outside_contributing, outputs.outside_old
-    retired_share = outputs.retired_share
+    insured_share, retired_share = outputs.insured_share, outputs.retired_share
     n_draws, n_years, n_prov, n_sex, n_age = population.shape
     n_cat = retired_fraction.shape[0]
     last = n_age - 1
@@ -409,11 +414,13 @@ def coverage_kernel(inputs, outputs):
                 open_rows_insured[d, t, 1] = open_insured[1] + open_insured[2] + open_waiting[t, 1] \
                     + open_waiting[t, 2]
                 open_rows_retired[d, t, 1] = open_retired[1] + open_retired[2]
-        # the retired shares by sex, the same for every draw below the open age; draw 0's at the open age
+        # the shares by sex, the same for every draw below the open age; draw 0's at the open age
         for s in range(n_sex):
             for t in range(n_years):
                 for a in range(last):
+                    insured_share[p, s, t, a] = rows_insured[t, s, a]
                     retired_share[p, s, t, a] = rows_retired[t, s, a]
+                insured_share[p, s, t, last] = open_rows_insured[0, t, s]
                 retired_share[p, s, t, last] = open_rows_retired[0, t, s]
         _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, open_rows_retired,
                    resident_contribution[p], take_up, contributing_mask, pension_mask, insured, retired,
@@ -440,6 +447,9 @@ def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, ope
     resident_cubes = resident_contributors.shape[0] > 0
     for d in range(n_draws):
         for t in range(n_years):
+            if t + PREFETCH_YEARS < n_years:  # the residents' rows a few years on: 25 kB apart
+                for s in range(n_sex):
+                    prefetch_row(population[d, t + PREFETCH_YEARS, p, s])
             totals_insured = 0.0
             totals_retired = 0.0
             totals_contributing = 0.0
@@ -573,6 +583,7 @@ def _coverage_numpy_one(inputs, outputs, d):
         ins = np.stack([everyone[:, 0], everyone[:, 1] + everyone[:, 2]], axis=1)  # (P, S, A)
         ret = np.stack([share_retired[:, 0], share_retired[:, 1] + share_retired[:, 2]], axis=1)
         if d == 0:  # the same in every draw below the open age; draw 0's at the open age
+            outputs.insured_share[:, :, t] = ins
             outputs.retired_share[:, :, t] = ret
         people = population[t]
         insured[:, :, t] = ins * people

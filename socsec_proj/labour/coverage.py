@@ -227,6 +227,10 @@ def _retired_fraction(schedules: dict, years, n_age=101, early_share=None, late_
     return result
 
 
+#: The kernel's outputs without a draw axis (the same in every draw below the open age).
+SHARES = ("insured_share", "retired_share")
+
+
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
                  resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
                  leaving=None, reuse=False, minimum_years=None, resident_cubes=True) -> dict:
@@ -250,8 +254,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     dict of numpy.ndarray
         ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries`` as
         ``[(D,) P, S, Y, A]`` and ``insured_total``, ``retired_total``, ``outside_contributing``,
-        ``outside_old`` as ``[(D,) P, Y]`` [persons]; ``retired_share`` ``[P, S, Y, A]`` [/1] (no
-        draw axis: the same in every draw below the open age, draw 0's at the open age).
+        ``outside_old`` as ``[(D,) P, Y]`` [persons]; ``insured_share``, ``retired_share`` ``[P, S, Y,
+        A]`` [/1] (no draw axis: the same in every draw below the open age, draw 0's at the open age).
     """
     single = np.ndim(population) == 4
     # the cubes are stored as the population is: float64, or single precision in a run with draws
@@ -267,7 +271,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     if not resident_cubes:
         block += [np.empty((0, n_prov, n_sex, n_years, n_age), dtype)] * 2
     totals = np.empty((4, n_draws, n_prov, n_years))
-    outputs = _kernels.CoverageOutputs(*block, *totals, retired_share=np.empty((n_prov, n_sex, n_years, n_age)))
+    shares = np.empty((2, n_prov, n_sex, n_years, n_age))  # float64 either way: no draw axis
+    outputs = _kernels.CoverageOutputs(*block, *totals, *shares)
     if leaving is None:
         leaving = _kernels.leaving_fraction(retired)
     minimum_years = np.broadcast_to(np.asarray(0.0 if minimum_years is None else minimum_years, dtype=float),
@@ -289,7 +294,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
     out = outputs._asdict()
     if single:
-        out = {name: values if name == "retired_share" else values[0] if len(values) else values[:, 0]
+        out = {name: values if name in SHARES else values[0] if len(values) else values[:, 0]
                for name, values in out.items()}
     return out
 
@@ -547,6 +552,7 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba", residen
         "pension_coverage_rate": (employee_insured + resident_insured) / adults,
         "employee_pension_contributors": cube(result["insured"]),
         "employee_pension_retirees": cube(result["retired"]),
+        "employee_pension_contributor_share": np.swapaxes(result["insured_share"], -1, -2),
         "employee_pension_retiree_share": np.swapaxes(result["retired_share"], -1, -2),
         **({"resident_pension_contributors": cube(result["resident_contributors"]),
             "resident_pension_beneficiaries": cube(result["resident_beneficiaries"])} if resident_cubes else {}),
