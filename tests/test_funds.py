@@ -237,6 +237,19 @@ def test_pension_stock_kernel_equals_numpy(n_draws, n_prov, n_years, seed):
         np.testing.assert_array_equal(fast[:, -1], 12.0 * new[:, -1, 3])
 
 
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(2, 9), st.integers(0, 2**32 - 1))
+def test_continuing_share_kernel_equals_numpy(n_prov, n_years, n_age, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n_prov, 2, n_years, n_age)
+    share = rng.uniform(0, 1, shape) * (rng.uniform(0, 1, shape) > 0.3)   # some cohorts with no pensioner
+    fast, slow = np.full(shape, np.nan), np.full(shape, np.nan)
+    _kernels.continuing_share_kernel(share, fast)
+    _kernels.continuing_share_numpy(share, slow)
+    np.testing.assert_array_equal(fast, slow)
+    assert np.all((fast >= 0.0) & (fast <= 1.0))
+
 @settings(deadline=None, max_examples=40)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 6), st.integers(0, 2**32 - 1))
 def test_continuing_pensioners_from_shares_are_those_of_the_cubes(n_draws, n_prov, n_years, seed):

@@ -300,6 +300,19 @@ def test_long_term_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
 
 
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(2, 9), st.integers(0, 2**32 - 1))
+def test_carried_working_share_kernel_equals_numpy(n_prov, n_years, n_age, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n_prov, 2, n_years, n_age)
+    insured = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.3)
+    retired = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3)   # some cohorts with neither
+    fast, slow = np.full(shape, np.nan), np.full(shape, np.nan)
+    injury.carried_working_share_kernel(insured, retired, fast)
+    injury.carried_working_share_numpy(insured, retired, slow)
+    np.testing.assert_array_equal(fast, slow)
+
 @settings(deadline=None, max_examples=40)
 @given(st.integers(1, 3), st.integers(2, 6), st.integers(3, 9), st.integers(0, 2**32 - 1))
 def test_carried_working_share_is_that_of_the_cubes(n_prov, n_years, n_age, seed):

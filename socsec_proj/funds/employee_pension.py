@@ -251,7 +251,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     retirees_all = accounts.members(ds, "employee_pension_retirees")                # (D, P, S, Y_all, A)
     population = accounts.population(ds)                                             # (D, Y_all, P, S, A)
     # of each cohort's pensioners, those continuing from last year: the same in every draw (P, S, Y_all, A)
-    continuing = _kernels.continuing_share(accounts.labour_share(ds, "employee_pension_retiree_share"))
+    continuing = _kernels.continuing_share(accounts.labour_share(ds, "employee_pension_retiree_share"), engine)
     workers = accounts.member_totals(ds, "employee_pension_contributors", first, engine)  # (D, P, Y)
     retirees = retirees_all[..., first:, :]
     retirees_total = accounts.member_totals(ds, "employee_pension_retirees", first, engine)  # (D, P, Y)
