@@ -96,15 +96,19 @@ def test_kernel_equals_numpy_reference(n_years, seed, realistic):
     rng = np.random.default_rng(seed)
     args = _random_inputs(rng, n_years, realistic)
     minimum = rng.uniform(0, 8, n_years)  # short minima: joiners reach them within the drawn years
-    fast = coverage.run_coverage(*args, engine="numba", minimum_years=minimum)
-    slow = coverage.run_coverage(*args, engine="numpy", minimum_years=minimum)
+    young = int(rng.integers(0, args[0].shape[-1] + 1))
+    fast = coverage.run_coverage(*args, engine="numba", minimum_years=minimum, young_ages=young)
+    slow = coverage.run_coverage(*args, engine="numpy", minimum_years=minimum, young_ages=young)
     for name in fast:
         np.testing.assert_allclose(fast[name], slow[name], rtol=1e-12, atol=1e-9, err_msg=name)
+    # the residents below `young` years of age, by province and year
+    np.testing.assert_allclose(fast["young_total"], args[0][..., :young].sum(axis=(2, 3)).T, rtol=1e-12, atol=1e-9)
     # the resident cubes left out (a stochastic chunk): the same cubes and totals, to the bit, from
     # both engines, but the kernel's resident totals, summed as they are worked out instead of from
     # written rows (another order of the same values)
     for engine, full in (("numba", fast), ("numpy", slow)):
-        totals_only = coverage.run_coverage(*args, engine=engine, minimum_years=minimum, resident_cubes=False)
+        totals_only = coverage.run_coverage(*args, engine=engine, minimum_years=minimum, resident_cubes=False,
+                                            young_ages=young)
         assert totals_only["resident_contributors"].size == totals_only["resident_beneficiaries"].size == 0
         for name in full:
             if not totals_only[name].size:

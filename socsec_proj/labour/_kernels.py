@@ -62,7 +62,8 @@ Outputs, by sex (the two categories of women added), in the layout ``[D, P, S, Y
 their first axis, when only their totals are asked for);
 totals ``[D, P, Y]``: ``insured_total``, ``retired_total`` and the residents outside the
 employee scheme weighted by the two resident shares, ``outside_contributing`` and
-``outside_old`` (what calibrating the resident shares needs); and ``insured_share``,
+``outside_old`` (what calibrating the resident shares needs), ``young_total`` the residents
+younger than ``young_ages`` (an input, a whole age); and ``insured_share``,
 ``retired_share`` ``[P, S, Y, A]`` [/1], the shares of the residents insured and drawing a
 pension, the same in every draw below the open age (each cube is its share times each draw's
 population there), at the open age those of draw 0 (the open group merges two cohorts by each
@@ -159,6 +160,7 @@ class CoverageInputs(NamedTuple):
     contributing_mask: np.ndarray
     resident_take_up: np.ndarray
     pension_mask: np.ndarray
+    young_ages: int
 
 
 class CoverageOutputs(NamedTuple):
@@ -173,6 +175,7 @@ class CoverageOutputs(NamedTuple):
     retired_total: np.ndarray
     outside_contributing: np.ndarray
     outside_old: np.ndarray
+    young_total: np.ndarray
     insured_share: np.ndarray
     retired_share: np.ndarray
 
@@ -269,6 +272,7 @@ def coverage_kernel(inputs, outputs):
     recent_top, waiting_top = inputs.recent_top, inputs.waiting_top
     resident_contribution, contributing_mask = inputs.resident_contribution, inputs.contributing_mask
     resident_take_up, pension_mask = inputs.resident_take_up, inputs.pension_mask
+    young_ages = inputs.young_ages
     # outputs as locals: short names for the loops below
     insured, retired = outputs.insured, outputs.retired
     resident_contributors, resident_beneficiaries = outputs.resident_contributors, outputs.resident_beneficiaries
@@ -425,15 +429,17 @@ def coverage_kernel(inputs, outputs):
         _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, open_rows_retired,
                    resident_contribution[p], take_up, contributing_mask, pension_mask, insured, retired,
                    resident_contributors, resident_beneficiaries, insured_total, retired_total,
-                   outside_contributing, outside_old)
+                   outside_contributing, outside_old, young_ages, outputs.young_total)
 
 
 @jit(fastmath={"reassoc", "nsz"})
 def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, open_rows_retired, contribution,
                take_up, contributing_mask, pension_mask, insured, retired, resident_contributors,
-               resident_beneficiaries, insured_total, retired_total, outside_contributing, outside_old):
+               resident_beneficiaries, insured_total, retired_total, outside_contributing, outside_old,
+               young_ages, young_total):
     """Province ``p``'s rows of every draw's insured and retired cubes (shares x residents, in the
-    cubes' precision) and their four totals. A written row is summed by ``row_sum`` as
+    cubes' precision) and their four totals, and the residents below ``young_ages`` (read here
+    with the rest: the stage's numpy sum of them was ~3 ms a chunk of 32 draws). A written row is summed by ``row_sum`` as
     ``accounts.sex_age_totals`` sums a cube (the same bits: ``member_totals`` may read the total
     or sum the cube). Without the resident cubes (a run with draws) their totals are summed as
     the values are worked out, no scratch rows written and read again: the same values, summed
@@ -456,9 +462,12 @@ def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, ope
             totals_old = 0.0
             resident_contributing = 0.0
             resident_old = 0.0
+            young = 0.0
             paying = contribution[t]
             for s in range(n_sex):
                 people = population[d, t, p, s]
+                for a in range(young_ages):
+                    young += people[a]
                 ins_row = rows_insured[t, s]
                 ret_row = rows_retired[t, s]
                 ins_out = insured[d, p, s, t]
@@ -496,6 +505,7 @@ def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, ope
             retired_total[d, p, t] = totals_retired
             outside_contributing[d, p, t] = resident_contributing if resident_cubes else totals_contributing
             outside_old[d, p, t] = resident_old if resident_cubes else totals_old
+            young_total[d, p, t] = young
 
 
 def coverage_numpy(inputs, outputs):
@@ -599,6 +609,7 @@ def _coverage_numpy_one(inputs, outputs, d):
             contributors, beneficiaries = resident_contributors[:, :, t], resident_beneficiaries[:, :, t]
         outside_contributing[:, t] = contributors.sum(axis=(1, 2))
         outside_old[:, t] = beneficiaries.sum(axis=(1, 2))
+        outputs.young_total[d][:, t] = people[..., :inputs.young_ages].sum(axis=(1, 2), dtype=float)
 
 
 coverage_engine = kernel(coverage_kernel, coverage_numpy)

@@ -233,7 +233,7 @@ SHARES = ("insured_share", "retired_share")
 
 def run_coverage(population, retired, category_weight, coverage, entry_profile, retired_level,
                  resident_contribution, contributing_mask, resident_take_up, pension_mask, engine="numba",
-                 leaving=None, reuse=False, minimum_years=None, resident_cubes=True) -> dict:
+                 leaving=None, reuse=False, minimum_years=None, resident_cubes=True, young_ages=0) -> dict:
     """Insured workers, retirees and resident-scheme members (see :mod:`._kernels`).
 
     ``minimum_years[Y]`` (or one number for every year) is the minimum contribution in force in each year [years]
@@ -247,14 +247,14 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     on the same schedules passes it). With ``reuse`` the cubes are
     :func:`~socsec_proj._accelerate.buffer`'s (the previous chunk's, in a stochastic run).
     Without ``resident_cubes`` the two resident-scheme cubes are not written (size 0), only
-    their totals.
+    their totals. ``young_ages``: the residents below this whole age are summed too (``young_total``).
 
     Returns
     -------
     dict of numpy.ndarray
         ``insured``, ``retired``, ``resident_contributors``, ``resident_beneficiaries`` as
         ``[(D,) P, S, Y, A]`` and ``insured_total``, ``retired_total``, ``outside_contributing``,
-        ``outside_old`` as ``[(D,) P, Y]`` [persons]; ``insured_share``, ``retired_share`` ``[P, S, Y,
+        ``outside_old``, ``young_total`` as ``[(D,) P, Y]`` [persons]; ``insured_share``, ``retired_share`` ``[P, S, Y,
         A]`` [/1] (no draw axis: the same in every draw below the open age, draw 0's at the open age).
     """
     single = np.ndim(population) == 4
@@ -270,7 +270,7 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     block = list(buffer("coverage.cubes", shape, dtype) if reuse else np.empty(shape, dtype))
     if not resident_cubes:
         block += [np.empty((0, n_prov, n_sex, n_years, n_age), dtype)] * 2
-    totals = np.empty((4, n_draws, n_prov, n_years))
+    totals = np.empty((5, n_draws, n_prov, n_years))
     shares = np.empty((2, n_prov, n_sex, n_years, n_age))  # float64 either way: no draw axis
     outputs = _kernels.CoverageOutputs(*block, *totals, *shares)
     if leaving is None:
@@ -290,7 +290,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
         entry_profile=contiguous(entry_profile), retired_level=contiguous(retired_level), carry_age=CARRY_AGE,
         minimum_years=contiguous(minimum_years), slots=slots, recent_top=recent_top, waiting_top=waiting_top,
         resident_contribution=contiguous(resident_contribution), contributing_mask=contiguous(contributing_mask),
-        resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask))
+        resident_take_up=contiguous(resident_take_up), pension_mask=contiguous(pension_mask),
+        young_ages=int(young_ages))
     _kernels.coverage_engine(engine, work=n_draws * n_prov * n_years)(inputs, outputs)
     out = outputs._asdict()
     if single:
@@ -531,7 +532,7 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba", residen
     result = run_coverage(population, retired, weight, coverage, entry, take_up,
                           contribution_share[:, None] * resident_scale, contributing_mask, resident_take_up,
                           pension_mask, leaving=leaving, engine=engine, reuse=True, minimum_years=minimum,
-                          resident_cubes=resident_cubes)
+                          resident_cubes=resident_cubes, young_ages=int(np.ceil(entry_age)))
 
     def cube(values):  # kernel layout [D, P, S, Y, A] -> declared (draw, province, sex, age, year), a view
         return np.swapaxes(values, -1, -2)
@@ -541,9 +542,9 @@ def project_coverage(ds: xr.Dataset, scenario, *, engine: str = "numba", residen
     employee_insured = result["insured_total"] + result["retired_total"]
     # the kernel's totals of resident members (no need to sum the cubes again)
     resident_insured = result["outside_contributing"] + result["outside_old"]
-    # residents 16+ (D, P, Y): the population stage's totals less the young, so that only the young
-    # ages of the cube are read (the cube's sum over ages and its totals differ by < 1e-14)
-    young = population[..., :int(np.ceil(entry_age))].sum(axis=(3, 4)).transpose(0, 2, 1)
+    # residents 16+ (D, P, Y): the population stage's totals less the young, whom the kernel sums as it
+    # reads the cube (the cube's sum over ages and its totals differ by < 1e-14)
+    young = result["young_total"]
     adults = by_draw(ds, "population_total", ("province", "year", "sex")).sum(axis=-1) - young
     coords = {"province": provinces, "sex": list(SEXES), "age": ages, "year": years}
     return add(ds, {
