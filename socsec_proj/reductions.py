@@ -315,6 +315,47 @@ def _draw_quantiles_numpy(values, q, out):
 _draw_quantiles = kernel(_draw_quantiles_numba, _draw_quantiles_numpy)
 
 
+@jit
+def _draw_sums_numba(values, sums, counts):
+    """``values[D, M]`` -> ``sums[M]`` of the numbers over the draws, ``counts[M]`` of how many
+    there are (NaN left out): the draws added in order, as numpy adds along a first axis."""
+    n_draws, n_cells = values.shape
+    for m in range(n_cells):
+        sums[m] = 0.0
+        counts[m] = 0
+    for d in range(n_draws):
+        row = values[d]
+        for m in range(n_cells):
+            value = row[m]
+            number = value == value  # not NaN; a select, not a branch, so that the loop is vectorized
+            sums[m] += value if number else 0.0
+            counts[m] += 1 if number else 0
+
+
+def _draw_sums_numpy(values, sums, counts):
+    """Plain-numpy reference of :func:`_draw_sums_numba` (same arguments, same outputs, the same bits)."""
+    missing = np.isnan(values)
+    sums[:] = np.where(missing, 0.0, values).sum(axis=0)  # numpy's nansum, without looking for NaN again
+    counts[:] = len(values) - np.count_nonzero(missing, axis=0)
+
+
+_draw_sums = kernel(_draw_sums_numba, _draw_sums_numpy)
+
+
+def draw_sums(values: np.ndarray, engine: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """The sum over the first axis (draws) of ``values`` with NaN left out, and how many numbers
+    each cell holds: ``(numpy.nansum(values, axis=0), (~numpy.isnan(values)).sum(axis=0))``, the
+    sums to the bit [the values' unit; counts: draws]. What a summary keeps of each chunk for the
+    means (one pass: numpy's four passes over 29 variables took ~2.6 ms a chunk of 32 draws, this ~0.7).
+    """
+    values = np.ascontiguousarray(values)
+    flat = values.reshape(len(values), -1)
+    sums = np.empty(flat.shape[1])
+    counts = np.empty(flat.shape[1], dtype=np.int64)
+    _draw_sums(engine)(flat, sums, counts)
+    return sums.reshape(values.shape[1:]), counts.reshape(values.shape[1:])
+
+
 def draw_quantiles(values: np.ndarray, q, engine: str = "numba") -> np.ndarray:
     """Quantiles over the first axis, NaN left out: ``numpy.nanquantile(values, q, axis=0)``.
 

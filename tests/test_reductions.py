@@ -167,6 +167,18 @@ def whole_and_summary():
     return whole, summary
 
 
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 40), st.integers(1, 30), st.floats(0, 1), st.integers(0, 2**32 - 1))
+def test_draw_sums_are_numpys_nansum_to_the_bit(n_draws, n_cells, nan_share, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0, 1e9, (n_draws, 3, n_cells))
+    values[rng.uniform(size=values.shape) < nan_share] = np.nan
+    for engine in ("numba", "numpy"):
+        sums, counts = reductions.draw_sums(values, engine)
+        np.testing.assert_array_equal(sums, np.nansum(values, axis=0), err_msg=engine)
+        np.testing.assert_array_equal(counts, (~np.isnan(values)).sum(axis=0), err_msg=engine)
+
+
 def test_summary_equals_the_summary_of_the_draws_kept_whole(whole_and_summary):
     whole, summary = whole_and_summary
     reference = ssp.summarize(whole, QUANTILES)
