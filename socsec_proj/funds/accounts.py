@@ -286,10 +286,12 @@ def sex_age_totals(cube, first, totals):
     n_years = totals.shape[1]
     for row in range(n_rows):
         for t in range(n_years):
-            total = 0.0
-            for s in range(n_sex):
-                total += row_sum(cube[row, s, first + t])
-            totals[row, t] = total
+            totals[row, t] = 0.0
+        # a sex's rows of every year one after the other, as they lie in memory: each cell still
+        # 0 + the first sex's sum + the second's, the same bits as the labour kernel's totals
+        for s in range(n_sex):
+            for t in range(n_years):
+                totals[row, t] += row_sum(cube[row, s, first + t])
 
 
 def sex_age_totals_numpy(cube, first, totals):

@@ -115,13 +115,14 @@ def weighted_totals(cube, profile, totals, units):
     n_rows, n_sex, n_years = cube.shape[:3]
     for n in range(n_rows):
         for t in range(n_years):
-            total = 0.0
-            weighted = 0.0
-            for s in range(n_sex):
-                total += row_sum(cube[n, s, t])
-                weighted += row_dot(cube[n, s, t], profile[s])
-            totals[n, t] = total
-            units[n, t] = weighted
+            totals[n, t] = 0.0
+            units[n, t] = 0.0
+        # a sex's rows of every year one after the other, as they lie in memory (years within a sex
+        # were 32 kB apart): the same additions in the same order per cell (see weighted_sums)
+        for s in range(n_sex):
+            for t in range(n_years):
+                totals[n, t] += row_sum(cube[n, s, t])
+                units[n, t] += row_dot(cube[n, s, t], profile[s])
 
 
 def weighted_totals_numpy(cube, profile, totals, units):
@@ -145,10 +146,13 @@ def weighted_sums(cube, profile, units):
     n_rows, n_sex, n_years = cube.shape[:3]
     for n in range(n_rows):
         for t in range(n_years):
-            weighted = 0.0
-            for s in range(n_sex):
-                weighted += row_dot(cube[n, s, t], profile[s])
-            units[n, t] = weighted
+            units[n, t] = 0.0
+        # a sex's rows of every year one after the other, as they lie in memory: each cell still
+        # 0 + the first sex's dot product + the second's (the same bits), at twice the speed of
+        # alternating the sexes within a year, 32 kB apart (0.13 -> 0.06 ms per draw a cube)
+        for s in range(n_sex):
+            for t in range(n_years):
+                units[n, t] += row_dot(cube[n, s, t], profile[s])
 
 
 def weighted_sums_numpy(cube, profile, units):
