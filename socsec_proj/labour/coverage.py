@@ -271,7 +271,8 @@ def run_coverage(population, retired, category_weight, coverage, entry_profile, 
     if not resident_cubes:
         block += [np.empty((0, n_prov, n_sex, n_years, n_age), dtype)] * 2
     totals = np.empty((5, n_draws, n_prov, n_years))
-    shares = np.empty((2, n_prov, n_sex, n_years, n_age))  # float64 either way: no draw axis
+    shares_shape = (2, n_prov, n_sex, n_years, n_age)  # float64 either way, no draw axis: as the cubes, reused
+    shares = buffer("coverage.shares", shares_shape, float) if reuse else np.empty(shares_shape)
     outputs = _kernels.CoverageOutputs(*block, *totals, *shares)
     if leaving is None:
         leaving = _kernels.leaving_fraction(retired)
