@@ -287,8 +287,7 @@ def test_long_term_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     n_all = n_years + 2
     shape = (n_prov, 2, n_all, n_age)
     # the labour stage's shares of residents (some 0), the cubes their products with the residents
-    insured_share = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.2)
-    retiree_share = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.5)
+    insured_share, retiree_share = _random_shares(rng, shape)
     residents = rng.uniform(0, 1e4, shape) * (rng.uniform(0, 1, shape) > 0.1)   # some cohorts empty
     insured, retirees = insured_share * residents, retiree_share * residents
     population = np.moveaxis(residents, 2, 0).copy()
@@ -300,18 +299,24 @@ def test_long_term_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
 
 
+def _random_shares(rng, shape):
+    """Shares of residents insured and drawing a pension by cohort, some of either 0 (some cohorts
+    with neither), as the labour stage publishes them."""
+    return (rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.2),
+            rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3))
+
 
 @settings(deadline=None, max_examples=30)
 @given(st.integers(1, 3), st.integers(1, 6), st.integers(2, 9), st.integers(0, 2**32 - 1))
 def test_carried_working_share_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     rng = np.random.default_rng(seed)
     shape = (n_prov, 2, n_years, n_age)
-    insured = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.3)
-    retired = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3)   # some cohorts with neither
+    insured, retired = _random_shares(rng, shape)
     fast, slow = np.full(shape, np.nan), np.full(shape, np.nan)
     injury.carried_working_share_kernel(insured, retired, fast)
     injury.carried_working_share_numpy(insured, retired, slow)
     np.testing.assert_array_equal(fast, slow)
+
 
 @settings(deadline=None, max_examples=40)
 @given(st.integers(1, 3), st.integers(2, 6), st.integers(3, 9), st.integers(0, 2**32 - 1))
@@ -321,8 +326,7 @@ def test_carried_working_share_is_that_of_the_cubes(n_prov, n_years, n_age, seed
     # wherever both cohorts have residents (where either has none, the stock's factor is 0 either way)
     rng = np.random.default_rng(seed)
     shape = (n_prov, 2, n_years, n_age)
-    insured_share = rng.uniform(0, 0.6, shape) * (rng.uniform(0, 1, shape) > 0.2)
-    retiree_share = rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3)
+    insured_share, retiree_share = _random_shares(rng, shape)
     residents = rng.uniform(1.0, 1e4, shape)
     insured, retirees = insured_share * residents, retiree_share * residents
     with np.errstate(divide="ignore", invalid="ignore"):

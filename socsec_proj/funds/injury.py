@@ -293,9 +293,9 @@ def long_term_stock_numpy(insured, retirees, population, carried, first, new_rat
     working (1 where none is insured) and N the resident population; the open age gathers the
     two oldest cohorts. Below the open age ``min(1, W(a, t) / W(a-1, t-1))`` is the draw-free
     ``carried`` (W from the labour stage's shares: the cubes' own wherever the cohort has
-    residents, and where it has none the factor is 0 either way). In the first fund year ``recipients(a-1, t-1)`` is replaced by
-    ``recipients(a-1, t)`` (the stationary stock of that year's rates), without the open age's
-    own carry-over.
+    residents, and where it has none the factor is 0 either way). In the first fund year
+    ``recipients(a-1, t-1)`` is replaced by ``recipients(a-1, t)`` (the stationary stock of that
+    year's rates), without the open age's own carry-over.
     """
     n_age = insured.shape[-1]
     n_years = new_rate.shape[1]

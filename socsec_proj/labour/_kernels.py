@@ -439,14 +439,15 @@ def _draw_rows(population, p, rows_insured, rows_retired, open_rows_insured, ope
                young_ages, young_total):
     """Province ``p``'s rows of every draw's insured and retired cubes (shares x residents, in the
     cubes' precision) and their four totals, and the residents below ``young_ages`` (read here
-    with the rest: the stage's numpy sum of them was ~3 ms a chunk of 32 draws). A written row is summed by ``row_sum`` as
-    ``accounts.sex_age_totals`` sums a cube (the same bits: ``member_totals`` may read the total
-    or sum the cube). Without the resident cubes (a run with draws) their totals are summed as
-    the values are worked out, no scratch rows written and read again: the same values, summed
-    in another order (equal to ~1e-16). The written values are the plain loop's, bit for bit.
-    Measured on a captured chunk of 32 draws, four alternating pairs: the kernel 1.07-1.41 ms per
-    draw before (four rows written, two of them scratch, then four sums), 0.92-1.08 with this; a
-    function of its own for each row was slower than either (so the loops stay in one function)."""
+    with the rest: the stage's numpy sum of them was ~3 ms a chunk of 32 draws). A written row is
+    summed by ``row_sum`` as ``accounts.sex_age_totals`` sums a cube (the same bits:
+    ``member_totals`` may read the total or sum the cube). Without the resident cubes (a run with
+    draws) their totals are summed as the values are worked out, no scratch rows written and read
+    again: the same values, summed in another order (equal to ~1e-16). The written values are the
+    plain loop's, bit for bit. Measured on a captured chunk of 32 draws, four alternating pairs: the
+    kernel 1.07-1.41 ms per draw before (four rows written, two of them scratch, then four sums),
+    0.92-1.08 with this; a function of its own for each row was slower than either (so the loops
+    stay in one function)."""
     n_draws, n_years, _, n_sex, n_age = population.shape
     last = n_age - 1
     cast = insured.dtype.type
