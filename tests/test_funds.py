@@ -250,6 +250,7 @@ def test_continuing_share_kernel_equals_numpy(n_prov, n_years, n_age, seed):
     np.testing.assert_array_equal(fast, slow)
     assert np.all((fast >= 0.0) & (fast <= 1.0))
 
+
 @settings(deadline=None, max_examples=40)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(2, 6), st.integers(0, 2**32 - 1))
 def test_continuing_pensioners_from_shares_are_those_of_the_cubes(n_draws, n_prov, n_years, seed):

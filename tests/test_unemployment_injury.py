@@ -306,24 +306,13 @@ def _random_shares(rng, shape):
             rng.uniform(0, 0.4, shape) * (rng.uniform(0, 1, shape) > 0.3))
 
 
-@settings(deadline=None, max_examples=30)
-@given(st.integers(1, 3), st.integers(1, 6), st.integers(2, 9), st.integers(0, 2**32 - 1))
-def test_carried_working_share_kernel_equals_numpy(n_prov, n_years, n_age, seed):
-    rng = np.random.default_rng(seed)
-    shape = (n_prov, 2, n_years, n_age)
-    insured, retired = _random_shares(rng, shape)
-    fast, slow = np.full(shape, np.nan), np.full(shape, np.nan)
-    injury.carried_working_share_kernel(insured, retired, fast)
-    injury.carried_working_share_numpy(insured, retired, slow)
-    np.testing.assert_array_equal(fast, slow)
-
-
 @settings(deadline=None, max_examples=40)
-@given(st.integers(1, 3), st.integers(2, 6), st.integers(3, 9), st.integers(0, 2**32 - 1))
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(2, 9), st.integers(0, 2**32 - 1))
 def test_carried_working_share_is_that_of_the_cubes(n_prov, n_years, n_age, seed):
     # with the cubes share x residents, min(1, W / W_before) on the cubes (the rule by cohort, one
     # year younger last year; W the insured over insured and pensioners) is the draw-free factor
-    # wherever both cohorts have residents (where either has none, the stock's factor is 0 either way)
+    # wherever both cohorts have residents (where either has none, the stock's factor is 0 either way);
+    # the kernel and its numpy reference give it to the bit
     rng = np.random.default_rng(seed)
     shape = (n_prov, 2, n_years, n_age)
     insured_share, retiree_share = _random_shares(rng, shape)
@@ -334,6 +323,11 @@ def test_carried_working_share_is_that_of_the_cubes(n_prov, n_years, n_age, seed
         before, now = working[..., :-1, :-2], working[..., 1:, 1:-1]
         from_cubes = np.where(before > 0, np.minimum(1.0, now / before), 0.0)
     carried = injury.carried_working_share(insured_share, retiree_share)
+    fast, slow = np.full(shape, np.nan), np.full(shape, np.nan)  # every cell written by both
+    injury.carried_working_share_kernel(insured_share, retiree_share, fast)
+    injury.carried_working_share_numpy(insured_share, retiree_share, slow)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(carried, fast)
     np.testing.assert_allclose(carried[..., 1:, 1:-1], from_cubes, rtol=1e-12, atol=1e-15)
     assert np.all(carried[..., 0, :] == 0.0) and np.all(carried[..., 0] == 0.0) and np.all(carried[..., -1] == 0.0)
     assert np.all((carried >= 0.0) & (carried <= 1.0))

@@ -110,7 +110,7 @@ def pension_stock(inputs, expenditure):
     for all of them); its bill is its pensioners times that average. No division and no read of
     the population there: the continuing share from each draw's cubes, ``min(was / r x resident,
     now) / now``, was a division per cell and two population reads, and bounded this loop
-    (captured chunk of 32 draws, one thread, three alternating pairs: 0.68-0.88 -> 0.39-0.47 ms per
+    (captured chunk of 32 draws, one thread, three alternating pairs: 0.68-0.88 -> 0.43-0.44 ms per
     draw). The open age gathers two cohorts by each draw's population and pays the open group's own
     average, which is carried for it alone from the cubes. Each row, year and sex is one pass over
     the ages, last year's averages read from the other of two buffers (so no age waits for the one
