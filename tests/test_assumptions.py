@@ -91,6 +91,29 @@ def test_indexation_follows_the_record_then_a_share_of_last_years_wage_growth(pa
     assert by_cpi[4] == pytest.approx(0.01 + 0.5 * (growth[3] - 0.01), rel=1e-12)
 
 
+def test_indexation_of_many_draws_is_each_years_rule_on_each_draw(parameters):
+    """With draws (wage growth and CPI shocks [D, Y]) every year's increase is the rule in force
+    that year on that draw's figures, exactly; a rule the model does not know is refused."""
+    mixed = parameters.with_changes({"employee_pension.indexation_rule": {"2026-01-01": "cpi_plus",
+                                                                          "2028-01-01": "wage_share"},
+                                     "employee_pension.indexation_real_wage_share": {"2026-01-01": 0.5}})
+    rng = np.random.default_rng(3)
+    growth = 0.05 + rng.normal(0.0, 0.01, (3, YEARS.size))
+    shock = rng.normal(0.0, 0.005, (3, YEARS.size))
+    increase = indexation(mixed, YEARS, growth, shock)
+    assert increase.shape == (3, YEARS.size)
+    cpi = mixed.get("economy.cpi_inflation").annual(YEARS) + shock
+    at = {int(year): k for k, year in enumerate(YEARS)}
+    np.testing.assert_array_equal(increase[:, at[2025]], 0.02)                        # the notice
+    for year in (2026, 2027):
+        k = at[year]
+        np.testing.assert_array_equal(increase[:, k], cpi[:, k - 1] + 0.5 * (growth[:, k - 1] - cpi[:, k - 1]))
+    k = at[2030]
+    np.testing.assert_array_equal(increase[:, k], 0.5907 * growth[:, k - 1])
+    with pytest.raises(ssp.InputError, match="not allowed"):  # the schema's three rules, checked before any run
+        parameters.with_changes({"employee_pension.indexation_rule": {"2026-01-01": "unknown"}})
+
+
 def test_resident_basic_pension_follows_the_notices_then_the_employee_rule(parameters):
     provinces = ["CN-BJ", "CN-GD", "CN-GZ"]
     basic = basic_pension(parameters, YEARS, provinces)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import socsec_proj as ssp
 from socsec_proj import validation
@@ -131,6 +133,30 @@ def test_wage_path_from_2020():
     # from 2024 as before: columns 2023 and 2024 of the table
     np.testing.assert_allclose(accounts.wage_path(parameters, np.arange(2024, 2027), ["CN-GD"])[0, 0, :2],
                                [gd[2023], gd[2024]])
+
+
+@settings(deadline=None, max_examples=40)
+@given(draws=st.integers(1, 4), first=st.integers(accounts.WAGE_SERIES_START, accounts.FUND_BASE_YEAR + 1),
+       extra=st.integers(0, 10), seed=st.integers(0, 2**32 - 1))
+def test_wage_path_compounds_each_year_on_the_one_before(draws, first, extra, seed):
+    """The path with draws' shocks is each year's wage times its growth, one year after the other,
+    to the bit (as a loop over the years multiplies), whatever the years known from the table.
+    The years of a run: from the series' start (2020, a history run) to the year after the
+    yearbook's (2025, a projection), through the yearbook's year at least."""
+    n_years = max(1, accounts.FUND_BASE_YEAR + 1 - first) + extra
+    parameters = ssp.load_scenario("baseline").parameters
+    years = np.arange(first, first + n_years)
+    shock = np.random.default_rng(seed).normal(0.0, 0.02, (draws, n_years))
+    path = accounts.wage_path(parameters, years, ["CN-GD", "CN-XZ"], shock)
+    growth = accounts.wage_growth(parameters, years, shock)
+    known = accounts.FUND_BASE_YEAR + 1 - max(first - 1, accounts.WAGE_SERIES_START) + (first - 1 < 2020)
+    expected = path.copy()
+    for t in range(known - 1, n_years):
+        expected[:, :, t + 1] = expected[:, :, t] * (1.0 + growth[:, t, None])
+    np.testing.assert_array_equal(path, expected)
+    assert path.shape == (draws, 2, n_years + 1)
+    if known <= n_years:  # a year after the table's: the growth of its year on the year before
+        np.testing.assert_array_equal(path[:, :, known], path[:, :, known - 1] * (1.0 + growth[:, known - 1, None]))
 
 
 def test_contribution_base_floor_and_cap_act_on_a_wage_distribution():

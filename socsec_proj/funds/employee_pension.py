@@ -267,8 +267,8 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     # Calibration of the pensions: the new pensions of 2024 average the 2024 yearbook's average
     # pension, the first year's stock has it deflated by the indexation since; then both scale
     # (the stock is linear in them) so that 2024's expenditure is the yearbook's exactly.
-    yearbook = data.yearbook_employee_pension().loc[provinces]
-    benefit_2024 = yearbook["fund_expenditure"].to_numpy() / (retirees_total[0, :, cal] * 12.0)
+    yearbook = accounts.yearbook_funds(data.yearbook_employee_pension(), provinces)
+    benefit_2024 = yearbook["fund_expenditure"] / (retirees_total[0, :, cal] * 12.0)
     at_2024 = first + cal
     joining = retirees[0, :, :, cal] - continuing_and_new(retirees_all[0, ..., at_2024 - 1:at_2024 + 1, :],
                                                           population[0, at_2024 - 1:at_2024 + 1],
@@ -298,7 +298,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     expenditure = np.empty((n_draws * n_prov, n_years))
     _kernels.pension_stock_engine(engine, work=expenditure.size)(stock, expenditure)
     expenditure = expenditure.reshape(n_draws, n_prov, n_years)
-    expenditure *= (yearbook["fund_expenditure"].to_numpy() / expenditure[0, :, cal])[:, None]
+    expenditure *= (yearbook["fund_expenditure"] / expenditure[0, :, cal])[:, None]
 
     # contributions per unit of the effective factor
     # (P, Y): the employer rate and the base bounds may differ by province (issue #17 item 5);
@@ -315,7 +315,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     rate = accounts.investment_return(ds, parameters, first)                          # (D, Y)
 
     # the 2024 revenue split (the same in every draw: read from draw 0)
-    revenue_2024 = yearbook["fund_revenue"].to_numpy()
+    revenue_2024 = yearbook["fund_revenue"]
     closing_2023 = accounts.opening_balance(yearbook)
     own_revenue = revenue_2024 - rate[0, cal] * closing_2023 - transfer[0, :, cal]
     # the central subsidy: the Ministry of Finance's 2023 total less the resident scheme's central
@@ -337,7 +337,7 @@ def project_employee_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
                          " revenue net of investment income and pooling", source=scenario.source,
                          key="employee_pension.central_subsidy_east_share",
                          expected="a split of the central subsidy that leaves every province contributions")
-    surplus = revenue_2024 >= yearbook["fund_expenditure"].to_numpy()
+    surplus = revenue_2024 >= yearbook["fund_expenditure"]
     implied = rest / capacity[0, :, cal]
     typical = float(np.median(implied[surplus])) if surplus.any() else float(np.median(implied))
     factor = np.minimum(implied, typical)

@@ -77,12 +77,12 @@ def project_resident_pension(ds: xr.Dataset, scenario, *, engine: str = "numba")
     contributors = accounts.member_totals(ds, "resident_pension_contributors", first, engine)
     basic = basic_pension(parameters, years, provinces)
     government = beneficiaries * 12.0 * basic                                       # (D, P, Y)
-    yearbook = data.yearbook_resident_pension().loc[provinces]
-    ratio = yearbook["fund_expenditure"].to_numpy() / government[0, :, cal]
+    yearbook = accounts.yearbook_funds(data.yearbook_resident_pension(), provinces)
+    ratio = yearbook["fund_expenditure"] / government[0, :, cal]
     expenditure = ratio[:, None] * government
 
     rate = accounts.investment_return(ds, parameters, first)                        # (D, Y)
-    revenue_2024 = yearbook["fund_revenue"].to_numpy()
+    revenue_2024 = yearbook["fund_revenue"]
     closing_2023 = accounts.opening_balance(yearbook)
     own = revenue_2024 - rate[0, cal] * closing_2023
     paid_2024 = np.maximum(own - government[0, :, cal], 0.0)
