@@ -418,7 +418,7 @@ def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
     deterministic run), which is dropped; so stages always compute with a leading draw axis.
     """
     has_draws = "draw" in ds.dims
-    variables = {name: ds.variables[name] for name in ds.data_vars if name not in values}
+    variables = {}
     for name, array in values.items():
         if name not in VARIABLES:
             raise KeyError(f"{name!r} is not declared in socsec_proj.variables")
@@ -438,9 +438,12 @@ def add(ds: xr.Dataset, values: dict, coords: dict | None = None) -> xr.Dataset:
                                                             "long_name": variable.long_name})
     extra = {dim: labels for dim, labels in (coords or {}).items() if dim not in ds.coords}
     if not extra:
-        fast = _replaced(ds, {name: variables[name] for name in values})
+        fast = _replaced(ds, variables)
         if fast is not None:
             return fast
+    # the public way: every variable of ds but those replaced, then the new ones (the kept ones
+    # gathered only here: a stage's Dataset holds ~150, and the fast path needs none of them)
+    variables = {**{name: ds.variables[name] for name in ds.data_vars if name not in values}, **variables}
     all_coords = ds.coords if not extra else ds.coords.merge(xr.Coordinates(extra)).coords
     return xr.Dataset(variables, coords=all_coords, attrs=ds.attrs)
 
