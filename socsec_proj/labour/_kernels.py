@@ -78,12 +78,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._accelerate import jit, kernel, prefetch_row, row_sum
+from .._accelerate import jit, kernel, prefetch_open_age, prefetch_row, row_sum
 
 #: sex of each category
 CATEGORY_SEX = np.array([0, 1, 1])
 #: Years ahead whose residents' rows the cubes' writing asks the CPU for (``_accelerate.prefetch_row``).
 PREFETCH_YEARS = 2
+#: ... and of the open ages only, for the pass over each draw's open group: its year is a few
+#: divisions (~40 ns), a miss of the population's row takes longer, so it asks further ahead.
+OPEN_PREFETCH_YEARS = 4
 
 
 def leaving_fraction(retired_fraction):
@@ -394,6 +397,9 @@ def coverage_kernel(inputs, outputs):
         # 4 output streams instead of 4 per draw)
         for d in range(n_draws):
             for t in range(n_years):
+                if t + OPEN_PREFETCH_YEARS < n_years:  # the open ages a few years on (a year here is short)
+                    for s in range(n_sex):
+                        prefetch_open_age(population[d, t + OPEN_PREFETCH_YEARS, p, s])
                 for c in range(n_cat):
                     if t == 0:
                         open_insured[c] = open_share_insured[0, c]
