@@ -158,6 +158,65 @@ def test_quantile_store_names_every_cell_its_bands_missed(draws, cells, q, z, se
     assert (np.isnan(got) & ~np.isnan(expected)).any(axis=0).tolist() == missed.tolist()
 
 
+def _narrow(values_per_cell, lo, hi, below, above, valid, q, z, scanning):
+    """``reductions._narrowed`` of cells holding ``values_per_cell`` (all in one gathering), or
+    with each cell narrowed by the scanning path (``_narrow_scanning``) and then filtered."""
+    cells = len(values_per_cell)
+    compact = np.concatenate([np.asarray(v, dtype=float) for v in values_per_cell] + [np.empty(1)])
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in values_per_cell])]).astype(np.int64)
+    largest = max(1, max(len(v) for v in values_per_cell))
+    lo, hi, below, above = lo.copy(), hi.copy(), below.copy(), above.copy()
+    out, out_offsets = np.empty(len(compact)), np.empty(cells + 1, dtype=np.int64)
+    scratch = (np.empty(largest), np.empty(largest), np.empty(2, dtype=np.int64), reductions._work_arrays(largest))
+    if not scanning:
+        n = reductions._narrowed(compact, offsets, np.empty(1), np.zeros((0, cells + 1), dtype=np.int64), lo, hi,
+                                 below, above, valid, q, z, True, out_offsets, out, *scratch)
+        return lo, hi, below, above, out_offsets, out[:n]
+    kept = []
+    for c, values in enumerate(values_per_cell):
+        values = np.asarray(values, dtype=float)
+        if len(values):
+            reductions._narrow_scanning(values, c, lo, hi, below, above, valid, q, z, *scratch[1:])
+        inside = np.zeros(len(values), dtype=bool)
+        for k in range(len(q)):
+            if lo[k, c] < hi[k, c]:
+                inside |= (lo[k, c] <= values) & (values <= hi[k, c])
+        kept.append(values[inside])
+    out_offsets = np.concatenate([[0], np.cumsum([len(v) for v in kept])]).astype(np.int64)
+    return lo, hi, below, above, out_offsets, np.concatenate(kept + [np.empty(0)])
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.lists(st.integers(-40, 40), max_size=300), min_size=1, max_size=6),
+       st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.5, 2.0, 6.0]), st.floats(1e-3, 1e6))
+def test_narrowing_by_buckets_moves_each_band_as_scanning_its_values_does(cells, q, seed, z, spread):
+    """A cell's values grouped once into buckets (``_narrowed``) give each band the bounds,
+    the counts below and above and the kept values (in their order) that a scan of every value
+    per band gives (``_narrow_scanning``, for values of no finite span): ties, bands of one
+    value and bands already narrowed included."""
+    rng = np.random.default_rng(seed)
+    q = np.sort(np.asarray(q))
+    values = [np.asarray(v, dtype=float) * spread / 40 + rng.standard_normal(len(v)) * (spread / 1e3) * (c % 2)
+              for c, v in enumerate(cells)]
+    bands = (len(q), len(values))
+    lo, hi = np.full(bands, -np.inf), np.full(bands, np.inf)
+    below, above = np.zeros(bands, dtype=np.int64), np.zeros(bands, dtype=np.int64)
+    for c, v in enumerate(values):  # some bands already narrowed to values of the cell, with counts outside
+        if len(v) and rng.random() < 0.5:
+            ordered = np.sort(v)
+            for k in range(len(q)):
+                i, j = sorted(rng.integers(0, len(v), 2))
+                lo[k, c], hi[k, c] = ordered[i], ordered[j]
+                below[k, c], above[k, c] = rng.integers(0, 50, 2)
+    valid = np.array([len(v) + int(below[:, c].max() + above[:, c].max()) for c, v in enumerate(values)],
+                     dtype=np.int64)
+    bucketed = _narrow(values, lo, hi, below, above, valid, q, z, scanning=False)
+    scanned = _narrow(values, lo, hi, below, above, valid, q, z, scanning=True)
+    for got, expected in zip(bucketed, scanned):
+        np.testing.assert_array_equal(got, expected)
+
+
 @pytest.fixture(scope="module")
 def whole_and_summary():
     whole = ssp.run("baseline", draws=40, seed=3)
