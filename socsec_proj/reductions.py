@@ -588,6 +588,42 @@ def _band_values(values, lo, hi, into):
 
 
 @jit
+def _group(values, work, in_order):
+    """Group a cell's ``values`` into buckets of equal width between their least and greatest
+    (``floor((v - least) * scale)``, as :func:`_order_statistics` does), for
+    :func:`_count_below` and :func:`_ranked`: ``work[3]`` holds them bucket after bucket,
+    ``work[1][b]`` how many lie in the buckets before ``b``; ``in_order[b]`` cleared (no bucket
+    put in order yet). Returns ``(buckets, least, greatest, scale)``; 0 buckets where the values
+    span no finite width (infinite values, all equal, a span whose inverse overflows) or are too
+    few to bucket: the caller scans them then."""
+    bucket_of, counts, cursor, grouped = work
+    m = values.shape[0]
+    least, greatest = np.inf, -np.inf
+    for i in range(m):
+        least = min(least, values[i])
+        greatest = max(greatest, values[i])
+    buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
+    span = greatest - least
+    scale = buckets / span if span > 0.0 else np.inf
+    if not (span < np.inf and scale < np.inf) or buckets < 2:
+        return 0, least, greatest, scale
+    counts[:buckets + 1] = 0
+    for i in range(m):
+        b = min(int((values[i] - least) * scale), buckets - 1)
+        bucket_of[i] = b
+        counts[b + 1] += 1
+    for b in range(buckets):  # counts[b]: values in the buckets before b
+        counts[b + 1] += counts[b]
+        cursor[b] = counts[b]
+        in_order[b] = 0.0
+    for i in range(m):
+        b = bucket_of[i]
+        grouped[cursor[b]] = values[i]
+        cursor[b] += 1
+    return buckets, least, greatest, scale
+
+
+@jit
 def _count_below(grouped, counts, buckets, least, greatest, scale, x, or_equal):
     """How many of a cell's values are below ``x`` (``or_equal``: at most ``x``), the values
     grouped by bucket (``grouped``; bucket ``b`` holds ``grouped[counts[b]:counts[b + 1]]``,
@@ -683,8 +719,7 @@ def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below,
     blocks = pending_offsets.shape[0]
     cells = compact_offsets.shape[0] - 1
     bands = lo.shape[0]
-    bucket_of, counts, cursor, grouped = work
-    flags = bucket_of  # reused once the values are grouped
+    flags, counts, _, grouped = work  # (the first array flags the kept values once they are grouped)
     n = 0
     for c in range(cells):
         m = 0
@@ -696,29 +731,10 @@ def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below,
                 gathered[m] = pending[i]
                 m += 1
         if narrow and m > 0:
-            least, greatest = np.inf, -np.inf
-            for i in range(m):
-                least = min(least, gathered[i])
-                greatest = max(greatest, gathered[i])
-            buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
-            span = greatest - least
-            scale = buckets / span if span > 0.0 else np.inf
-            if not (span < np.inf and scale < np.inf) or buckets < 2:
+            buckets, least, greatest, scale = _group(gathered[:m], work, inside)
+            if buckets == 0:
                 _narrow_scanning(gathered[:m], c, lo, hi, below, above, valid, q, z, inside, ranks, work)
             else:
-                counts[:buckets + 1] = 0
-                for i in range(m):
-                    b = min(int((gathered[i] - least) * scale), buckets - 1)
-                    bucket_of[i] = b
-                    counts[b + 1] += 1
-                for b in range(buckets):  # counts[b]: values in the buckets before b
-                    counts[b + 1] += counts[b]
-                    cursor[b] = counts[b]
-                    inside[b] = 0.0  # bucket b not yet in order
-                for i in range(m):
-                    b = bucket_of[i]
-                    grouped[cursor[b]] = gathered[i]
-                    cursor[b] += 1
                 for k in range(bands):
                     low, high = lo[k, c], hi[k, c]
                     if not low < high:
@@ -760,9 +776,13 @@ def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed
     ``missed[c]`` where an order statistic needed lies outside its band (``out`` NaN there)."""
     cells = offsets.shape[0] - 1
     bands = lo.shape[0]
+    counts, grouped = work[1], work[3]
     for c in range(cells):
         m = valid[c]
         cell_values = values[offsets[c]:offsets[c + 1]]
+        # the cell's kept values bucketed once for all its bands (as in _narrowed), unless they
+        # span no finite width: then each band's values are gathered by a scan
+        buckets, least, greatest, scale = _group(cell_values, work, inside) if m > 0 else (0, 0.0, 0.0, 0.0)
         for k in range(bands):
             out[k, c] = np.nan
             if m == 0:
@@ -774,13 +794,22 @@ def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed
             if not lo[k, c] < hi[k, c]:  # a band of one value: every value inside it is that value
                 out[k, c] = _mix(lo[k, c], lo[k, c], gamma)
                 continue
-            size, least, greatest = _band_values(cell_values, lo[k, c], hi[k, c], inside)
+            under, band_least, band_greatest = 0, 0.0, 0.0
+            if buckets > 0:
+                under = _count_below(grouped, counts, buckets, least, greatest, scale, lo[k, c], False)
+                size = _count_below(grouped, counts, buckets, least, greatest, scale, hi[k, c], True) - under
+            else:
+                size, band_least, band_greatest = _band_values(cell_values, lo[k, c], hi[k, c], inside)
             if size != m - below[k, c] - above[k, c]:  # cannot happen: the band's values are all kept
                 missed[c] = True
                 continue
+            if buckets > 0:  # the band's values are ranks under .. under + size - 1 of the cell's kept
+                out[k, c] = _mix(_ranked(grouped, counts, buckets, under + low - below[k, c], inside),
+                                 _ranked(grouped, counts, buckets, under + high - below[k, c], inside), gamma)
+                continue
             ranks[0] = low - below[k, c]
             ranks[1] = high - below[k, c]
-            _order_statistics(inside[:size], least, greatest, ranks, work)
+            _order_statistics(inside[:size], band_least, band_greatest, ranks, work)
             out[k, c] = _mix(work[3][ranks[0]], work[3][ranks[1]], gamma)
 
 

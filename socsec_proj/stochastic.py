@@ -674,6 +674,21 @@ def _requantile(results, missed, quantiles, scenario, name_or_path, draws, seed,
             store.close()
 
 
+def share_depleted_by(first_years: np.ndarray, years) -> np.ndarray:
+    """The share of draws [/1] depleted in or before each of ``years``, ``[..., year]``, of each
+    draw's first year below zero ``first_years`` ``[draw, ...]`` (NaN: never, counted in no year).
+
+    Counted on each column's years sorted (NaN last), the same numbers as the mean over draws of
+    ``first_years <= year``, year by year (a count over the draws, exact in float64): at
+    100,000 draws those 81 passes over every draw were 2.5 s of a summary's end."""
+    flat = first_years.reshape(len(first_years), -1)
+    ordered = np.sort(flat, axis=0)
+    counts = np.empty((flat.shape[1], len(years)))
+    for column in range(flat.shape[1]):
+        counts[column] = np.searchsorted(ordered[:, column], years, side="right")
+    return (counts / len(first_years)).reshape(first_years.shape[1:] + (len(years),))
+
+
 def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variables=SUMMARY_VARIABLES, *,
                 client=None, chunk_size=None, engine="numba", store_folder=None, pooled=None) -> xr.Dataset:
     """A stochastic run that keeps only a summary, reduced chunk by chunk (see :func:`run` and
@@ -750,8 +765,7 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
             variables_out[f"{key}_depletion_year"] = (dims, first_years, {
                 "units": "year", "long_name": "first year the balance is below zero (NaN: not within the horizon)",
                 **(pooled_codes if key != scheme else {})})
-            # NaN <= year is False: a draw never depleted counts as not depleted in any year
-            by_year = np.stack([(first_years <= year).mean(axis=0) for year in years], axis=-1)
+            by_year = share_depleted_by(first_years, years)
             variables_out[f"{key}_depletion_probability"] = (dims[1:] + ("year",), by_year, {
                 "units": "1", "long_name": "share of draws depleted in or before the year"})
     summary = xr.Dataset(variables_out, coords={"quantile": list(quantiles), "draw": np.arange(draws),

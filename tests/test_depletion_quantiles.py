@@ -95,3 +95,24 @@ def test_depletion_year_is_the_first_year_from_2024_below_zero(seed, with_draws,
     assert got.dims == expected.dims and got.name == "employee_pension_depletion_year"
     np.testing.assert_array_equal(got.values, expected.values)
     assert set(got.coords) == set(expected.coords)
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(2020, 2100)), min_size=1, max_size=4), min_size=1,
+                max_size=60).filter(lambda rows: len({len(row) for row in rows}) == 1))
+def test_share_depleted_by_each_year_is_the_mean_of_the_draws_depleted_by_then(rows):
+    """A summary's probability of depletion by year, counted on sorted first years, is the mean
+    over draws of ``first year <= year`` to the bit (a draw never depleted, NaN, counted in no
+    year), for one province or several."""
+    from socsec_proj.stochastic import share_depleted_by
+
+    first_years = np.array([[np.nan if year is None else year for year in row] for row in rows], dtype=np.float32)
+    for values in (first_years, first_years[:, 0]):
+        expected = np.stack([(values <= year).mean(axis=0) for year in YEARS], axis=-1)
+        got = share_depleted_by(values, YEARS)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    # by hand: 2 of 4 draws depleted by 2030 (one in 2025, one in 2030), one more in 2090
+    hand = share_depleted_by(np.array([2025, np.nan, 2030, 2090], dtype=np.float32), YEARS)
+    assert hand[YEARS == 2024] == 0.0 and hand[YEARS == 2029] == 0.25 and hand[YEARS == 2030] == 0.5
+    assert hand[YEARS == 2100] == 0.75
