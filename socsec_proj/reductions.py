@@ -178,6 +178,29 @@ def _in_order(segment):
         segment[j + 1] = value
 
 
+@jit(inline="always")
+def _bucketed(values, low, high, bucket, counts):
+    """Each of ``values`` (least ``low``, greatest ``high``) into one of ``buckets`` buckets of
+    equal width, ``floor((v - low) * scale)`` (the last also holds ``high``): ``bucket[i]`` is
+    value i's, ``counts[b]`` how many lie in the buckets before ``b`` (``counts[buckets]``: all).
+    Returns ``(buckets, scale)``; 0 buckets where the values span no finite width (all equal,
+    infinite values, a span so small that its inverse overflows) or are too few to bucket."""
+    m = values.shape[0]
+    buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
+    span = high - low
+    scale = buckets / span if span > 0.0 else np.inf
+    if not (span < np.inf and scale < np.inf) or buckets < 2:  # (a subnormal span: scale infinite)
+        return 0, scale
+    counts[:buckets + 1] = 0
+    for i in range(m):
+        b = min(int((values[i] - low) * scale), buckets - 1)
+        bucket[i] = b
+        counts[b + 1] += 1
+    for b in range(buckets):  # counts[b]: values in the buckets before b
+        counts[b + 1] += counts[b]
+    return buckets, scale
+
+
 @jit
 def _order_statistics(a, low, high, ranks, work):
     """Put the value of each rank of ``ranks`` (ascending) among the numbers ``a`` (least
@@ -192,20 +215,11 @@ def _order_statistics(a, low, high, ranks, work):
     """
     bucket, counts, slots, picked = work
     m = a.shape[0]
-    buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
-    span = high - low
-    scale = buckets / span if span > 0.0 else np.inf
-    if not (span < np.inf and scale < np.inf) or buckets < 2:  # (a subnormal span: scale infinite)
+    buckets = _bucketed(a, low, high, bucket, counts)[0]
+    if buckets == 0:
         picked[:m] = a
         picked[:m].sort()
         return
-    counts[:buckets + 1] = 0
-    for i in range(m):
-        b = min(int((a[i] - low) * scale), buckets - 1)
-        bucket[i] = b
-        counts[b + 1] += 1
-    for b in range(buckets):  # counts[b]: values in the buckets before b
-        counts[b + 1] += counts[b]
     slots[:buckets] = -1
     b = 0
     for r in range(ranks.shape[0]):  # the buckets holding a wanted rank
@@ -602,18 +616,10 @@ def _group(values, work, in_order):
     for i in range(m):
         least = min(least, values[i])
         greatest = max(greatest, values[i])
-    buckets = min(counts.shape[0] - 1, max(1, m // _PER_BUCKET))
-    span = greatest - least
-    scale = buckets / span if span > 0.0 else np.inf
-    if not (span < np.inf and scale < np.inf) or buckets < 2:
+    buckets, scale = _bucketed(values, least, greatest, bucket_of, counts)
+    if buckets == 0:
         return 0, least, greatest, scale
-    counts[:buckets + 1] = 0
-    for i in range(m):
-        b = min(int((values[i] - least) * scale), buckets - 1)
-        bucket_of[i] = b
-        counts[b + 1] += 1
-    for b in range(buckets):  # counts[b]: values in the buckets before b
-        counts[b + 1] += counts[b]
+    for b in range(buckets):
         cursor[b] = counts[b]
         in_order[b] = 0.0
     for i in range(m):
