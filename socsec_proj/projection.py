@@ -101,7 +101,7 @@ def with_overrides(scenario: Scenario, *, provinces=None, end=None, source=None,
 
 
 def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None, stages=None, keep=(),
-        client=None, summary=None, summary_variables=None, draw_dtype=None) -> xr.Dataset:
+        client=None, summary=None, summary_variables=None, draw_dtype=None, progress=None) -> xr.Dataset:
     """Project one scenario through every stage (or, with ``draws``, many stochastic paths of it).
 
     Parameters
@@ -127,6 +127,9 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
     draw_dtype : {None, "float64", "float32"}, optional
         With ``draws`` (and no summary): the precision the draws are kept in; float32 halves
         their memory (the command line keeps them so, as ``draws.nc`` holds them).
+    progress : callable, optional
+        With ``draws``: ``progress(done, total)`` as the chunks of draws come in [draws]
+        (:func:`socsec_proj.stochastic.run`).
     stages : sequence of callables, optional
         ``stage(ds, scenario) -> ds`` functions to run instead of :data:`STAGES`.
 
@@ -145,6 +148,8 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
     scenario = Scenario.checked(scenario)  # checked however it was made (even in Python)
     if draws is None and (summary is not None or summary_variables is not None):
         raise InputError("a summary over draws without draws", key="summary", expected="draws=N with summary=")
+    if progress is not None and draws is None:
+        raise InputError("progress without draws", key="progress", expected="draws=N with progress=")
     if draw_dtype is not None and draws is None:  # with a summary: stochastic.run refuses it
         raise InputError(f"draw_dtype={draw_dtype!r} without draws", key="draw_dtype",
                          expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
@@ -158,7 +163,8 @@ def run(scenario="baseline", *, provinces=None, end=None, draws=None, seed=None,
         check_draws(draws, keep=keep, summary_variables=None if summary is None else
                     stochastic.check_summary_variables(summary_variables), quantiles=summary)
         result = stochastic.run(scenario, draws=draws, seed=0 if seed is None else seed, keep=keep, client=client,
-                                summary=summary, summary_variables=summary_variables, draw_dtype=draw_dtype)
+                                summary=summary, summary_variables=summary_variables, draw_dtype=draw_dtype,
+                                progress=progress)
         return record(result, scenario)
     stages = STAGES if stages is None else tuple(stages)
     check_stages(scenario, stages)

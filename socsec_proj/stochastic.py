@@ -286,6 +286,20 @@ def _chunk_in_worker(name_or_path, seed, start, stop, keep):
         return simulate_chunk(name_or_path, seed, start, stop, keep)
 
 
+def _no_progress(done: int, total: int) -> None:
+    """What a run without ``progress`` reports: nothing."""
+
+
+def check_progress(progress):
+    """A run's ``progress`` callback (None: :func:`_no_progress`), else InputError."""
+    if progress is None:
+        return _no_progress
+    if not callable(progress):
+        raise InputError(f"progress={progress!r}", key="progress",
+                         expected="a callable progress(done, total), or None")
+    return progress
+
+
 def check_draw_dtype(draw_dtype) -> np.dtype:
     """The precision a run keeps its draws in: float64 (None, the default) or float32, else InputError."""
     try:
@@ -299,7 +313,7 @@ def check_draw_dtype(draw_dtype) -> np.dtype:
 
 def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=None, chunk_size: int = None,
         engine: str = "numba", summary=None, summary_variables=None, store_folder=None,
-        draw_dtype=None) -> xr.Dataset:
+        draw_dtype=None, progress=None) -> xr.Dataset:
     """Stochastic projection: ``draws`` paths of the scenario, each through every stage.
 
     Parameters
@@ -333,6 +347,10 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         The precision the draws are kept in (not that of the computation, float64 but for the
         cubes): float32 halves their memory and is what ``draws.nc`` holds (the command line
         keeps them so: no float64 copy of them is ever made).
+    progress : callable, optional
+        ``progress(done, total)``, called in this process as the chunks of draws come in
+        [draws]: how many of the ``total`` draws are in, the last call ``(draws, draws)`` (the
+        command line's progress bar shows it; a run of 100,000 draws takes minutes).
 
     Returns
     -------
@@ -343,6 +361,7 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
         the Dataset of :func:`summary_run`.
     """
     dtype = check_draw_dtype(draw_dtype)
+    progress = check_progress(progress)
     if draw_dtype is not None and summary is not None:  # a summary keeps no draws: it would be ignored
         raise InputError(f"draw_dtype={draw_dtype!r} with a summary", key="draw_dtype",
                          expected="draw_dtype only for a run keeping its draws (draws=N, no summary=)")
@@ -371,7 +390,7 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
             # the national figures those of the provinces reported, pooled, as of draws kept whole
             return _reported(summary_run(scenario, name_or_path, draws, seed, quantiles, variables, client=client,
                                          chunk_size=chunk_size, engine=engine, store_folder=store_folder,
-                                         pooled=reported), reported)
+                                         pooled=reported, progress=progress), reported)
         if client is None:
             collected = None
             setup = chunk_setup(scenario)
@@ -384,11 +403,13 @@ def run(scenario="baseline", draws: int = 100, seed: int = 0, keep=(), client=No
                 for name, values in part.items():
                     if name != "coords":
                         collected[name][start:start + len(values)] = values
+                progress(start + len(part["population_total"]), draws)
             parts = [collected]
         else:
             bounds = _chunk_bounds(draws, chunk_size, client)
             futures = [client.submit(_chunk_in_worker, name_or_path, seed, a, b, keep, pure=False) for a, b in bounds]
             parts = client.gather(futures)
+            progress(draws, draws)
         return _reported(_to_dataset(scenario, parts, seed, dtype), reported)
 
 
@@ -690,10 +711,12 @@ def share_depleted_by(first_years: np.ndarray, years) -> np.ndarray:
 
 
 def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variables=SUMMARY_VARIABLES, *,
-                client=None, chunk_size=None, engine="numba", store_folder=None, pooled=None) -> xr.Dataset:
+                client=None, chunk_size=None, engine="numba", store_folder=None, pooled=None,
+                progress=_no_progress) -> xr.Dataset:
     """A stochastic run that keeps only a summary, reduced chunk by chunk (see :func:`run` and
     :mod:`socsec_proj.reductions`); ``scenario`` already checked. ``pooled``: the codes of the
     provinces whose pooled balance is the national one (those the run reports; None: all 31).
+    ``progress(done, draws)`` after each chunk is reduced here (see :func:`run`).
 
     Returns
     -------
@@ -730,6 +753,7 @@ def summary_run(scenario, name_or_path, draws: int, seed: int, quantiles, variab
             counts[name] += reduced["counts"][name]
         for key, years in reduced["depletion"].items():
             depletion[key][start:start + reduced["draws"]] = years
+        progress(start + reduced["draws"], draws)
     results = {name: store.quantiles(name) for store in stores for name in store.names}
     missed = {name: np.flatnonzero(store.missed(name)) for store in stores for name in store.names
               if store.missed(name).any()}

@@ -108,6 +108,28 @@ def test_bad_draw_count(draws):
         ssp.run("baseline", draws=draws)
 
 
+def test_progress_is_told_of_every_chunk_in_order_and_the_results_are_the_same(draws):
+    """``progress(done, total)`` hears of each chunk as it comes in, the draws in so far, ending
+    with every draw, for a run keeping its draws and for a summary; what it returns is the run
+    without it, to the bit."""
+    heard = []
+    told = ssp.run("baseline", draws=40, seed=7, progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(32, 40), (40, 40)]  # chunks of stochastic.CHUNK_SIZE, in draw order
+    for name in draws.data_vars:
+        np.testing.assert_array_equal(told[name].values, draws[name].values)
+    heard.clear()
+    summary = ssp.run("baseline", draws=70, seed=7, summary=(0.5,), progress=lambda *counts: heard.append(counts))
+    assert heard == [(32, 70), (64, 70), (70, 70)] and summary.attrs["draws"] == 70
+
+
+@pytest.mark.parametrize("options, key", [(dict(draws=3, progress="yes"), "progress"),
+                                          (dict(draws=3, progress=7), "progress"),
+                                          (dict(progress=print), "progress")])
+def test_a_progress_that_is_not_a_callable_or_without_draws_is_refused(options, key):
+    with pytest.raises(InputError, match=key):
+        ssp.run("baseline", **options)
+
+
 def test_dask_local_cluster_equals_in_process(draws):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
