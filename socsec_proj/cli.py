@@ -457,9 +457,9 @@ def draw_progress(bar, name: str, clock=time.time):
         if not first:
             first.append((now, done))
         bar.set_description_str(label, refresh=False)
-        now = time.time()
-        if not bar.disable and now >= bar.start_t + bar.delay and now - shown[0] >= bar.mininterval:
-            shown[0] = now
+        on_bar = time.time()
+        if not bar.disable and on_bar >= bar.start_t + bar.delay and on_bar - shown[0] >= bar.mininterval:
+            shown[0] = on_bar
             bar.refresh()
 
     return update

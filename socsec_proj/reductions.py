@@ -587,29 +587,14 @@ def _into_bands(block, lo, hi, below, above, valid, offsets, kept, keep):
 
 
 @jit
-def _band_values(values, lo, hi, into):
-    """The values of ``values`` inside ``[lo, hi]`` into the head of ``into``: their count, least, greatest."""
-    n = 0
-    least, greatest = np.inf, -np.inf
-    for i in range(values.shape[0]):  # without branches, as in _into_bands
-        value = values[i]
-        inside = (lo <= value) & (value <= hi)
-        into[n] = value
-        n += inside
-        least = min(least, value if inside else np.inf)
-        greatest = max(greatest, value if inside else -np.inf)
-    return n, least, greatest
-
-
-@jit
 def _group(values, work, in_order):
     """Group a cell's ``values`` into buckets of equal width between their least and greatest
     (``floor((v - least) * scale)``, as :func:`_order_statistics` does), for
     :func:`_count_below` and :func:`_ranked`: ``work[3]`` holds them bucket after bucket,
     ``work[1][b]`` how many lie in the buckets before ``b``; ``in_order[b]`` cleared (no bucket
-    put in order yet). Returns ``(buckets, least, greatest, scale)``; 0 buckets where the values
-    span no finite width (infinite values, all equal, a span whose inverse overflows) or are too
-    few to bucket: the caller scans them then."""
+    put in order yet). Returns ``(buckets, least, greatest, scale)``. Values that span no finite
+    width (infinite values, all equal, a span whose inverse overflows) or are too few to bucket
+    go into one bucket, counted and put in order whole."""
     bucket_of, counts, cursor, grouped = work
     m = values.shape[0]
     least, greatest = np.inf, -np.inf
@@ -618,7 +603,12 @@ def _group(values, work, in_order):
         greatest = max(greatest, values[i])
     buckets, scale = _bucketed(values, least, greatest, bucket_of, counts)
     if buckets == 0:
-        return 0, least, greatest, scale
+        counts[0], counts[1] = 0, m
+        for i in range(m):
+            grouped[i] = values[i]
+        if m > 0:
+            in_order[0] = 0.0
+        return 1, least, greatest, 0.0
     for b in range(buckets):
         cursor[b] = counts[b]
         in_order[b] = 0.0
@@ -640,7 +630,7 @@ def _count_below(grouped, counts, buckets, least, greatest, scale, x, or_equal):
         return 0
     if x > greatest or (x == greatest and or_equal):
         return counts[buckets]
-    b = min(int((x - least) * scale), buckets - 1)
+    b = 0 if buckets == 1 else min(int((x - least) * scale), buckets - 1)  # (one bucket: no finite span)
     n = counts[b]
     for i in range(counts[b], counts[b + 1]):
         n += (grouped[i] <= x) if or_equal else (grouped[i] < x)
@@ -665,34 +655,6 @@ def _ranked(grouped, counts, buckets, rank, in_order):
     return grouped[rank]
 
 
-@jit
-def _narrow_scanning(gathered, c, lo, hi, below, above, valid, q, z, inside, ranks, work):
-    """:func:`_narrowed`'s narrowing of cell ``c`` whose values span no finite width (infinite
-    values; all equal, a span whose inverse overflows): each band's values gathered by a scan
-    and their order statistics found among them (:func:`_order_statistics`)."""
-    for k in range(lo.shape[0]):
-        if not lo[k, c] < hi[k, c]:
-            continue
-        size, least, greatest = _band_values(gathered, lo[k, c], hi[k, c], inside)
-        first, last, move_lo, move_hi = _band_moves(valid[c], q[k], z, below[k, c], size)
-        if not (move_lo or move_hi):
-            continue
-        ranks[0] = first if move_lo else last
-        ranks[1] = last if move_hi else ranks[0]
-        _order_statistics(inside[:size], least, greatest, ranks, work)
-        picked = work[3]
-        new_lo = picked[first] if move_lo else lo[k, c]
-        new_hi = picked[last] if move_hi else hi[k, c]
-        left_below = 0
-        left_above = 0
-        for i in range(size):  # what leaves the band, counted exactly (ties stay inside)
-            left_below += inside[i] < new_lo
-            left_above += inside[i] > new_hi
-        below[k, c] += left_below
-        above[k, c] += left_above
-        lo[k, c], hi[k, c] = new_lo, new_hi
-
-
 @jit(inline="always")
 def _band_moves(valid, q, z, below, size):
     """Where a band of ``size`` values with ``below`` values under it moves: the ranks within it
@@ -707,7 +669,7 @@ def _band_moves(valid, q, z, below, size):
 
 @jit
 def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below, above, valid, q, z, narrow,
-              out_offsets, out, gathered, inside, ranks, work):
+              out_offsets, out, gathered, in_order, work):
     """Gather each cell's kept values, those of the last gathering (``compact`` by
     ``compact_offsets`` [C + 1]) and those of the blocks since (``pending`` by
     ``pending_offsets`` [blocks, C + 1]), into one (``out``, ``out_offsets``); with ``narrow``,
@@ -721,6 +683,7 @@ def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below,
     whole buckets and of a few values, not a pass over every value per band (seven passes
     for the command line's seven quantiles): a 100,000-draw summary's narrowings took 31 s of
     the caller's CPU so. The kept values stay in the order they were gathered in.
+    ``gathered``, ``in_order`` and ``work`` (:func:`_work_arrays`): room for a cell's values.
     """
     blocks = pending_offsets.shape[0]
     cells = compact_offsets.shape[0] - 1
@@ -737,28 +700,23 @@ def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below,
                 gathered[m] = pending[i]
                 m += 1
         if narrow and m > 0:
-            buckets, least, greatest, scale = _group(gathered[:m], work, inside)
-            if buckets == 0:
-                _narrow_scanning(gathered[:m], c, lo, hi, below, above, valid, q, z, inside, ranks, work)
-            else:
-                for k in range(bands):
-                    low, high = lo[k, c], hi[k, c]
-                    if not low < high:
-                        continue
-                    under = _count_below(grouped, counts, buckets, least, greatest, scale, low, False)
-                    up_to = _count_below(grouped, counts, buckets, least, greatest, scale, high, True)
-                    first, last, move_lo, move_hi = _band_moves(valid[c], q[k], z, below[k, c], up_to - under)
-                    if not (move_lo or move_hi):
-                        continue
-                    # the band's values are ranks under .. up_to - 1 of the cell's
-                    new_lo = _ranked(grouped, counts, buckets, under + first, inside) if move_lo else low
-                    new_hi = _ranked(grouped, counts, buckets, under + last, inside) if move_hi else high
-                    # what leaves the band, counted exactly (ties stay inside)
-                    below[k, c] += _count_below(grouped, counts, buckets, least, greatest, scale, new_lo, False) \
-                        - under
-                    above[k, c] += up_to - _count_below(grouped, counts, buckets, least, greatest, scale, new_hi,
-                                                        True)
-                    lo[k, c], hi[k, c] = new_lo, new_hi
+            buckets, least, greatest, scale = _group(gathered[:m], work, in_order)
+            for k in range(bands):
+                low, high = lo[k, c], hi[k, c]
+                if not low < high:
+                    continue
+                under = _count_below(grouped, counts, buckets, least, greatest, scale, low, False)
+                up_to = _count_below(grouped, counts, buckets, least, greatest, scale, high, True)
+                first, last, move_lo, move_hi = _band_moves(valid[c], q[k], z, below[k, c], up_to - under)
+                if not (move_lo or move_hi):
+                    continue
+                # the band's values are ranks under .. up_to - 1 of the cell's
+                new_lo = _ranked(grouped, counts, buckets, under + first, in_order) if move_lo else low
+                new_hi = _ranked(grouped, counts, buckets, under + last, in_order) if move_hi else high
+                # what leaves the band, counted exactly (ties stay inside)
+                below[k, c] += _count_below(grouped, counts, buckets, least, greatest, scale, new_lo, False) - under
+                above[k, c] += up_to - _count_below(grouped, counts, buckets, least, greatest, scale, new_hi, True)
+                lo[k, c], hi[k, c] = new_lo, new_hi
         # the values some band still holds, in the order gathered (the flags' loops vectorize)
         for i in range(m):
             flags[i] = 0
@@ -776,7 +734,7 @@ def _narrowed(compact, compact_offsets, pending, pending_offsets, lo, hi, below,
 
 
 @jit
-def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed, inside, ranks, work):
+def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed, in_order, work):
     """``out[k, c]``: quantile ``q[k]`` of cell ``c``'s values by numpy's linear rule, from the
     band ``k`` kept around it (``values[offsets[c]:offsets[c + 1]]``: the cell's kept values);
     ``missed[c]`` where an order statistic needed lies outside its band (``out`` NaN there)."""
@@ -786,9 +744,8 @@ def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed
     for c in range(cells):
         m = valid[c]
         cell_values = values[offsets[c]:offsets[c + 1]]
-        # the cell's kept values bucketed once for all its bands (as in _narrowed), unless they
-        # span no finite width: then each band's values are gathered by a scan
-        buckets, least, greatest, scale = _group(cell_values, work, inside) if m > 0 else (0, 0.0, 0.0, 0.0)
+        # the cell's kept values bucketed once for all its bands (as in _narrowed)
+        buckets, least, greatest, scale = _group(cell_values, work, in_order)
         for k in range(bands):
             out[k, c] = np.nan
             if m == 0:
@@ -800,23 +757,14 @@ def _band_quantiles(values, offsets, lo, hi, below, above, valid, q, out, missed
             if not lo[k, c] < hi[k, c]:  # a band of one value: every value inside it is that value
                 out[k, c] = _mix(lo[k, c], lo[k, c], gamma)
                 continue
-            under, band_least, band_greatest = 0, 0.0, 0.0
-            if buckets > 0:
-                under = _count_below(grouped, counts, buckets, least, greatest, scale, lo[k, c], False)
-                size = _count_below(grouped, counts, buckets, least, greatest, scale, hi[k, c], True) - under
-            else:
-                size, band_least, band_greatest = _band_values(cell_values, lo[k, c], hi[k, c], inside)
+            under = _count_below(grouped, counts, buckets, least, greatest, scale, lo[k, c], False)
+            size = _count_below(grouped, counts, buckets, least, greatest, scale, hi[k, c], True) - under
             if size != m - below[k, c] - above[k, c]:  # cannot happen: the band's values are all kept
                 missed[c] = True
                 continue
-            if buckets > 0:  # the band's values are ranks under .. under + size - 1 of the cell's kept
-                out[k, c] = _mix(_ranked(grouped, counts, buckets, under + low - below[k, c], inside),
-                                 _ranked(grouped, counts, buckets, under + high - below[k, c], inside), gamma)
-                continue
-            ranks[0] = low - below[k, c]
-            ranks[1] = high - below[k, c]
-            _order_statistics(inside[:size], band_least, band_greatest, ranks, work)
-            out[k, c] = _mix(work[3][ranks[0]], work[3][ranks[1]], gamma)
+            # the band's values are ranks under .. under + size - 1 of the cell's kept values
+            out[k, c] = _mix(_ranked(grouped, counts, buckets, under + low - below[k, c], in_order),
+                             _ranked(grouped, counts, buckets, under + high - below[k, c], in_order), gamma)
 
 
 #: How many values per cell a buffer of the store is allocated for, as a multiple of the
@@ -913,7 +861,7 @@ class QuantileStore(_DrawBlocks):
         out_offsets = np.empty(self.cells + 1, dtype=np.int64)
         _narrowed(state["compact"], state["compact_offsets"], state["pending"], pending_offsets, state["lo"],
                   state["hi"], state["below"], state["above"], state["valid"], self.q, BAND_Z, narrow, out_offsets,
-                  out, np.empty(largest), np.empty(largest), np.empty(2, dtype=np.int64), _work_arrays(largest))
+                  out, np.empty(largest), np.empty(largest), _work_arrays(largest))
         state["spare"], state["compact"], state["compact_offsets"] = state["compact"], out, out_offsets
         state["pending_offsets"], state["pending_size"] = [], 0
 
@@ -929,8 +877,7 @@ class QuantileStore(_DrawBlocks):
         out = np.empty((len(self.q), self.cells))
         missed = np.zeros(self.cells, dtype=bool)
         _band_quantiles(state["compact"], offsets, state["lo"], state["hi"], state["below"], state["above"],
-                        state["valid"], self.q, out, missed, np.empty(largest), np.empty(2, dtype=np.int64),
-                        _work_arrays(largest))
+                        state["valid"], self.q, out, missed, np.empty(largest), _work_arrays(largest))
         self._missed[name] = missed.reshape(self.cell_shape)
         return out.reshape((len(self.q),) + self.cell_shape)
 

@@ -297,37 +297,35 @@ def test_progress_bar_only_after_the_delay_and_only_when_enabled():
     assert text.startswith("\r[") and text.endswith("] 100%  second  (00:00)\n")  # redrawn in place
 
 
+def _draw_labels(name, began, updates, stream=None):
+    """The bar's label after each ``(time [s], done, total)`` of ``updates`` given to
+    ``cli.draw_progress`` (its clock starting at ``began``), the bar drawn at every update."""
+    clock = [began]
+    labels = []
+    with cli.progress_bar(4, enabled=True, stream=stream or _Terminal(), delay=0.0) as bar:
+        bar.mininterval = 0.0
+        update = cli.draw_progress(bar, name, clock=lambda: clock[0])
+        for now, done, total in updates:
+            clock[0] = now
+            update(done, total)
+            labels.append(bar.desc)
+    return labels
+
+
 def test_the_progress_bar_counts_the_draws_and_says_about_how_long_the_rest_takes():
     """A stochastic run's chunks move the bar's label: the draws in, and the time left at the
     rate since the first chunk came in (which carries the workers' start): 10,000 of 100,000
     draws in 10 s, 90 s left; a first chunk of 32 of 1,000 after 5 s, then 32 more in 0.5 s:
     15 s left, not the 80 s of the overall rate (and hours once it stalls). Nothing within the
     bar's delay, as for its steps."""
-    clock = [100.0]
     terminal = _Terminal()
-    with cli.progress_bar(4, enabled=True, stream=terminal, delay=0.0) as bar:
-        bar.mininterval = 0.0
-        update = cli.draw_progress(bar, "baseline", clock=lambda: clock[0])
-        clock[0] = 110.0
-        update(10_000, 100_000)
-        assert bar.desc == "baseline: draws 10,000 of 100,000, about 90 s left"
-        clock[0] = 200.0
-        update(100_000, 100_000)
-        assert bar.desc == "baseline: draws 100,000 of 100,000"
+    assert _draw_labels("baseline", 100.0, [(110.0, 10_000, 100_000), (200.0, 100_000, 100_000)], terminal) == [
+        "baseline: draws 10,000 of 100,000, about 90 s left", "baseline: draws 100,000 of 100,000"]
     assert "baseline: draws 10,000 of 100,000, about 90 s left" in terminal.getvalue()
-    clock[0] = 0.0
-    with cli.progress_bar(4, enabled=True, stream=terminal, delay=0.0) as bar:
-        update = cli.draw_progress(bar, "s", clock=lambda: clock[0])
-        clock[0] = 5.0
-        update(32, 1_000)
-        # the overall rate: 5 s x 968 / 32 = 151 s
-        assert bar.desc == "s: draws 32 of 1,000, about 3 min left"
-        clock[0] = 5.5
-        update(64, 1_000)
-        assert bar.desc == "s: draws 64 of 1,000, about 15 s left"  # 0.5 s x 936 / 32
-        clock[0] = 6_000.0
-        update(96, 1_000)  # stalled: 5,995 s for 64 draws since the first
-        assert bar.desc == "s: draws 96 of 1,000, about 23 h 31 min left"
+    assert _draw_labels("s", 0.0, [(5.0, 32, 1_000), (5.5, 64, 1_000), (6_000.0, 96, 1_000)]) == [
+        "s: draws 32 of 1,000, about 3 min left",  # the overall rate: 5 s x 968 / 32 = 151 s
+        "s: draws 64 of 1,000, about 15 s left",  # 0.5 s x 936 / 32
+        "s: draws 96 of 1,000, about 23 h 31 min left"]  # stalled: 5,995 s for 64 draws since the first
     quiet = _Terminal()
     with cli.progress_bar(4, enabled=True, stream=quiet, delay=60.0) as bar:
         cli.draw_progress(bar, "baseline")(32, 64)

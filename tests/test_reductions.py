@@ -158,25 +158,43 @@ def test_quantile_store_names_every_cell_its_bands_missed(draws, cells, q, z, se
     assert (np.isnan(got) & ~np.isnan(expected)).any(axis=0).tolist() == missed.tolist()
 
 
-def _narrow(values_per_cell, lo, hi, below, above, valid, q, z, scanning):
-    """``reductions._narrowed`` of cells holding ``values_per_cell`` (all in one gathering), or
-    with each cell narrowed by the scanning path (``_narrow_scanning``) and then filtered."""
+def _narrowed(values_per_cell, lo, hi, below, above, valid, q, z):
+    """``reductions._narrowed`` of cells holding ``values_per_cell`` (all in one gathering)."""
     cells = len(values_per_cell)
     compact = np.concatenate([np.asarray(v, dtype=float) for v in values_per_cell] + [np.empty(1)])
     offsets = np.concatenate([[0], np.cumsum([len(v) for v in values_per_cell])]).astype(np.int64)
     largest = max(1, max(len(v) for v in values_per_cell))
     lo, hi, below, above = lo.copy(), hi.copy(), below.copy(), above.copy()
     out, out_offsets = np.empty(len(compact)), np.empty(cells + 1, dtype=np.int64)
-    scratch = (np.empty(largest), np.empty(largest), np.empty(2, dtype=np.int64), reductions._work_arrays(largest))
-    if not scanning:
-        n = reductions._narrowed(compact, offsets, np.empty(1), np.zeros((0, cells + 1), dtype=np.int64), lo, hi,
-                                 below, above, valid, q, z, True, out_offsets, out, *scratch)
-        return lo, hi, below, above, out_offsets, out[:n]
+    n = reductions._narrowed(compact, offsets, np.empty(1), np.zeros((0, cells + 1), dtype=np.int64), lo, hi, below,
+                             above, valid, q, z, True, out_offsets, out, np.empty(largest), np.empty(largest),
+                             reductions._work_arrays(largest))
+    return lo, hi, below, above, out_offsets, out[:n]
+
+
+def _narrowed_by_sorting(values_per_cell, lo, hi, below, above, valid, q, z):
+    """The same narrowing on each cell's values sorted (numpy): a band is the sorted values from
+    the first at or above its lower bound to the last at or below its upper one, its new bounds
+    the values at its new ranks, what leaves it the values outside them; the kept values are
+    those some band still holds, in their order."""
+    lo, hi, below, above = lo.copy(), hi.copy(), below.copy(), above.copy()
     kept = []
     for c, values in enumerate(values_per_cell):
         values = np.asarray(values, dtype=float)
-        if len(values):
-            reductions._narrow_scanning(values, c, lo, hi, below, above, valid, q, z, *scratch[1:])
+        ordered = np.sort(values)
+        for k in range(len(q)):
+            if not (len(values) and lo[k, c] < hi[k, c]):
+                continue
+            under = int(np.searchsorted(ordered, lo[k, c], "left"))
+            up_to = int(np.searchsorted(ordered, hi[k, c], "right"))
+            first, last, move_lo, move_hi = reductions._band_moves(valid[c], q[k], z, below[k, c], up_to - under)
+            if not (move_lo or move_hi):
+                continue
+            new_lo = ordered[under + first] if move_lo else lo[k, c]
+            new_hi = ordered[under + last] if move_hi else hi[k, c]
+            below[k, c] += int(np.searchsorted(ordered, new_lo, "left")) - under
+            above[k, c] += up_to - int(np.searchsorted(ordered, new_hi, "right"))
+            lo[k, c], hi[k, c] = new_lo, new_hi
         inside = np.zeros(len(values), dtype=bool)
         for k in range(len(q)):
             if lo[k, c] < hi[k, c]:
@@ -190,15 +208,19 @@ def _narrow(values_per_cell, lo, hi, below, above, valid, q, z, scanning):
 @given(st.lists(st.lists(st.integers(-40, 40), max_size=300), min_size=1, max_size=6),
        st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7), st.integers(0, 2**32 - 1),
        st.sampled_from([0.5, 2.0, 6.0]), st.floats(1e-3, 1e6))
-def test_narrowing_by_buckets_moves_each_band_as_scanning_its_values_does(cells, q, seed, z, spread):
+def test_narrowing_by_buckets_moves_each_band_as_sorting_its_values_does(cells, q, seed, z, spread):
     """A cell's values grouped once into buckets (``_narrowed``) give each band the bounds,
-    the counts below and above and the kept values (in their order) that a scan of every value
-    per band gives (``_narrow_scanning``, for values of no finite span): ties, bands of one
+    the counts below and above and the kept values (in their order) that the same narrowing on
+    the sorted values gives: ties, all values equal, infinite values (one bucket), bands of one
     value and bands already narrowed included."""
     rng = np.random.default_rng(seed)
     q = np.sort(np.asarray(q))
     values = [np.asarray(v, dtype=float) * spread / 40 + rng.standard_normal(len(v)) * (spread / 1e3) * (c % 2)
               for c, v in enumerate(cells)]
+    for v in values:
+        if len(v) and rng.random() < 0.25:  # infinite values: no finite span
+            v[rng.random(len(v)) < 0.1] = np.inf
+            v[rng.random(len(v)) < 0.1] = -np.inf
     bands = (len(q), len(values))
     lo, hi = np.full(bands, -np.inf), np.full(bands, np.inf)
     below, above = np.zeros(bands, dtype=np.int64), np.zeros(bands, dtype=np.int64)
@@ -211,9 +233,9 @@ def test_narrowing_by_buckets_moves_each_band_as_scanning_its_values_does(cells,
                 below[k, c], above[k, c] = rng.integers(0, 50, 2)
     valid = np.array([len(v) + int(below[:, c].max() + above[:, c].max()) for c, v in enumerate(values)],
                      dtype=np.int64)
-    bucketed = _narrow(values, lo, hi, below, above, valid, q, z, scanning=False)
-    scanned = _narrow(values, lo, hi, below, above, valid, q, z, scanning=True)
-    for got, expected in zip(bucketed, scanned):
+    bucketed = _narrowed(values, lo, hi, below, above, valid, q, z)
+    sorted_ = _narrowed_by_sorting(values, lo, hi, below, above, valid, q, z)
+    for got, expected in zip(bucketed, sorted_):
         np.testing.assert_array_equal(got, expected)
 
 
